@@ -1,0 +1,233 @@
+/*
+ * containerv: a fast Linux container runtime, as a library.
+ *
+ * Error convention (docs/errors.md): every function that can fail returns 0 on
+ * success or a negative errno value, and fills the caller's struct
+ * containerv_error (when not NULL) with the step that failed and one line of
+ * text naming the path or value at fault. The library never prints and never
+ * exits.
+ */
+#ifndef CONTAINERV_H
+#define CONTAINERV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CONTAINERV_API __attribute__((visibility("default")))
+#else
+#define CONTAINERV_API
+#endif
+
+#define CONTAINERV_VERSION_MAJOR 0
+#define CONTAINERV_VERSION_MINOR 1
+#define CONTAINERV_VERSION_PATCH 0
+
+/* ---------------------------------------------------------------- errors */
+
+struct containerv_error {
+    int code;          /* positive errno value, 0 when no error */
+    char step[48];     /* the start-up or operation step, e.g. "cgroup.memory" */
+    char message[512]; /* "<step>: <what> '<path or value>': <strerror>" */
+};
+
+/* Clear an error object. */
+CONTAINERV_API void containerv_error_clear(struct containerv_error *err);
+
+/* ------------------------------------------------------------- options */
+
+/* Namespaces a container gets (containerv_options_set_namespaces). */
+enum containerv_namespace {
+    CONTAINERV_NS_MOUNT = 1u << 0,
+    CONTAINERV_NS_PID = 1u << 1,
+    CONTAINERV_NS_IPC = 1u << 2,
+    CONTAINERV_NS_UTS = 1u << 3,
+    CONTAINERV_NS_NET = 1u << 4,
+    CONTAINERV_NS_CGROUP = 1u << 5,
+    CONTAINERV_NS_USER = 1u << 6, /* implied by id maps */
+    CONTAINERV_NS_DEFAULT = 0x3f, /* mount, pid, ipc, uts, net, cgroup */
+};
+
+/* Parts of the security baseline that a user may switch off. */
+enum containerv_relax {
+    CONTAINERV_RELAX_SECCOMP = 1u << 0,      /* no seccomp filter */
+    CONTAINERV_RELAX_CAPS = 1u << 1,         /* keep every capability */
+    CONTAINERV_RELAX_NO_NEW_PRIVS = 1u << 2, /* allow setuid binaries to gain privileges */
+    CONTAINERV_RELAX_MASKED_PATHS = 1u << 3, /* do not mask /proc/kcore and friends */
+    CONTAINERV_RELAX_READONLY_PATHS = 1u << 4, /* /proc/sys etc. stay writable */
+};
+
+struct containerv_options;
+
+CONTAINERV_API struct containerv_options *containerv_options_new(void);
+CONTAINERV_API void containerv_options_free(struct containerv_options *opts);
+
+/* Rootfs: either one directory used read-only (set_rootfs), or an ordered list
+ * of read-only lower directories (the first is the top-most) under a fresh
+ * writable OverlayFS upper layer (add_lower). With neither, the built-in
+ * default rootfs is used as the single lower layer. */
+CONTAINERV_API int containerv_options_set_rootfs(struct containerv_options *o, const char *dir);
+CONTAINERV_API int containerv_options_add_lower(struct containerv_options *o, const char *dir);
+CONTAINERV_API int containerv_options_set_hostname(struct containerv_options *o, const char *name);
+/* "NAME=VALUE"; replaces an earlier value of NAME. */
+CONTAINERV_API int containerv_options_add_env(struct containerv_options *o, const char *kv);
+CONTAINERV_API int containerv_options_set_workdir(struct containerv_options *o, const char *dir);
+CONTAINERV_API int containerv_options_set_user(struct containerv_options *o, uid_t uid, gid_t gid);
+/* Limits; 0 means "no limit". Bytes, a weight 1..10000 (cgroup v2 scale), and
+ * a CPU quota in microseconds per period. */
+CONTAINERV_API int containerv_options_set_memory_limit(struct containerv_options *o, uint64_t bytes);
+CONTAINERV_API int containerv_options_set_memory_swap_limit(struct containerv_options *o, uint64_t bytes);
+CONTAINERV_API int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight);
+CONTAINERV_API int containerv_options_set_cpu_quota(struct containerv_options *o, uint64_t quota_us,
+                                                    uint64_t period_us);
+CONTAINERV_API int containerv_options_set_pids_limit(struct containerv_options *o, uint64_t max);
+/* A mask of enum containerv_namespace; CONTAINERV_NS_MOUNT and _PID are required. */
+CONTAINERV_API int containerv_options_set_namespaces(struct containerv_options *o, unsigned mask);
+/* User namespace id maps (container id, host id, count); giving one turns the
+ * user namespace on. */
+CONTAINERV_API int containerv_options_add_uid_map(struct containerv_options *o, uint32_t inside,
+                                                  uint32_t outside, uint32_t count);
+CONTAINERV_API int containerv_options_add_gid_map(struct containerv_options *o, uint32_t inside,
+                                                  uint32_t outside, uint32_t count);
+CONTAINERV_API int containerv_options_set_read_only(struct containerv_options *o, bool ro);
+/* Bind mount host SRC at DST inside the container. */
+CONTAINERV_API int containerv_options_add_bind(struct containerv_options *o, const char *src,
+                                               const char *dst, bool read_only);
+/* A mask of enum containerv_relax. */
+CONTAINERV_API int containerv_options_set_relax(struct containerv_options *o, unsigned mask);
+/* Where state lives (default /run/containerv, or $CONTAINERV_RUNTIME_DIR). */
+CONTAINERV_API int containerv_options_set_runtime_dir(struct containerv_options *o, const char *dir);
+/* Kill the container when the thread that created it exits (default true;
+ * `containerv create` turns it off so that the container outlives the CLI). */
+CONTAINERV_API int containerv_options_set_die_with_parent(struct containerv_options *o, bool on);
+
+/* Called for each start-up step as it ends (host steps as they happen, the
+ * child's steps when the child reports ready): for `--debug` traces. */
+typedef void (*containerv_trace_fn)(void *userdata, const char *step, uint64_t duration_ns);
+CONTAINERV_API int containerv_options_set_trace(struct containerv_options *o, containerv_trace_fn fn,
+                                                void *userdata);
+
+/* The names of the steps of containerv_create, in order, NULL-terminated. For
+ * tests: CONTAINERV_FAULT=<step> in the environment makes that step fail with
+ * EIO, and CONTAINERV_FAULT=pause:<step> makes create block at that step. */
+CONTAINERV_API const char *const *containerv_create_steps(void);
+
+/* Parse "64M", "1g", "512k", "1048576" into bytes; -EINVAL on anything else. */
+CONTAINERV_API int containerv_parse_size(const char *text, uint64_t *bytes);
+
+/* The built-in default rootfs directory, or NULL when none is found. */
+CONTAINERV_API const char *containerv_default_rootfs(void);
+/* The runtime directory used when none is set. */
+CONTAINERV_API const char *containerv_default_runtime_dir(void);
+
+/* ----------------------------------------------------------- lifecycle */
+
+struct containerv_container;
+
+/* Create a container: namespaces, cgroup, rootfs and an idle init. id may be
+ * NULL (one is generated); it must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
+CONTAINERV_API int containerv_create(const char *id, const struct containerv_options *opts,
+                                     struct containerv_container **container,
+                                     struct containerv_error *err);
+
+struct containerv_spawn_options {
+    const char *const *env; /* NULL: the container's environment */
+    const char *cwd;        /* NULL: the container's working directory */
+    int64_t uid;            /* -1: the container's user */
+    int64_t gid;            /* -1: the container's group */
+    int stdin_fd;           /* -1: /dev/null inside the container */
+    int stdout_fd;          /* -1: /dev/null inside the container */
+    int stderr_fd;          /* -1: /dev/null inside the container */
+    bool tty;               /* run on a new pseudo-terminal of the container */
+    unsigned short rows, cols; /* initial terminal size when tty */
+    int *tty_master_fd;     /* out: the terminal's master side (caller closes) */
+};
+
+CONTAINERV_API void containerv_spawn_options_init(struct containerv_spawn_options *so);
+
+/* Run argv[0] (looked up in PATH inside the container when it has no '/').
+ * *pid is the process id as the caller's pid namespace sees it. */
+CONTAINERV_API int containerv_spawn(struct containerv_container *c, const char *const argv[],
+                                    const struct containerv_spawn_options *so, pid_t *pid,
+                                    struct containerv_error *err);
+/* Wait for a spawned process. *exit_code is its exit status, or 128 + signal. */
+CONTAINERV_API int containerv_wait(struct containerv_container *c, pid_t pid, int *exit_code,
+                                   struct containerv_error *err);
+CONTAINERV_API int containerv_kill(struct containerv_container *c, pid_t pid, int sig,
+                                   struct containerv_error *err);
+/* A pidfd of a spawned process (owned by the container handle), for poll(2)
+ * or pidfd_send_signal(2); -1 when pid is unknown. */
+CONTAINERV_API int containerv_process_pidfd(struct containerv_container *c, pid_t pid);
+
+/* Kill everything in the container and remove all it made; frees c. */
+CONTAINERV_API int containerv_destroy(struct containerv_container *c, struct containerv_error *err);
+/* Close the handle without touching the container; frees c. */
+CONTAINERV_API void containerv_release(struct containerv_container *c);
+
+/* Copy a regular file between the host and the container (copy_file_range).
+ * Container paths are resolved inside the container's root. */
+CONTAINERV_API int containerv_upload(struct containerv_container *c, const char *host_path,
+                                     const char *container_path, struct containerv_error *err);
+CONTAINERV_API int containerv_download(struct containerv_container *c, const char *container_path,
+                                       const char *host_path, struct containerv_error *err);
+
+CONTAINERV_API const char *containerv_id(const struct containerv_container *c);
+/* The host pid of the container's init. */
+CONTAINERV_API pid_t containerv_init_pid(const struct containerv_container *c);
+
+/* Attach to a container created by another process (runtime_dir NULL: default). */
+CONTAINERV_API int containerv_attach(const char *runtime_dir, const char *id,
+                                     struct containerv_container **container,
+                                     struct containerv_error *err);
+
+enum containerv_status {
+    CONTAINERV_STATUS_RUNNING = 0,
+    CONTAINERV_STATUS_STALE = 1, /* its runtime and init are gone: `gc` removes it */
+    CONTAINERV_STATUS_CREATING = 2,
+};
+
+struct containerv_info {
+    char id[65];
+    enum containerv_status status;
+    pid_t init_pid;
+    int64_t created_unix; /* seconds */
+    char rootfs[4096];
+};
+
+CONTAINERV_API int containerv_list(const char *runtime_dir, struct containerv_info **infos,
+                                   size_t *count, struct containerv_error *err);
+CONTAINERV_API void containerv_list_free(struct containerv_info *infos);
+/* Remove stale containers (their runtime was killed). *removed may be NULL. */
+CONTAINERV_API int containerv_gc(const char *runtime_dir, int *removed, struct containerv_error *err);
+
+/* ------------------------------------------------------------ metrics */
+
+/*
+ * Start-up time per phase, in nanoseconds (the seed had milliseconds; phases
+ * take microseconds). Recorded for every container by the start-up pipeline.
+ * Phases of the child (layer mount, security, network) run concurrently with
+ * the host's resource allocation, so the phases can sum to more than the total.
+ */
+struct containerv_startup_metrics {
+    uint64_t total_startup_ns;    /* create() entry to the init being ready */
+    uint64_t layer_mount_ns;      /* rootfs: overlay, pivot_root, /proc, /dev, binds */
+    uint64_t namespace_setup_ns;  /* clone3 with the namespaces until the child runs */
+    uint64_t security_setup_ns;   /* capabilities, no_new_privs, seccomp, masked paths */
+    uint64_t network_setup_ns;    /* loopback up */
+    uint64_t resource_alloc_ns;   /* cgroup creation, limits and attach */
+    uint64_t first_process_ns;    /* spawn() call to the first workload's execve */
+};
+
+CONTAINERV_API int containerv_get_startup_metrics(struct containerv_container *c,
+                                                  struct containerv_startup_metrics *metrics);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,111 @@
+/* Internal declarations shared by every part of the library (not installed). */
+#ifndef CV_INTERNAL_H
+#define CV_INTERNAL_H
+
+#include <containerv/containerv.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CV_MAX_LOWERS 32
+#define CV_MAX_BINDS 64
+#define CV_MAX_ENV 256
+#define CV_MAX_IDMAPS 8
+#define CV_ID_MAX 64
+
+struct cv_idmap {
+    uint32_t inside, outside, count;
+};
+
+struct cv_bind {
+    char *src;
+    char *dst;
+    bool read_only;
+};
+
+/* Resource limits; 0 means unset. */
+struct cv_limits {
+    uint64_t memory;      /* bytes */
+    uint64_t memory_swap; /* bytes, memory + swap (docker's --memory-swap) */
+    uint64_t pids;
+    uint64_t cpu_weight;  /* 1..10000 */
+    uint64_t cpu_quota_us;
+    uint64_t cpu_period_us;
+};
+
+struct containerv_options {
+    char *rootfs;             /* single read-only directory, or NULL */
+    char *lowers[CV_MAX_LOWERS];
+    int n_lowers;
+    char *hostname;
+    char *env[CV_MAX_ENV];
+    int n_env;
+    char *workdir;
+    uid_t uid;
+    gid_t gid;
+    struct cv_limits limits;
+    unsigned namespaces;
+    struct cv_idmap uid_maps[CV_MAX_IDMAPS];
+    int n_uid_maps;
+    struct cv_idmap gid_maps[CV_MAX_IDMAPS];
+    int n_gid_maps;
+    bool read_only;
+    struct cv_bind binds[CV_MAX_BINDS];
+    int n_binds;
+    unsigned relax;
+    char *runtime_dir;
+    bool die_with_parent;
+    containerv_trace_fn trace;
+    void *trace_data;
+};
+
+/* ---- errors: set and return -code; the message is "<step>: <formatted>: <strerror>" */
+int cv_error(struct containerv_error *err, int code, const char *step, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Same, without the strerror suffix (for bad input that is not a system error). */
+int cv_error_plain(struct containerv_error *err, int code, const char *step, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- small utilities (src/common/util.c) */
+uint64_t cv_now_ns(void); /* CLOCK_MONOTONIC */
+bool cv_valid_id(const char *id);
+void cv_random_id(char out[CV_ID_MAX + 1]);
+/* Write a whole buffer / a string to a path (O_WRONLY|O_CLOEXEC), -errno on failure. */
+int cv_write_file_at(int dirfd, const char *path, const char *buf, size_t len);
+int cv_read_file_at(int dirfd, const char *path, char *buf, size_t size); /* NUL-terminates, returns length */
+/* rm -rf below dirfd/name without following symlinks; -errno. */
+int cv_remove_tree_at(int dirfd, const char *name);
+
+/* cleanup helpers */
+static inline void cv_closep(int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+    }
+}
+static inline void cv_freep(void *p)
+{
+    free(*(void **)p);
+}
+#define cv_cleanup_fd __attribute__((cleanup(cv_closep)))
+#define cv_cleanup_free __attribute__((cleanup(cv_freep)))
+/* Hand ownership out of a cleanup variable. */
+static inline int cv_steal_fd(int *fd)
+{
+    int r = *fd;
+    *fd = -1;
+    return r;
+}
+
+/* Fault injection for tests: CONTAINERV_FAULT=<step> makes that step fail with
+ * EIO ("pause:<step>" makes the process block there, so a test can kill it).
+ * Read once per create. */
+bool cv_fault(const char *fault_spec, const char *step);
+
+#endif

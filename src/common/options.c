@@ -1,0 +1,309 @@
+/* Container options: validated as they are set, so that create meets only
+ * well-formed values. */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+struct containerv_options *containerv_options_new(void)
+{
+    struct containerv_options *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    o->namespaces = CONTAINERV_NS_DEFAULT;
+    o->die_with_parent = true;
+    return o;
+}
+
+void containerv_options_free(struct containerv_options *o)
+{
+    if (!o)
+        return;
+    free(o->rootfs);
+    for (int i = 0; i < o->n_lowers; i++)
+        free(o->lowers[i]);
+    free(o->hostname);
+    for (int i = 0; i < o->n_env; i++)
+        free(o->env[i]);
+    free(o->workdir);
+    for (int i = 0; i < o->n_binds; i++) {
+        free(o->binds[i].src);
+        free(o->binds[i].dst);
+    }
+    free(o->runtime_dir);
+    free(o);
+}
+
+static int set_str(char **slot, const char *value)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return -ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+int containerv_options_set_rootfs(struct containerv_options *o, const char *dir)
+{
+    if (!o || !dir || !*dir)
+        return -EINVAL;
+    return set_str(&o->rootfs, dir);
+}
+
+int containerv_options_add_lower(struct containerv_options *o, const char *dir)
+{
+    if (!o || !dir || !*dir)
+        return -EINVAL;
+    if (o->n_lowers >= CV_MAX_LOWERS)
+        return -E2BIG;
+    o->lowers[o->n_lowers] = strdup(dir);
+    if (!o->lowers[o->n_lowers])
+        return -ENOMEM;
+    o->n_lowers++;
+    return 0;
+}
+
+int containerv_options_set_hostname(struct containerv_options *o, const char *name)
+{
+    if (!o || !name || !*name || strlen(name) > 64)
+        return -EINVAL;
+    return set_str(&o->hostname, name);
+}
+
+int containerv_options_add_env(struct containerv_options *o, const char *kv)
+{
+    const char *eq = kv ? strchr(kv, '=') : NULL;
+    if (!o || !eq || eq == kv)
+        return -EINVAL;
+    size_t klen = (size_t)(eq - kv) + 1;
+    for (int i = 0; i < o->n_env; i++) {
+        if (!strncmp(o->env[i], kv, klen))
+            return set_str(&o->env[i], kv);
+    }
+    if (o->n_env >= CV_MAX_ENV)
+        return -E2BIG;
+    o->env[o->n_env] = strdup(kv);
+    if (!o->env[o->n_env])
+        return -ENOMEM;
+    o->n_env++;
+    return 0;
+}
+
+int containerv_options_set_workdir(struct containerv_options *o, const char *dir)
+{
+    if (!o || !dir || dir[0] != '/')
+        return -EINVAL;
+    return set_str(&o->workdir, dir);
+}
+
+int containerv_options_set_user(struct containerv_options *o, uid_t uid, gid_t gid)
+{
+    if (!o || uid == (uid_t)-1 || gid == (gid_t)-1)
+        return -EINVAL;
+    o->uid = uid;
+    o->gid = gid;
+    return 0;
+}
+
+int containerv_options_set_memory_limit(struct containerv_options *o, uint64_t bytes)
+{
+    if (!o || (bytes != 0 && bytes < 4096))
+        return -EINVAL;
+    o->limits.memory = bytes;
+    return 0;
+}
+
+int containerv_options_set_memory_swap_limit(struct containerv_options *o, uint64_t bytes)
+{
+    if (!o || (bytes != 0 && bytes < 4096))
+        return -EINVAL;
+    o->limits.memory_swap = bytes;
+    return 0;
+}
+
+int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight)
+{
+    if (!o || (weight != 0 && weight > 10000))
+        return -EINVAL;
+    o->limits.cpu_weight = weight;
+    return 0;
+}
+
+int containerv_options_set_cpu_quota(struct containerv_options *o, uint64_t quota_us, uint64_t period_us)
+{
+    if (!o || (quota_us != 0 && (quota_us < 1000 || period_us < 1000 || period_us > 1000000)))
+        return -EINVAL;
+    o->limits.cpu_quota_us = quota_us;
+    o->limits.cpu_period_us = quota_us ? period_us : 0;
+    return 0;
+}
+
+int containerv_options_set_pids_limit(struct containerv_options *o, uint64_t max)
+{
+    if (!o || max == 0 || max > INT_MAX)
+        return -EINVAL;
+    o->limits.pids = max;
+    return 0;
+}
+
+int containerv_options_set_namespaces(struct containerv_options *o, unsigned mask)
+{
+    unsigned all = CONTAINERV_NS_DEFAULT | CONTAINERV_NS_USER;
+    if (!o || (mask & ~all) || !(mask & CONTAINERV_NS_MOUNT) || !(mask & CONTAINERV_NS_PID))
+        return -EINVAL;
+    o->namespaces = mask;
+    return 0;
+}
+
+static int add_map(struct cv_idmap *maps, int *n, uint32_t in, uint32_t out, uint32_t count)
+{
+    if (count == 0 || *n >= CV_MAX_IDMAPS || in + (uint64_t)count > UINT32_MAX ||
+        out + (uint64_t)count > UINT32_MAX)
+        return -EINVAL;
+    maps[*n] = (struct cv_idmap){in, out, count};
+    (*n)++;
+    return 0;
+}
+
+int containerv_options_add_uid_map(struct containerv_options *o, uint32_t in, uint32_t out, uint32_t count)
+{
+    if (!o)
+        return -EINVAL;
+    int r = add_map(o->uid_maps, &o->n_uid_maps, in, out, count);
+    if (r == 0)
+        o->namespaces |= CONTAINERV_NS_USER;
+    return r;
+}
+
+int containerv_options_add_gid_map(struct containerv_options *o, uint32_t in, uint32_t out, uint32_t count)
+{
+    if (!o)
+        return -EINVAL;
+    int r = add_map(o->gid_maps, &o->n_gid_maps, in, out, count);
+    if (r == 0)
+        o->namespaces |= CONTAINERV_NS_USER;
+    return r;
+}
+
+int containerv_options_set_read_only(struct containerv_options *o, bool ro)
+{
+    if (!o)
+        return -EINVAL;
+    o->read_only = ro;
+    return 0;
+}
+
+int containerv_options_add_bind(struct containerv_options *o, const char *src, const char *dst, bool ro)
+{
+    if (!o || !src || !*src || !dst || dst[0] != '/' || !strcmp(dst, "/"))
+        return -EINVAL;
+    if (o->n_binds >= CV_MAX_BINDS)
+        return -E2BIG;
+    struct cv_bind *b = &o->binds[o->n_binds];
+    b->src = strdup(src);
+    b->dst = strdup(dst);
+    if (!b->src || !b->dst) {
+        free(b->src);
+        free(b->dst);
+        b->src = b->dst = NULL;
+        return -ENOMEM;
+    }
+    b->read_only = ro;
+    o->n_binds++;
+    return 0;
+}
+
+int containerv_options_set_relax(struct containerv_options *o, unsigned mask)
+{
+    if (!o || (mask & ~0x1fu))
+        return -EINVAL;
+    o->relax = mask;
+    return 0;
+}
+
+int containerv_options_set_runtime_dir(struct containerv_options *o, const char *dir)
+{
+    if (!o || !dir || dir[0] != '/')
+        return -EINVAL;
+    return set_str(&o->runtime_dir, dir);
+}
+
+int containerv_options_set_die_with_parent(struct containerv_options *o, bool on)
+{
+    if (!o)
+        return -EINVAL;
+    o->die_with_parent = on;
+    return 0;
+}
+
+int containerv_options_set_trace(struct containerv_options *o, containerv_trace_fn fn, void *userdata)
+{
+    if (!o)
+        return -EINVAL;
+    o->trace = fn;
+    o->trace_data = userdata;
+    return 0;
+}
+
+int containerv_parse_size(const char *text, uint64_t *bytes)
+{
+    if (!text || !bytes || !*text || *text < '0' || *text > '9')
+        return -EINVAL;
+    uint64_t v = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            return -ERANGE;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    unsigned shift = 0;
+    switch (*p) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    case 't': case 'T': shift = 40; break;
+    default: return -EINVAL;
+    }
+    if (*p) {
+        p++;
+        if (*p == 'b' || *p == 'B' || (*p == 'i' && (p[1] == 'b' || p[1] == 'B')))
+            p += (*p == 'i') ? 2 : 1;
+        if (*p)
+            return -EINVAL;
+    }
+    if (shift && v > (UINT64_MAX >> shift))
+        return -ERANGE;
+    *bytes = v << shift;
+    return 0;
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *containerv_default_rootfs(void)
+{
+    const char *env = getenv("CONTAINERV_DEFAULT_ROOTFS");
+    if (env && *env)
+        return is_dir(env) ? env : NULL;
+#ifdef CONTAINERV_ROOTFS_INSTALL
+    if (is_dir(CONTAINERV_ROOTFS_INSTALL))
+        return CONTAINERV_ROOTFS_INSTALL;
+#endif
+#ifdef CONTAINERV_ROOTFS_BUILD
+    if (is_dir(CONTAINERV_ROOTFS_BUILD))
+        return CONTAINERV_ROOTFS_BUILD;
+#endif
+    return NULL;
+}
+
+const char *containerv_default_runtime_dir(void)
+{
+    const char *env = getenv("CONTAINERV_RUNTIME_DIR");
+    return (env && env[0] == '/') ? env : "/run/containerv";
+}

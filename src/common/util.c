@@ -1,0 +1,126 @@
+/* Small utilities shared by the library. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+uint64_t cv_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool cv_valid_id(const char *id)
+{
+    if (!id || !*id)
+        return false;
+    size_t n = strlen(id);
+    if (n > CV_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = id[i];
+        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (!alnum && (i == 0 || (ch != '_' && ch != '.' && ch != '-')))
+            return false;
+    }
+    return true;
+}
+
+void cv_random_id(char out[CV_ID_MAX + 1])
+{
+    unsigned char raw[6];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        uint64_t t = cv_now_ns() ^ ((uint64_t)getpid() << 32);
+        memcpy(raw, &t, sizeof(raw));
+    }
+    snprintf(out, CV_ID_MAX + 1, "cv-%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3],
+             raw[4], raw[5]);
+}
+
+int cv_write_file_at(int dirfd, const char *path, const char *buf, size_t len)
+{
+    int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    ssize_t w = write(fd, buf, len);
+    int r = w < 0 ? -errno : ((size_t)w == len ? 0 : -EIO);
+    close(fd);
+    return r;
+}
+
+int cv_read_file_at(int dirfd, const char *path, char *buf, size_t size)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t off = 0;
+    while (off + 1 < size) {
+        ssize_t n = read(fd, buf + off, size - 1 - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int r = -errno;
+            close(fd);
+            return r;
+        }
+        if (n == 0)
+            break;
+        off += (size_t)n;
+    }
+    buf[off] = '\0';
+    close(fd);
+    return (int)off;
+}
+
+static int remove_children(int dfd)
+{
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return -errno;
+    }
+    int r = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        int q = cv_remove_tree_at(dirfd(d), e->d_name);
+        if (q < 0 && r == 0)
+            r = q;
+    }
+    closedir(d);
+    return r;
+}
+
+int cv_remove_tree_at(int dirfd, const char *name)
+{
+    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR && errno != EPERM)
+        return -errno;
+    int dfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    int r = remove_children(dfd);
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return r < 0 ? r : -errno;
+    return r;
+}
+
+bool cv_fault(const char *spec, const char *step)
+{
+    if (!spec || !*spec)
+        return false;
+    if (!strncmp(spec, "pause:", 6)) {
+        if (strcmp(spec + 6, step) != 0)
+            return false;
+        for (;;)
+            pause(); /* a test kills us here */
+    }
+    return strcmp(spec, step) == 0;
+}

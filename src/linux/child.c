@@ -1,0 +1,213 @@
+/* The child side of create: runs in the new namespaces right after clone3,
+ * then becomes the container's init. System calls only (see init.c). */
+#include "linux.h"
+#include "security.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+int cv_child_fail(struct cv_sync_msg *m, const char *step, int code, const char *what)
+{
+    m->step = CV_SYNC_ERROR;
+    m->code = code < 0 ? -code : code;
+    snprintf(m->where, sizeof(m->where), "%s", step);
+    snprintf(m->what, sizeof(m->what), "%s", what ? what : "");
+    return code < 0 ? code : -code;
+}
+
+void cv_child_step(struct cv_sync_msg *m, const char *step, uint64_t start)
+{
+    if (m->n_steps >= sizeof(m->steps) / sizeof(m->steps[0]))
+        return;
+    snprintf(m->steps[m->n_steps].name, sizeof(m->steps[0].name), "%s", step);
+    m->steps[m->n_steps].ns = cv_now_ns() - start;
+    m->n_steps++;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* Close every fd but the ones the child needs (the creator's other fds must
+ * not reach the init, let alone a workload). */
+static void close_others(struct cv_child_args *a)
+{
+    int keep[CV_MAX_LOWERS + CV_MAX_BINDS + 8];
+    int n = 0;
+    keep[n++] = a->sync_fd;
+    keep[n++] = a->listen_fd;
+    keep[n++] = a->lock_fd;
+    keep[n++] = a->devnull_fd;
+    keep[n++] = a->upper_fd;
+    keep[n++] = a->work_fd;
+    keep[n++] = a->single_fd;
+    for (int i = 0; i < a->n_lowers; i++)
+        keep[n++] = a->lower_fds[i];
+    for (int i = 0; i < a->opts->n_binds; i++)
+        keep[n++] = a->bind_fds[i];
+    qsort(keep, (size_t)n, sizeof(int), cmp_int);
+    unsigned lo = 3;
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < (int)lo)
+            continue;
+        if ((unsigned)keep[i] > lo)
+            syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+        lo = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, lo, ~0u, 0);
+}
+
+static int sync_wait(int fd, uint32_t expected)
+{
+    struct cv_sync_msg m;
+    ssize_t n;
+    do
+        n = recv(fd, &m, sizeof(m), 0);
+    while (n < 0 && errno == EINTR);
+    if (n == 0)
+        return -EPIPE; /* the creator is gone */
+    if (n < 0)
+        return -errno;
+    return (n >= (ssize_t)sizeof(m.step) && m.step == expected) ? 0 : -EPROTO;
+}
+
+static int loopback_up(void)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    int r = ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ? -errno : 0;
+    if (r == 0) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        r = ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+    }
+    close(s);
+    return r;
+}
+
+static int apply_security(struct cv_child_args *a, struct cv_sync_msg *m)
+{
+    unsigned relax = a->opts->relax;
+    uint64_t t;
+#define SEC_STEP(name, expr)                                              \
+    t = cv_now_ns();                                                      \
+    if (cv_fault(a->fault, name))                                         \
+        return cv_child_fail(m, name, EIO, "injected fault");             \
+    if ((expr) < 0)                                                       \
+        return cv_child_fail(m, name, errno, "");                         \
+    cv_child_step(m, name, t)
+
+    if (!(relax & CONTAINERV_RELAX_NO_NEW_PRIVS)) {
+        SEC_STEP("child.no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+    }
+    if (a->seccomp) {
+        int r = 0;
+        SEC_STEP("child.seccomp", (r = cv_seccomp_load(a->seccomp), errno = -r, r));
+    }
+    if (!(relax & CONTAINERV_RELAX_CAPS)) {
+        int r = 0;
+        SEC_STEP("child.caps", (r = cv_caps_apply(CV_CAPS_DEFAULT, a->last_cap), errno = -r, r));
+    }
+#undef SEC_STEP
+    return 0;
+}
+
+static void send_sync(int fd, const struct cv_sync_msg *m)
+{
+    ssize_t n;
+    do
+        n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+}
+
+static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
+{
+    const struct containerv_options *o = a->opts;
+    uint64_t t = cv_now_ns();
+    if (cv_fault(a->fault, "child.init"))
+        return cv_child_fail(m, "child.init", EIO, "injected fault");
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    close_others(a);
+    for (int i = 0; i < 3; i++)
+        if (dup2(a->devnull_fd, i) < 0)
+            return cv_child_fail(m, "child.init", errno, "/dev/null");
+    if (o->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        return cv_child_fail(m, "child.init", errno, "PR_SET_PDEATHSIG");
+    setsid();
+    if (a->userns) {
+        int r = sync_wait(a->sync_fd, CV_SYNC_USERNS_MAPPED);
+        if (r < 0)
+            return cv_child_fail(m, "userns.map", r, "waiting for the id maps");
+        if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
+            return cv_child_fail(m, "userns.map", errno, "becoming root in the user namespace");
+    }
+    umask(0);
+    cv_child_step(m, "child.init", t);
+    int r = cv_child_setup_rootfs(a, m);
+    if (r < 0)
+        return r;
+    umask(022);
+    if (o->namespaces & CONTAINERV_NS_UTS) {
+        t = cv_now_ns();
+        if (cv_fault(a->fault, "child.hostname") || sethostname(a->hostname, strlen(a->hostname)) < 0)
+            return cv_child_fail(m, "child.hostname", cv_fault(a->fault, "child.hostname") ? EIO : errno,
+                                 a->hostname);
+        cv_child_step(m, "child.hostname", t);
+    }
+    m->t[CV_T_NET_START] = cv_now_ns();
+    if (o->namespaces & CONTAINERV_NS_NET) {
+        r = cv_fault(a->fault, "child.network") ? -EIO : loopback_up();
+        if (r < 0)
+            return cv_child_fail(m, "child.network", r, "lo");
+        cv_child_step(m, "child.network", m->t[CV_T_NET_START]);
+    }
+    m->t[CV_T_NET_END] = cv_now_ns();
+    uint64_t s0 = cv_now_ns();
+    r = apply_security(a, m);
+    m->t[CV_T_SECURITY_END] += cv_now_ns() - s0;
+    return r;
+}
+
+void cv_child_main(struct cv_child_args *a) __attribute__((noreturn));
+void cv_child_main(struct cv_child_args *a)
+{
+    static struct cv_sync_msg m; /* static: the child's stack is the creator's copy */
+    memset(&m, 0, sizeof(m));
+    m.t[CV_T_CHILD_START] = cv_now_ns();
+    m.step = CV_SYNC_READY;
+    int r = child_setup(a, &m);
+    if (r == 0) {
+        r = sync_wait(a->sync_fd, CV_SYNC_CGROUP_READY);
+        if (r < 0)
+            cv_child_fail(&m, "cgroup.attach", r, "waiting for the cgroup");
+    }
+    if (r == 0 && cv_fault(a->fault, "child.ready"))
+        r = cv_child_fail(&m, "child.ready", EIO, "injected fault");
+    send_sync(a->sync_fd, &m);
+    if (r < 0)
+        _exit(1);
+    close(a->devnull_fd);
+    for (int i = 0; i < a->n_lowers; i++)
+        close(a->lower_fds[i]);
+    for (int i = 0; i < a->opts->n_binds; i++)
+        close(a->bind_fds[i]);
+    if (a->upper_fd >= 0)
+        close(a->upper_fd);
+    if (a->work_fd >= 0)
+        close(a->work_fd);
+    if (a->single_fd >= 0)
+        close(a->single_fd);
+    cv_init_main(a->sync_fd, a->listen_fd, a->userns);
+}

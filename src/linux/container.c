@@ -1,0 +1,638 @@
+/* Container lifecycle: create is a pipeline of named steps, each one
+ * function with an undo, timed by one mechanism (run_pipeline) so that the
+ * startup metrics fall out of the structure. */
+#include "linux.h"
+#include "security.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+enum phase { PH_NONE, PH_LAYERS, PH_RESOURCES, PH_NAMESPACES, PH_SECURITY, PH_NETWORK };
+
+struct create_ctx {
+    struct containerv_container *c;
+    const struct containerv_options *o;
+    struct containerv_error *err;
+    const char *fault;
+    struct cv_child_args a;
+    int sync_fd;       /* host end */
+    uint64_t t_clone;  /* just before clone3 */
+    struct cv_sync_msg ready;
+};
+
+/* ------------------------------------------------------------ steps */
+
+static int open_dir(struct create_ctx *x, const char *what, const char *dir, int *out)
+{
+    int fd = open(dir, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return cv_error(x->err, errno, "validate", "%s '%s'", what, dir);
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        close(fd);
+        return cv_error_plain(x->err, ENOTDIR, "validate", "%s '%s' is not a directory", what, dir);
+    }
+    *out = fd;
+    return 0;
+}
+
+static int step_validate(struct create_ctx *x)
+{
+    const struct containerv_options *o = x->o;
+    struct cv_child_args *a = &x->a;
+    int r;
+    if (o->rootfs && o->n_lowers)
+        return cv_error_plain(x->err, EINVAL, "validate", "give either a rootfs or lower layers, not both");
+    if (o->rootfs) {
+        if ((r = open_dir(x, "rootfs", o->rootfs, &a->single_fd)) < 0)
+            return r;
+    } else if (o->n_lowers) {
+        for (int i = 0; i < o->n_lowers; i++) {
+            if ((r = open_dir(x, "lower layer", o->lowers[i], &a->lower_fds[i])) < 0)
+                return r;
+            a->lower_paths[i] = o->lowers[i];
+            a->n_lowers++;
+        }
+    } else {
+        const char *def = containerv_default_rootfs();
+        if (!def)
+            return cv_error_plain(x->err, ENOENT, "validate",
+                                  "no rootfs given and the default rootfs was not found (build it, or set "
+                                  "CONTAINERV_DEFAULT_ROOTFS)");
+        if ((r = open_dir(x, "default rootfs", def, &a->lower_fds[0])) < 0)
+            return r;
+        a->lower_paths[0] = def;
+        a->n_lowers = 1;
+    }
+    for (int i = 0; i < o->n_binds; i++) {
+        a->bind_fds[i] = open(o->binds[i].src, O_PATH | O_CLOEXEC);
+        if (a->bind_fds[i] < 0)
+            return cv_error(x->err, errno, "validate", "volume source '%s'", o->binds[i].src);
+    }
+    if (o->n_uid_maps != o->n_gid_maps || (o->n_uid_maps == 0 && (o->namespaces & CONTAINERV_NS_USER)))
+        return cv_error_plain(x->err, EINVAL, "validate", "a user namespace needs both uid and gid maps");
+    a->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (a->devnull_fd < 0)
+        return cv_error(x->err, errno, "validate", "opening '/dev/null'");
+    if (!(o->relax & CONTAINERV_RELAX_SECCOMP) && (r = cv_seccomp_default(&a->seccomp, x->err)) < 0)
+        return r;
+    a->last_cap = cv_caps_last_cap();
+    a->userns = o->namespaces & CONTAINERV_NS_USER;
+    snprintf(a->hostname, sizeof(a->hostname), "%s", o->hostname ? o->hostname : x->c->id);
+    return 0;
+}
+
+static void undo_validate(struct create_ctx *x)
+{
+    struct cv_child_args *a = &x->a;
+    for (int i = 0; i < a->n_lowers; i++)
+        cv_closep(&a->lower_fds[i]);
+    for (int i = 0; i < x->o->n_binds; i++)
+        cv_closep(&a->bind_fds[i]);
+    cv_closep(&a->single_fd);
+    cv_closep(&a->devnull_fd);
+}
+
+static int step_state_dir(struct create_ctx *x)
+{
+    int r = cv_state_prepare(x->c, x->err);
+    if (r == 0)
+        x->a.lock_fd = x->c->lock_fd;
+    return r;
+}
+
+static void undo_state_dir(struct create_ctx *x)
+{
+    cv_state_remove(x->c->runtime_dir, x->c->id);
+    cv_closep(&x->c->lock_fd);
+    x->c->lock_fd = x->a.lock_fd = -1;
+}
+
+static int step_control_socket(struct create_ctx *x)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", x->c->state_dir) >=
+        (int)sizeof(sa.sun_path))
+        return cv_error_plain(x->err, ENAMETOOLONG, "control.socket", "runtime directory '%s' is too long",
+                              x->c->runtime_dir);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return cv_error(x->err, e, "control.socket", "binding '%s'", sa.sun_path);
+    }
+    x->a.listen_fd = fd;
+    return 0;
+}
+
+static void undo_control_socket(struct create_ctx *x)
+{
+    cv_closep(&x->a.listen_fd);
+}
+
+static int step_cgroup_create(struct create_ctx *x)
+{
+    return cv_cgroup_create(&x->c->cg, x->c->id, &x->o->limits, x->err);
+}
+
+static void undo_cgroup_create(struct create_ctx *x)
+{
+    cv_cgroup_destroy(&x->c->cg, NULL);
+}
+
+static int mkdir_open(struct create_ctx *x, int dfd, const char *name, mode_t mode, int *out)
+{
+    if (mkdirat(dfd, name, mode) < 0)
+        return cv_error(x->err, errno, "layers.prepare", "creating '%s/%s'", x->c->state_dir, name);
+    if (!out)
+        return 0;
+    *out = openat(dfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (*out < 0)
+        return cv_error(x->err, errno, "layers.prepare", "opening '%s/%s'", x->c->state_dir, name);
+    return 0;
+}
+
+static int step_layers(struct create_ctx *x)
+{
+    cv_cleanup_fd int dfd = open(x->c->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return cv_error(x->err, errno, "layers.prepare", "opening '%s'", x->c->state_dir);
+    int r = mkdir_open(x, dfd, "rootfs", 0700, NULL);
+    snprintf(x->a.rootfs_mnt, sizeof(x->a.rootfs_mnt), "%s/rootfs", x->c->state_dir);
+    if (r < 0 || x->a.single_fd >= 0)
+        return r;
+    snprintf(x->a.upper_path, sizeof(x->a.upper_path), "%s/upper", x->c->state_dir);
+    snprintf(x->a.work_path, sizeof(x->a.work_path), "%s/work", x->c->state_dir);
+    if ((r = mkdir_open(x, dfd, "upper", 0755, &x->a.upper_fd)) < 0 ||
+        (r = mkdir_open(x, dfd, "work", 0700, &x->a.work_fd)) < 0)
+        return r;
+    if (x->a.userns) {
+        uid_t uid = x->o->uid_maps[0].inside == 0 ? x->o->uid_maps[0].outside : 0;
+        gid_t gid = x->o->gid_maps[0].inside == 0 ? x->o->gid_maps[0].outside : 0;
+        if (fchownat(dfd, "upper", uid, gid, 0) < 0 || fchownat(dfd, "work", uid, gid, 0) < 0 ||
+            fchownat(dfd, "rootfs", uid, gid, 0) < 0)
+            return cv_error(x->err, errno, "layers.prepare", "chown of the upper layer in '%s'",
+                            x->c->state_dir);
+    }
+    return 0;
+}
+
+static void undo_layers(struct create_ctx *x)
+{
+    cv_closep(&x->a.upper_fd);
+    cv_closep(&x->a.work_fd);
+}
+
+static unsigned long clone_flags(unsigned ns)
+{
+    unsigned long f = 0;
+    f |= (ns & CONTAINERV_NS_MOUNT) ? CLONE_NEWNS : 0;
+    f |= (ns & CONTAINERV_NS_PID) ? CLONE_NEWPID : 0;
+    f |= (ns & CONTAINERV_NS_IPC) ? CLONE_NEWIPC : 0;
+    f |= (ns & CONTAINERV_NS_UTS) ? CLONE_NEWUTS : 0;
+    f |= (ns & CONTAINERV_NS_NET) ? CLONE_NEWNET : 0;
+    f |= (ns & CONTAINERV_NS_CGROUP) ? CLONE_NEWCGROUP : 0;
+    f |= (ns & CONTAINERV_NS_USER) ? CLONE_NEWUSER : 0;
+    return f;
+}
+
+static pid_t do_clone3(struct create_ctx *x, bool into_cgroup, int *pidfd)
+{
+    struct clone_args ca = {
+        .flags = clone_flags(x->o->namespaces) | CLONE_PIDFD,
+        .pidfd = (uint64_t)(uintptr_t)pidfd,
+        .exit_signal = SIGCHLD,
+    };
+    if (into_cgroup) {
+        ca.flags |= CLONE_INTO_CGROUP;
+        ca.cgroup = (uint64_t)x->c->cg.v2_fd;
+    }
+    return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+static int step_clone(struct create_ctx *x)
+{
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return cv_error(x->err, errno, "clone", "socketpair");
+    x->sync_fd = sp[0];
+    x->a.sync_fd = sp[1];
+    /* block signals so that no handler of the caller runs in the child */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    bool into = x->c->cg.mode == CV_CGROUP_V2 && x->c->cg.v2_fd >= 0;
+    int pidfd = -1;
+    x->t_clone = cv_now_ns();
+    pid_t pid = do_clone3(x, into, &pidfd);
+    if (pid < 0 && into && errno != ENOMEM) { /* old kernel: attach later instead */
+        into = false;
+        pid = do_clone3(x, false, &pidfd);
+    }
+    if (pid == 0)
+        cv_child_main(&x->a);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    cv_closep(&x->a.sync_fd);
+    x->a.sync_fd = -1;
+    if (pid < 0)
+        return cv_error(x->err, e, "clone", "clone3 with namespaces 0x%x", x->o->namespaces);
+    x->c->init_pid = pid;
+    x->c->init_pidfd = pidfd;
+    x->c->owner = true;
+    if (into)
+        x->c->cg.v2_attached = true;
+    return 0;
+}
+
+static void undo_clone(struct create_ctx *x)
+{
+    if (x->c->init_pidfd >= 0) {
+        syscall(SYS_pidfd_send_signal, x->c->init_pidfd, SIGKILL, NULL, 0);
+        waitpid(x->c->init_pid, NULL, 0);
+    }
+    cv_closep(&x->c->init_pidfd);
+    x->c->init_pidfd = -1;
+    cv_closep(&x->sync_fd);
+    x->sync_fd = -1;
+}
+
+static int step_child_ready(struct create_ctx *x);
+
+static int send_step(struct create_ctx *x, uint32_t step, const char *name)
+{
+    struct cv_sync_msg m = {.step = step};
+    if (send(x->sync_fd, &m, sizeof(m), MSG_NOSIGNAL) == 0 || errno != EPIPE)
+        return 0;
+    /* the child failed first: its report says why */
+    int r = step_child_ready(x);
+    return r < 0 ? r : cv_error(x->err, EPIPE, name, "telling the child");
+}
+
+static int write_map(struct create_ctx *x, const char *file, const struct cv_idmap *maps, int n)
+{
+    char path[64], buf[512];
+    size_t off = 0;
+    for (int i = 0; i < n; i++)
+        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", maps[i].inside, maps[i].outside,
+                                maps[i].count);
+    snprintf(path, sizeof(path), "/proc/%d/%s", x->c->init_pid, file);
+    int r = cv_write_file_at(AT_FDCWD, path, buf, off);
+    return r < 0 ? cv_error(x->err, -r, "userns.map", "writing '%s'", path) : 0;
+}
+
+static int step_userns(struct create_ctx *x)
+{
+    if (!x->a.userns)
+        return 0;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/setgroups", x->c->init_pid);
+    int r = cv_write_file_at(AT_FDCWD, path, "deny", 4);
+    if (r < 0)
+        return cv_error(x->err, -r, "userns.map", "writing '%s'", path);
+    if ((r = write_map(x, "uid_map", x->o->uid_maps, x->o->n_uid_maps)) < 0 ||
+        (r = write_map(x, "gid_map", x->o->gid_maps, x->o->n_gid_maps)) < 0)
+        return r;
+    return send_step(x, CV_SYNC_USERNS_MAPPED, "userns.map");
+}
+
+static int step_cgroup_attach(struct create_ctx *x)
+{
+    int r = 0;
+    if (!x->c->cg.v2_attached)
+        r = cv_cgroup_attach(&x->c->cg, x->c->init_pid, x->err);
+    return r < 0 ? r : send_step(x, CV_SYNC_CGROUP_READY, "cgroup.attach");
+}
+
+static int step_child_ready(struct create_ctx *x)
+{
+    struct cv_sync_msg *m = &x->ready;
+    ssize_t n;
+    do
+        n = recv(x->sync_fd, m, sizeof(*m), 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return cv_error(x->err, errno, "child.ready", "waiting for the container's init");
+    if (n == 0)
+        return cv_error_plain(x->err, ECHILD, "child.ready", "the container's init exited during start-up");
+    if (n != (ssize_t)sizeof(*m) || (m->step != CV_SYNC_READY && m->step != CV_SYNC_ERROR))
+        return cv_error_plain(x->err, EPROTO, "child.ready", "unexpected message 0x%x from the child", m->step);
+    if (m->step == CV_SYNC_ERROR) {
+        m->where[sizeof(m->where) - 1] = m->what[sizeof(m->what) - 1] = '\0';
+        return cv_error(x->err, m->code ? m->code : EIO, m->where, "%s",
+                        m->what[0] ? m->what : "in the container");
+    }
+    return 0;
+}
+
+static int step_state_write(struct create_ctx *x)
+{
+    return cv_state_write(x->c, x->err);
+}
+
+struct step {
+    const char *name;
+    int (*run)(struct create_ctx *);
+    void (*undo)(struct create_ctx *);
+    enum phase phase;
+};
+
+static const struct step steps[] = {
+    {"validate", step_validate, undo_validate, PH_NONE},
+    {"state.dir", step_state_dir, undo_state_dir, PH_NONE},
+    {"control.socket", step_control_socket, undo_control_socket, PH_NONE},
+    {"cgroup.create", step_cgroup_create, undo_cgroup_create, PH_RESOURCES},
+    {"layers.prepare", step_layers, undo_layers, PH_LAYERS},
+    {"clone", step_clone, undo_clone, PH_NONE},
+    {"userns.map", step_userns, NULL, PH_NAMESPACES},
+    {"cgroup.attach", step_cgroup_attach, NULL, PH_RESOURCES},
+    {"child.ready", step_child_ready, NULL, PH_NONE},
+    {"state.write", step_state_write, NULL, PH_NONE},
+};
+#define N_STEPS (sizeof(steps) / sizeof(steps[0]))
+
+static const char *const step_names[] = {
+    "validate", "state.dir", "control.socket", "cgroup.create", "layers.prepare", "clone",
+    "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
+    "child.mount.sys", "child.mount.tmp", "child.mask", "child.pivot_root", "child.hostname",
+    "child.network", "child.no_new_privs", "child.seccomp", "child.caps", "cgroup.attach",
+    "child.ready", "state.write", NULL,
+};
+
+const char *const *containerv_create_steps(void)
+{
+    return step_names;
+}
+
+static uint64_t *phase_slot(struct containerv_startup_metrics *m, enum phase p)
+{
+    switch (p) {
+    case PH_LAYERS: return &m->layer_mount_ns;
+    case PH_RESOURCES: return &m->resource_alloc_ns;
+    case PH_NAMESPACES: return &m->namespace_setup_ns;
+    case PH_SECURITY: return &m->security_setup_ns;
+    case PH_NETWORK: return &m->network_setup_ns;
+    default: return NULL;
+    }
+}
+
+static enum phase child_phase(const char *step)
+{
+    if (!strncmp(step, "child.mount.", 12) || !strcmp(step, "child.pivot_root") ||
+        !strcmp(step, "child.rootfs.readonly"))
+        return PH_LAYERS;
+    if (!strcmp(step, "child.mask") || !strcmp(step, "child.no_new_privs") || !strcmp(step, "child.seccomp") ||
+        !strcmp(step, "child.caps"))
+        return PH_SECURITY;
+    if (!strcmp(step, "child.network"))
+        return PH_NETWORK;
+    return PH_NAMESPACES; /* child.init, child.hostname: finishing the namespaces */
+}
+
+static void account_child(struct create_ctx *x)
+{
+    struct containerv_startup_metrics *m = &x->c->metrics;
+    const struct cv_sync_msg *s = &x->ready;
+    m->namespace_setup_ns += s->t[CV_T_CHILD_START] - x->t_clone;
+    for (uint32_t i = 0; i < s->n_steps && i < sizeof(s->steps) / sizeof(s->steps[0]); i++) {
+        *phase_slot(m, child_phase(s->steps[i].name)) += s->steps[i].ns;
+        if (x->o->trace)
+            x->o->trace(x->o->trace_data, s->steps[i].name, s->steps[i].ns);
+    }
+}
+
+static int run_pipeline(struct create_ctx *x)
+{
+    uint64_t t0 = cv_now_ns();
+    size_t done = 0;
+    int r = 0;
+    for (; done < N_STEPS; done++) {
+        const struct step *s = &steps[done];
+        uint64_t t = cv_now_ns();
+        r = cv_fault(x->fault, s->name) ? cv_error_plain(x->err, EIO, s->name, "injected fault") : s->run(x);
+        if (r < 0)
+            break;
+        uint64_t d = cv_now_ns() - t;
+        uint64_t *slot = phase_slot(&x->c->metrics, s->phase);
+        if (slot)
+            *slot += d;
+        if (x->o->trace)
+            x->o->trace(x->o->trace_data, s->name, d);
+        if (s->run == step_child_ready)
+            account_child(x);
+    }
+    if (r < 0) {
+        /* the failed step cleaned up after itself; undo the ones before it,
+         * and the failed one too (its undo is idempotent) */
+        for (size_t i = done + 1; i-- > 0;)
+            if (steps[i].undo)
+                steps[i].undo(x);
+        return r;
+    }
+    x->c->metrics.total_startup_ns = cv_now_ns() - t0;
+    return 0;
+}
+
+/* ------------------------------------------------------------ create */
+
+static void container_init_fields(struct containerv_container *c)
+{
+    c->init_pidfd = c->ctl_fd = c->lock_fd = -1;
+    c->cg.v2_fd = -1;
+    pthread_mutex_init(&c->lock, NULL);
+}
+
+static int spawn_defaults(struct containerv_container *c, const struct containerv_options *o)
+{
+    static const char *const defaults[] = {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", NULL,
+    };
+    c->env = calloc((size_t)o->n_env + 3, sizeof(char *));
+    if (!c->env)
+        return -ENOMEM;
+    for (int i = 0; defaults[i]; i++)
+        if (!(c->env[c->n_env++] = strdup(defaults[i])))
+            return -ENOMEM;
+    for (int i = 0; i < o->n_env; i++) {
+        size_t k = (size_t)(strchr(o->env[i], '=') - o->env[i]) + 1;
+        int slot = c->n_env;
+        for (int j = 0; j < c->n_env; j++)
+            if (!strncmp(c->env[j], o->env[i], k))
+                slot = j;
+        char *dup = strdup(o->env[i]);
+        if (!dup)
+            return -ENOMEM;
+        if (slot < c->n_env)
+            free(c->env[slot]);
+        else
+            c->n_env++;
+        c->env[slot] = dup;
+    }
+    c->uid = o->uid;
+    c->gid = o->gid;
+    c->workdir = strdup(o->workdir ? o->workdir : "/");
+    return c->workdir ? 0 : -ENOMEM;
+}
+
+static void describe_rootfs(struct containerv_container *c, const struct containerv_options *o)
+{
+    if (o->rootfs) {
+        snprintf(c->rootfs_desc, sizeof(c->rootfs_desc), "%s (read-only)", o->rootfs);
+        return;
+    }
+    if (!o->n_lowers) {
+        const char *d = containerv_default_rootfs();
+        snprintf(c->rootfs_desc, sizeof(c->rootfs_desc), "%s", d ? d : "");
+        return;
+    }
+    size_t off = 0;
+    for (int i = 0; i < o->n_lowers && off < sizeof(c->rootfs_desc); i++)
+        off += (size_t)snprintf(c->rootfs_desc + off, sizeof(c->rootfs_desc) - off, "%s%s", i ? ":" : "",
+                                o->lowers[i]);
+}
+
+int containerv_create(const char *id, const struct containerv_options *opts,
+                      struct containerv_container **out, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!out)
+        return cv_error_plain(err, EINVAL, "validate", "no container pointer given");
+    *out = NULL;
+    if (id && !cv_valid_id(id))
+        return cv_error_plain(err, EINVAL, "validate",
+                              "invalid container id '%s' (letters, digits, '_', '.', '-'; at most 64)", id);
+    struct containerv_options *defaults = NULL;
+    if (!opts)
+        opts = defaults = containerv_options_new();
+    struct containerv_container *c = calloc(1, sizeof(*c));
+    if (!c || !opts) {
+        free(c);
+        containerv_options_free(defaults);
+        return cv_error(err, ENOMEM, "validate", "allocating the container");
+    }
+    container_init_fields(c);
+    if (id)
+        snprintf(c->id, sizeof(c->id), "%s", id);
+    else
+        cv_random_id(c->id);
+    snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s",
+             opts->runtime_dir ? opts->runtime_dir : containerv_default_runtime_dir());
+    describe_rootfs(c, opts);
+    struct create_ctx x = {.c = c, .o = opts, .err = err, .fault = getenv("CONTAINERV_FAULT"), .sync_fd = -1};
+    x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,
+                                 .lock_fd = -1, .devnull_fd = -1, .upper_fd = -1, .work_fd = -1,
+                                 .single_fd = -1};
+    for (int i = 0; i < CV_MAX_LOWERS; i++)
+        x.a.lower_fds[i] = -1;
+    for (int i = 0; i < CV_MAX_BINDS; i++)
+        x.a.bind_fds[i] = -1;
+    int r = spawn_defaults(c, opts);
+    if (r < 0)
+        r = cv_error(err, -r, "validate", "copying the environment");
+    else
+        r = run_pipeline(&x);
+    if (r == 0) {
+        c->ctl_fd = x.sync_fd;
+        x.sync_fd = -1;
+        undo_validate(&x);
+        undo_layers(&x);
+        undo_control_socket(&x);
+        *out = c;
+    } else {
+        cv_container_free(c);
+    }
+    containerv_options_free(defaults);
+    return r;
+}
+
+/* ------------------------------------------------------------ teardown */
+
+void cv_container_free(struct containerv_container *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_procs; i++) {
+        cv_closep(&c->procs[i].conn);
+        cv_closep(&c->procs[i].pidfd);
+    }
+    free(c->procs);
+    cv_closep(&c->ctl_fd);
+    cv_closep(&c->init_pidfd);
+    cv_closep(&c->lock_fd);
+    cv_cgroup_close(&c->cg);
+    for (int i = 0; i < c->n_env; i++)
+        free(c->env[i]);
+    free(c->env);
+    free(c->workdir);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static void wait_init_gone(struct containerv_container *c)
+{
+    if (c->owner) {
+        while (waitpid(c->init_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return;
+    }
+    struct pollfd p = {.fd = c->init_pidfd, .events = POLLIN};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR)
+        ;
+}
+
+int containerv_destroy(struct containerv_container *c, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!c)
+        return cv_error_plain(err, EINVAL, "destroy", "no container given");
+    int r = 0;
+    /* killing the init of a pid namespace kills everything in it */
+    if (c->init_pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->init_pidfd, SIGKILL, NULL, 0) == 0)
+        wait_init_gone(c);
+    cv_closep(&c->ctl_fd);
+    c->ctl_fd = -1;
+    int q = cv_cgroup_destroy(&c->cg, err);
+    if (q < 0)
+        r = q;
+    cv_closep(&c->lock_fd);
+    c->lock_fd = -1;
+    q = cv_state_remove(c->runtime_dir, c->id);
+    if (q < 0 && r == 0)
+        r = cv_error(err, -q, "destroy", "removing '%s'", c->state_dir);
+    cv_container_free(c);
+    return r;
+}
+
+void containerv_release(struct containerv_container *c)
+{
+    cv_container_free(c);
+}
+
+const char *containerv_id(const struct containerv_container *c)
+{
+    return c ? c->id : NULL;
+}
+
+pid_t containerv_init_pid(const struct containerv_container *c)
+{
+    return c ? c->init_pid : -1;
+}
+
+int containerv_get_startup_metrics(struct containerv_container *c, struct containerv_startup_metrics *m)
+{
+    if (!c || !m)
+        return -EINVAL;
+    pthread_mutex_lock(&c->lock);
+    *m = c->metrics;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}

@@ -1,0 +1,352 @@
+/* The container's init: pid 1 of the container. It reaps every child
+ * (orphans included), runs what the host asks over its control connections
+ * and reports exit statuses. It is a copy of the creating process made by a
+ * raw clone3, which may have been multi-threaded, so it never allocates: all
+ * memory is static or mmap'ed. It is not dumpable, so the workload cannot
+ * ptrace it, read its fds or open /proc/1/exe (CVE-2019-5736). */
+#include "linux.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#define MAX_CONNS 1024
+
+enum conn_kind { CONN_FREE = 0, CONN_CONTROL, CONN_PROC };
+
+struct conn {
+    int fd;
+    enum conn_kind kind;
+    pid_t pid; /* CONN_PROC: the process it reports on */
+};
+
+static struct conn conns[MAX_CONNS];
+static int conns_hi; /* one past the highest slot in use */
+static struct pollfd pfds[MAX_CONNS + 2];
+static char *reqbuf; /* CV_SPAWN_MAX bytes, mmap'ed */
+static bool in_userns;
+
+static int add_conn(int fd, enum conn_kind kind, pid_t pid)
+{
+    for (int i = 0; i < MAX_CONNS; i++) {
+        if (conns[i].kind == CONN_FREE) {
+            conns[i] = (struct conn){fd, kind, pid};
+            if (i >= conns_hi)
+                conns_hi = i + 1;
+            return 0;
+        }
+    }
+    close(fd);
+    return -EMFILE;
+}
+
+static void drop_conn(struct conn *c)
+{
+    close(c->fd);
+    *c = (struct conn){-1, CONN_FREE, 0};
+    while (conns_hi > 0 && conns[conns_hi - 1].kind == CONN_FREE)
+        conns_hi--;
+}
+
+/* What a vfork'ed child reports back through the memory it shares with us. */
+struct child_report {
+    int error;
+    const char *step;
+};
+
+struct spawn_plan {
+    const struct cv_spawn_req *req;
+    const char *cwd;
+    char **argv;
+    char **envp;
+    int fds[3];  /* received stdio, -1 for /dev/null */
+    int tty_slave;
+};
+
+__attribute__((noreturn)) static void child_fail(volatile struct child_report *rep, const char *step)
+{
+    rep->error = errno;
+    rep->step = step;
+    _exit(127);
+}
+
+/* Runs in the vfork'ed child: shares our memory, so it only makes system
+ * calls and writes to rep. */
+__attribute__((noreturn)) static void exec_child(const struct spawn_plan *p, volatile struct child_report *rep)
+{
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    if (p->tty_slave >= 0) {
+        if (setsid() < 0 || ioctl(p->tty_slave, TIOCSCTTY, 0) < 0)
+            child_fail(rep, "spawn.tty");
+        for (int i = 0; i < 3; i++)
+            if (dup2(p->tty_slave, i) < 0)
+                child_fail(rep, "spawn.tty");
+    } else {
+        for (int i = 0; i < 3; i++) {
+            int fd = p->fds[i] >= 0 ? p->fds[i] : open("/dev/null", i ? O_WRONLY : O_RDONLY);
+            if (fd < 0 || dup2(fd, i) < 0)
+                child_fail(rep, "spawn.stdio");
+        }
+    }
+    /* raw system calls: glibc's wrappers would try to reach the threads of
+     * the process init was copied from */
+    if (syscall(SYS_setgroups, 0, NULL) < 0 && !in_userns)
+        child_fail(rep, "spawn.setgroups");
+    if (syscall(SYS_setresgid, p->req->gid, p->req->gid, p->req->gid) < 0)
+        child_fail(rep, "spawn.setgid");
+    if (syscall(SYS_setresuid, p->req->uid, p->req->uid, p->req->uid) < 0)
+        child_fail(rep, "spawn.setuid");
+    if (chdir(p->cwd) < 0)
+        child_fail(rep, "spawn.cwd");
+    if (syscall(SYS_close_range, 3, ~0u, 0) < 0)
+        child_fail(rep, "spawn.close_range");
+    execvpe(p->argv[0], p->argv, p->envp);
+    child_fail(rep, "spawn.exec");
+}
+
+/* vfork in a frame of its own, so that no variable of the caller can be
+ * clobbered by the child running on the same stack. */
+__attribute__((noinline)) static pid_t start_child(const struct spawn_plan *p, volatile struct child_report *cr)
+{
+    pid_t pid = vfork();
+    if (pid == 0)
+        exec_child(p, cr);
+    return pid;
+}
+
+static int send_reply(int fd, const struct cv_spawned_msg *msg, const int *fds, int nfds)
+{
+    char cbuf[CMSG_SPACE(2 * sizeof(int))];
+    struct iovec iov = {.iov_base = (void *)msg, .iov_len = sizeof(*msg)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 0) {
+        memset(cbuf, 0, sizeof(cbuf));
+        mh.msg_control = cbuf;
+        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+    }
+    return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* Split the strings of a request into argv and envp arrays on our stack. */
+static int plan_strings(const struct cv_spawn_req *req, size_t len, struct spawn_plan *p, char **argv,
+                        char **envp)
+{
+    if (len < sizeof(*req) || req->strings_len != len - sizeof(*req) || req->argc == 0 ||
+        req->argc > 4096 || req->envc > 4096 || req->strings_len == 0 ||
+        req->strings[req->strings_len - 1] != '\0')
+        return -EINVAL;
+    const char *s = req->strings, *end = req->strings + req->strings_len;
+    p->cwd = s;
+    s += strlen(s) + 1;
+    for (uint32_t i = 0; i < req->argc + req->envc; i++) {
+        if (s >= end)
+            return -EINVAL;
+        if (i < req->argc)
+            argv[i] = (char *)s;
+        else
+            envp[i - req->argc] = (char *)s;
+        s += strlen(s) + 1;
+    }
+    argv[req->argc] = NULL;
+    envp[req->envc] = NULL;
+    p->argv = argv;
+    p->envp = envp;
+    return 0;
+}
+
+static int open_tty(const struct cv_spawn_req *req, int *master, int *slave)
+{
+    *master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (*master < 0)
+        return -errno;
+    int unlock = 0;
+    struct winsize ws = {.ws_row = req->rows, .ws_col = req->cols};
+    if (ioctl(*master, TIOCSPTLCK, &unlock) < 0 || (req->rows && ioctl(*master, TIOCSWINSZ, &ws) < 0))
+        return -errno;
+    *slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    return *slave < 0 ? -errno : 0;
+}
+
+/* Start one process: fds[0] is the process connection, then stdio. */
+static void do_spawn(const struct cv_spawn_req *req, size_t len, int *fds, int nfds)
+{
+    struct cv_spawned_msg rep = {.type = CV_MSG_SPAWNED};
+    int reply_fd = fds[0], master = -1, slave = -1, pidfd = -1;
+    uint32_t argc = len >= sizeof(*req) ? req->argc : 0, envc = len >= sizeof(*req) ? req->envc : 0;
+    char *argv[argc <= 4096 ? argc + 1 : 1];
+    char *envp[envc <= 4096 ? envc + 1 : 1];
+    struct spawn_plan plan = {.req = req, .fds = {-1, -1, -1}, .tty_slave = -1};
+    int next = 1;
+    for (int i = 0; i < 3; i++)
+        if (req->flags & (CV_SPAWN_STDIN << i))
+            plan.fds[i] = next < nfds ? fds[next++] : -1;
+
+    int r = plan_strings(req, len, &plan, argv, envp);
+    if (r == 0 && (req->flags & CV_SPAWN_TTY)) {
+        r = open_tty(req, &master, &slave);
+        plan.tty_slave = slave;
+        if (r < 0)
+            snprintf(rep.step, sizeof(rep.step), "spawn.tty");
+    } else if (r < 0) {
+        snprintf(rep.step, sizeof(rep.step), "spawn.request");
+    }
+    pid_t pid = -1;
+    volatile struct child_report cr = {0, NULL};
+    if (r == 0) {
+        pid = start_child(&plan, &cr);
+        if (pid < 0) {
+            r = -errno;
+            snprintf(rep.step, sizeof(rep.step), "spawn.fork");
+        } else if (cr.error) {
+            r = -cr.error;
+            snprintf(rep.step, sizeof(rep.step), "%s", cr.step);
+            waitpid(pid, NULL, 0);
+            pid = -1;
+        }
+    }
+    rep.exec_ns = cv_now_ns();
+    for (int i = 1; i < nfds; i++)
+        close(fds[i]);
+    if (slave >= 0)
+        close(slave);
+    if (r == 0) {
+        pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        rep.pid = pid;
+    }
+    rep.error = -r;
+    int out[2] = {pidfd, master};
+    int nout = r == 0 ? (master >= 0 ? 2 : 1) : 0;
+    if (pidfd < 0 && r == 0)
+        nout = 0;
+    send_reply(reply_fd, &rep, out, nout);
+    if (pidfd >= 0)
+        close(pidfd);
+    if (master >= 0)
+        close(master);
+    if (r == 0)
+        add_conn(reply_fd, CONN_PROC, pid);
+    else
+        close(reply_fd);
+}
+
+static void handle_control(struct conn *c)
+{
+    char cbuf[CMSG_SPACE(8 * sizeof(int))];
+    struct iovec iov = {.iov_base = reqbuf, .iov_len = CV_SPAWN_MAX};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+    if (n <= 0) {
+        if (n == 0 || (errno != EINTR && errno != EAGAIN))
+            drop_conn(c);
+        return;
+    }
+    int fds[8], nfds = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < k && nfds < 8; i++)
+            memcpy(&fds[nfds++], CMSG_DATA(cm) + (size_t)i * sizeof(int), sizeof(int));
+    }
+    const struct cv_spawn_req *req = (const void *)reqbuf;
+    if ((size_t)n < sizeof(*req) || req->type != CV_MSG_SPAWN || nfds < 1 || (mh.msg_flags & MSG_CTRUNC)) {
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        return; /* malformed: ignore it, keep serving */
+    }
+    do_spawn(req, (size_t)n, fds, nfds);
+    madvise(reqbuf, CV_SPAWN_MAX, MADV_DONTNEED);
+}
+
+static void accept_control(int listen_fd)
+{
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    /* the socket is reachable on the host only (0700 state dir); still,
+     * only root may drive the init */
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && !in_userns)) {
+        close(fd);
+        return;
+    }
+    add_conn(fd, CONN_CONTROL, 0);
+}
+
+static void reap(void)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < conns_hi; i++) {
+            if (conns[i].kind == CONN_PROC && conns[i].pid == pid) {
+                struct cv_exited_msg m = {.type = CV_MSG_EXITED, .status = status};
+                send(conns[i].fd, &m, sizeof(m), MSG_NOSIGNAL);
+                drop_conn(&conns[i]);
+                break;
+            }
+        }
+    }
+}
+
+void cv_init_main(int ctl_fd, int listen_fd, bool userns)
+{
+    in_userns = userns;
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_NAME, "containerv-init", 0, 0, 0);
+    reqbuf = mmap(NULL, CV_SPAWN_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (reqbuf == MAP_FAILED)
+        _exit(1);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0)
+        _exit(1);
+    for (int i = 0; i < MAX_CONNS; i++)
+        conns[i] = (struct conn){-1, CONN_FREE, 0};
+    add_conn(ctl_fd, CONN_CONTROL, 0);
+    for (;;) {
+        pfds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        pfds[1] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+        int hi = conns_hi;
+        for (int i = 0; i < hi; i++)
+            pfds[i + 2] = (struct pollfd){.fd = conns[i].kind ? conns[i].fd : -1, .events = POLLIN};
+        if (poll(pfds, (nfds_t)hi + 2, -1) < 0)
+            continue;
+        if (pfds[0].revents) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof(si)) > 0)
+                ;
+            reap();
+        }
+        if (pfds[1].revents & POLLIN)
+            accept_control(listen_fd);
+        for (int i = 0; i < hi; i++) {
+            short ev = pfds[i + 2].revents;
+            if (!ev || conns[i].kind == CONN_FREE || conns[i].fd != pfds[i + 2].fd)
+                continue;
+            if (conns[i].kind == CONN_CONTROL)
+                handle_control(&conns[i]);
+            else if (ev & (POLLHUP | POLLERR)) /* the host went away: keep the process */
+                drop_conn(&conns[i]);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+/* Internal declarations of the Linux implementation. */
+#ifndef CV_LINUX_H
+#define CV_LINUX_H
+
+#include "../common/internal.h"
+#include "cgroup.h"
+#include "proto.h"
+
+#include <linux/filter.h>
+#include <pthread.h>
+
+/* Everything the child needs, prepared on the host before clone: the child
+ * only makes system calls on these values. */
+struct cv_child_args {
+    const struct containerv_options *opts;
+    const char *fault;          /* CONTAINERV_FAULT */
+    int sync_fd;                /* child's end of the sync socketpair */
+    int listen_fd;              /* control.sock */
+    int lock_fd;                /* state lock, held as long as the init lives */
+    int devnull_fd;
+    int lower_fds[CV_MAX_LOWERS]; /* O_PATH dirs, top first */
+    int n_lowers;
+    const char *lower_paths[CV_MAX_LOWERS];
+    int upper_fd, work_fd;      /* -1 with a single read-only rootfs */
+    char upper_path[4200], work_path[4200];
+    int single_fd;              /* single read-only rootfs dir, or -1 */
+    int bind_fds[CV_MAX_BINDS];
+    char rootfs_mnt[4096];      /* mount point in the state dir (child's mount ns only) */
+    char hostname[65];
+    const struct sock_fprog *seccomp; /* NULL when relaxed */
+    int last_cap;
+    bool userns;
+};
+
+/* child.c: runs after clone3, becomes the init; never returns */
+__attribute__((noreturn)) void cv_child_main(struct cv_child_args *a);
+/* rootfs.c (child) */
+int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);
+/* init.c (child): never returns */
+__attribute__((noreturn)) void cv_init_main(int ctl_fd, int listen_fd, bool userns);
+
+/* Child-side step bookkeeping, shared by rootfs.c and container.c. */
+int cv_child_fail(struct cv_sync_msg *m, const char *step, int code, const char *what);
+void cv_child_step(struct cv_sync_msg *m, const char *step, uint64_t start);
+
+/* One spawned process, as the host tracks it. */
+struct cv_proc {
+    pid_t pid;      /* host pid */
+    int conn;       /* process connection */
+    int pidfd;
+};
+
+struct containerv_container {
+    char id[CV_ID_MAX + 1];
+    char state_dir[4096];
+    char runtime_dir[4096];
+    char rootfs_desc[4096];
+    bool owner;          /* we created it (and are the init's parent) */
+    pid_t init_pid;
+    int init_pidfd;
+    int ctl_fd;          /* control connection to the init */
+    int lock_fd;
+    struct cv_cgroup cg;
+    struct containerv_startup_metrics metrics;
+    uint64_t spawn_count;
+    /* environment, user and cwd for spawns */
+    char **env;
+    int n_env;
+    uid_t uid;
+    gid_t gid;
+    char *workdir;
+    pthread_mutex_t lock;
+    struct cv_proc *procs;
+    size_t n_procs, cap_procs;
+};
+
+/* state.c */
+int cv_state_prepare(struct containerv_container *c, struct containerv_error *err);
+int cv_state_write(struct containerv_container *c, struct containerv_error *err);
+int cv_state_remove(const char *runtime_dir, const char *id);
+int cv_state_lock_free(int dirfd, const char *name); /* 1 stale, 0 held, -errno */
+int cv_state_load(const char *runtime_dir, const char *id, struct containerv_info *info, int64_t *start_time,
+                  struct containerv_error *err);
+int64_t cv_state_start_time(pid_t pid); /* field 22 of /proc/PID/stat */
+int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *err);
+
+/* container.c */
+void cv_container_free(struct containerv_container *c);
+
+#endif

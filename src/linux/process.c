@@ -1,0 +1,398 @@
+/* Processes in a container: spawn, wait, kill (host side of proto.h), and
+ * attaching to a container another process created. */
+#include "linux.h"
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+void containerv_spawn_options_init(struct containerv_spawn_options *so)
+{
+    if (!so)
+        return;
+    memset(so, 0, sizeof(*so));
+    so->uid = so->gid = -1;
+    so->stdin_fd = so->stdout_fd = so->stderr_fd = -1;
+}
+
+static bool env_overridden(const char *const *env, const char *kv)
+{
+    size_t k = (size_t)(strchr(kv, '=') - kv) + 1;
+    for (int i = 0; env && env[i]; i++)
+        if (!strncmp(env[i], kv, k))
+            return true;
+    return false;
+}
+
+/* Pack cwd, argv and the merged environment into one request. */
+static struct cv_spawn_req *build_request(struct containerv_container *c, const char *const argv[],
+                                          const struct containerv_spawn_options *so, size_t *len,
+                                          struct containerv_error *err)
+{
+    const char *cwd = so->cwd ? so->cwd : c->workdir;
+    const char *term = so->tty ? "TERM=xterm" : NULL;
+    size_t need = sizeof(struct cv_spawn_req) + strlen(cwd) + 1;
+    uint32_t argc = 0, envc = 0;
+    for (; argv[argc]; argc++)
+        need += strlen(argv[argc]) + 1;
+    for (int i = 0; i < c->n_env; i++)
+        if (!env_overridden(so->env, c->env[i]))
+            need += strlen(c->env[i]) + 1, envc++;
+    for (int i = 0; so->env && so->env[i]; i++)
+        if (strchr(so->env[i], '='))
+            need += strlen(so->env[i]) + 1, envc++;
+    if (term && !env_overridden(so->env, term))
+        need += strlen(term) + 1, envc++;
+    if (need > CV_SPAWN_MAX) {
+        cv_error_plain(err, E2BIG, "spawn.request", "command line and environment take %zu bytes (at most %d)",
+                       need, CV_SPAWN_MAX);
+        return NULL;
+    }
+    struct cv_spawn_req *req = calloc(1, need);
+    if (!req) {
+        cv_error(err, ENOMEM, "spawn.request", "allocating %zu bytes", need);
+        return NULL;
+    }
+    char *p = req->strings;
+#define PUT(s) (p = stpcpy(p, (s)) + 1)
+    PUT(cwd);
+    for (uint32_t i = 0; i < argc; i++)
+        PUT(argv[i]);
+    for (int i = 0; i < c->n_env; i++)
+        if (!env_overridden(so->env, c->env[i]))
+            PUT(c->env[i]);
+    for (int i = 0; so->env && so->env[i]; i++)
+        if (strchr(so->env[i], '='))
+            PUT(so->env[i]);
+    if (term && !env_overridden(so->env, term))
+        PUT(term);
+#undef PUT
+    req->type = CV_MSG_SPAWN;
+    req->argc = argc;
+    req->envc = envc;
+    req->uid = so->uid >= 0 ? (uint32_t)so->uid : c->uid;
+    req->gid = so->gid >= 0 ? (uint32_t)so->gid : c->gid;
+    req->rows = so->rows;
+    req->cols = so->cols;
+    req->strings_len = (uint32_t)(p - req->strings);
+    *len = need;
+    return req;
+}
+
+static int send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
+{
+    char cbuf[CMSG_SPACE(4 * sizeof(int))];
+    memset(cbuf, 0, sizeof(cbuf));
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int))};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+    ssize_t n;
+    do
+        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : 0;
+}
+
+static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds)
+{
+    char cbuf[CMSG_SPACE(4 * sizeof(int))];
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    ssize_t n;
+    do
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    *nfds = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(cm) + (size_t)i * sizeof(int), sizeof(int));
+            if (*nfds < max_fds)
+                fds[(*nfds)++] = fd;
+            else
+                close(fd);
+        }
+    }
+    return n < 0 ? -errno : (int)n;
+}
+
+/* The pid of a pidfd as our pid namespace sees it. */
+static pid_t pidfd_pid(int pidfd)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+    if (cv_read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+        return -1;
+    const char *p = strstr(buf, "\nPid:");
+    return p ? (pid_t)strtol(p + 5, NULL, 10) : -1;
+}
+
+static int add_proc(struct containerv_container *c, pid_t pid, int conn, int pidfd)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->n_procs == c->cap_procs) {
+        size_t cap = c->cap_procs ? c->cap_procs * 2 : 8;
+        struct cv_proc *n = realloc(c->procs, cap * sizeof(*n));
+        if (!n) {
+            pthread_mutex_unlock(&c->lock);
+            return -ENOMEM;
+        }
+        c->procs = n;
+        c->cap_procs = cap;
+    }
+    c->procs[c->n_procs++] = (struct cv_proc){pid, conn, pidfd};
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static int spawn_error(const struct cv_spawned_msg *rep, const char *const argv[], const char *cwd,
+                       struct containerv_error *err)
+{
+    char step[sizeof(rep->step)];
+    snprintf(step, sizeof(step), "%s", rep->step[0] ? rep->step : "spawn");
+    if (!strcmp(step, "spawn.exec"))
+        return cv_error(err, rep->error, step, "executing '%s'", argv[0]);
+    if (!strcmp(step, "spawn.cwd"))
+        return cv_error(err, rep->error, step, "working directory '%s'", cwd);
+    return cv_error(err, rep->error, step, "starting '%s'", argv[0]);
+}
+
+int containerv_spawn(struct containerv_container *c, const char *const argv[],
+                     const struct containerv_spawn_options *so, pid_t *pid, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    uint64_t t0 = cv_now_ns();
+    struct containerv_spawn_options defaults;
+    if (!so) {
+        containerv_spawn_options_init(&defaults);
+        so = &defaults;
+    }
+    if (!c || !argv || !argv[0] || !argv[0][0])
+        return cv_error_plain(err, EINVAL, "spawn", "no command given");
+    if (c->ctl_fd < 0)
+        return cv_error_plain(err, ENOTCONN, "spawn", "container '%s' has no control connection", c->id);
+    size_t len = 0;
+    cv_cleanup_free struct cv_spawn_req *req = build_request(c, argv, so, &len, err);
+    if (!req)
+        return -err->code;
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return cv_error(err, errno, "spawn", "socketpair");
+    int fds[4] = {sp[1]}, nfds = 1;
+    if (so->tty) {
+        req->flags |= CV_SPAWN_TTY;
+    } else {
+        const int io[3] = {so->stdin_fd, so->stdout_fd, so->stderr_fd};
+        for (int i = 0; i < 3; i++)
+            if (io[i] >= 0) {
+                req->flags |= CV_SPAWN_STDIN << i;
+                fds[nfds++] = io[i];
+            }
+    }
+    cv_cleanup_fd int conn = sp[0];
+    int r = send_with_fds(c->ctl_fd, req, len, fds, nfds);
+    close(sp[1]);
+    if (r < 0)
+        return cv_error(err, -r, "spawn", "sending the request to the init of '%s'", c->id);
+    struct cv_spawned_msg rep;
+    int got[2], ngot = 0;
+    r = recv_with_fds(conn, &rep, sizeof(rep), got, 2, &ngot);
+    if (r != (int)sizeof(rep) || rep.type != CV_MSG_SPAWNED) {
+        for (int i = 0; i < ngot; i++)
+            close(got[i]);
+        return cv_error(err, r < 0 ? -r : EPROTO, "spawn", "no answer from the init of '%s'", c->id);
+    }
+    if (rep.error) {
+        for (int i = 0; i < ngot; i++)
+            close(got[i]);
+        return spawn_error(&rep, argv, so->cwd ? so->cwd : c->workdir, err);
+    }
+    if (ngot < 1 || (so->tty && ngot < 2)) {
+        for (int i = 0; i < ngot; i++)
+            close(got[i]);
+        return cv_error_plain(err, EPROTO, "spawn", "the init of '%s' sent no pidfd", c->id);
+    }
+    pid_t hpid = pidfd_pid(got[0]);
+    if (so->tty) {
+        if (so->tty_master_fd)
+            *so->tty_master_fd = got[1];
+        else
+            close(got[1]);
+    }
+    if ((r = add_proc(c, hpid, conn, got[0])) < 0) {
+        close(got[0]);
+        return cv_error(err, -r, "spawn", "recording process %d", hpid);
+    }
+    conn = -1;
+    pthread_mutex_lock(&c->lock);
+    if (c->spawn_count++ == 0 && rep.exec_ns > t0)
+        c->metrics.first_process_ns = rep.exec_ns - t0;
+    pthread_mutex_unlock(&c->lock);
+    if (pid)
+        *pid = hpid;
+    return 0;
+}
+
+static struct cv_proc *find_proc(struct containerv_container *c, pid_t pid)
+{
+    for (size_t i = 0; i < c->n_procs; i++)
+        if (c->procs[i].pid == pid)
+            return &c->procs[i];
+    return NULL;
+}
+
+int containerv_process_pidfd(struct containerv_container *c, pid_t pid)
+{
+    if (!c)
+        return -1;
+    pthread_mutex_lock(&c->lock);
+    struct cv_proc *p = find_proc(c, pid);
+    int fd = p ? p->pidfd : -1;
+    pthread_mutex_unlock(&c->lock);
+    return fd;
+}
+
+int containerv_wait(struct containerv_container *c, pid_t pid, int *exit_code, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!c)
+        return cv_error_plain(err, EINVAL, "wait", "no container given");
+    pthread_mutex_lock(&c->lock);
+    struct cv_proc *p = find_proc(c, pid);
+    int conn = p ? p->conn : -1;
+    pthread_mutex_unlock(&c->lock);
+    if (conn < 0)
+        return cv_error_plain(err, ECHILD, "wait", "process %d was not spawned in '%s'", pid, c->id);
+    struct cv_exited_msg m;
+    ssize_t n;
+    do
+        n = recv(conn, &m, sizeof(m), 0);
+    while (n < 0 && errno == EINTR);
+    int code;
+    if (n == (ssize_t)sizeof(m) && m.type == CV_MSG_EXITED)
+        code = WIFSIGNALED(m.status) ? 128 + WTERMSIG(m.status) : WEXITSTATUS(m.status);
+    else if (n == 0)
+        code = 128 + SIGKILL; /* the init is gone: the container was killed */
+    else
+        return cv_error(err, n < 0 ? errno : EPROTO, "wait", "reading the status of process %d", pid);
+    pthread_mutex_lock(&c->lock);
+    p = find_proc(c, pid);
+    if (p) {
+        close(p->conn);
+        close(p->pidfd);
+        *p = c->procs[--c->n_procs];
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (exit_code)
+        *exit_code = code;
+    return 0;
+}
+
+int containerv_kill(struct containerv_container *c, pid_t pid, int sig, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    int fd = containerv_process_pidfd(c, pid);
+    if (fd < 0)
+        return cv_error_plain(err, ESRCH, "kill", "process %d was not spawned in this container", pid);
+    if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+        return cv_error(err, errno, "kill", "signal %d to process %d", sig, pid);
+    return 0;
+}
+
+/* ------------------------------------------------------------ attach */
+
+static int load_spawn_defaults(struct containerv_container *c, struct containerv_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/state.json", c->state_dir);
+    json_error_t jerr;
+    json_t *j = json_load_file(path, 0, &jerr);
+    if (!j)
+        return cv_error_plain(err, EBADMSG, "attach", "reading '%s': %s", path, jerr.text);
+    json_t *env = json_object_get(j, "env");
+    json_int_t uid = 0, gid = 0;
+    const char *wd = "/";
+    json_unpack(j, "{s?I, s?I, s?s}", "uid", &uid, "gid", &gid, "workdir", &wd);
+    c->uid = (uid_t)uid;
+    c->gid = (gid_t)gid;
+    c->workdir = strdup(wd);
+    size_t n = json_is_array(env) ? json_array_size(env) : 0;
+    c->env = calloc(n + 1, sizeof(char *));
+    int r = (c->workdir && c->env) ? 0 : -ENOMEM;
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        const char *s = json_string_value(json_array_get(env, i));
+        if (s && !(c->env[c->n_env++] = strdup(s)))
+            r = -ENOMEM;
+    }
+    json_decref(j);
+    return r < 0 ? cv_error(err, -r, "attach", "loading '%s'", path) : 0;
+}
+
+static int connect_control(struct containerv_container *c, struct containerv_error *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", c->state_dir);
+    c->ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (c->ctl_fd < 0 || connect(c->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return cv_error(err, errno, "attach", "connecting to '%s'", sa.sun_path);
+    return 0;
+}
+
+int containerv_attach(const char *runtime_dir, const char *id, struct containerv_container **out,
+                      struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!out)
+        return cv_error_plain(err, EINVAL, "attach", "no container pointer given");
+    *out = NULL;
+    if (!cv_valid_id(id))
+        return cv_error_plain(err, EINVAL, "attach", "invalid container id '%s'", id ? id : "");
+    if (!runtime_dir)
+        runtime_dir = containerv_default_runtime_dir();
+    struct containerv_info info;
+    int64_t start = -1;
+    int r = cv_state_load(runtime_dir, id, &info, &start, err);
+    if (r < 0)
+        return r;
+    struct containerv_container *c = calloc(1, sizeof(*c));
+    if (!c)
+        return cv_error(err, ENOMEM, "attach", "allocating");
+    c->init_pidfd = c->ctl_fd = c->lock_fd = -1;
+    c->cg.v2_fd = -1;
+    pthread_mutex_init(&c->lock, NULL);
+    snprintf(c->id, sizeof(c->id), "%s", id);
+    snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", runtime_dir);
+    snprintf(c->state_dir, sizeof(c->state_dir), "%s/%s", runtime_dir, id);
+    snprintf(c->rootfs_desc, sizeof(c->rootfs_desc), "%s", info.rootfs);
+    c->init_pid = info.init_pid;
+    c->init_pidfd = (int)syscall(SYS_pidfd_open, info.init_pid, 0);
+    if (c->init_pidfd < 0)
+        r = cv_error(err, errno, "attach", "the init (pid %d) of '%s'", info.init_pid, id);
+    /* the pidfd pins the pid: check it is still our init, not a reused pid */
+    if (r == 0 && start >= 0 && cv_state_start_time(info.init_pid) != start)
+        r = cv_error_plain(err, ESRCH, "attach", "the init of '%s' is gone; run 'containerv gc'", id);
+    if (r == 0)
+        r = load_spawn_defaults(c, err);
+    if (r == 0)
+        r = connect_control(c, err);
+    if (r == 0)
+        r = cv_cgroup_open(&c->cg, id, err);
+    if (r < 0) {
+        cv_container_free(c);
+        return r;
+    }
+    *out = c;
+    return 0;
+}

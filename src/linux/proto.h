@@ -1,0 +1,94 @@
+/* Messages between the host and a container's init, over SOCK_SEQPACKET.
+ *
+ * Start-up (one socketpair, "sync"): each side knows which step it expects
+ * next and rejects anything else (cv_sync_expect).
+ *   host  -> child  CV_SYNC_USERNS_MAPPED   (only with a user namespace)
+ *   host  -> child  CV_SYNC_CGROUP_READY    (the child is in its cgroup)
+ *   child -> host   CV_SYNC_READY           (with the child's phase timings)
+ *                or CV_SYNC_ERROR           (step, errno, what)
+ * After READY the same socket is the creator's control connection.
+ *
+ * Control: a control connection carries CV_MSG_SPAWN requests. Each request
+ * brings, by SCM_RIGHTS, a fresh "process connection" followed by the stdio
+ * fds; the init answers on the process connection with CV_MSG_SPAWNED (plus
+ * a pidfd and, with a tty, the terminal's master) and later CV_MSG_EXITED.
+ * Other processes reach the init through <state dir>/control.sock, which is
+ * on the host only: nothing in the container's file system leads to it. */
+#ifndef CV_PROTO_H
+#define CV_PROTO_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum cv_sync_step {
+    CV_SYNC_USERNS_MAPPED = 0x5101,
+    CV_SYNC_CGROUP_READY = 0x5102,
+    CV_SYNC_READY = 0x5103,
+    CV_SYNC_ERROR = 0x5104,
+};
+
+/* timestamps the child records (CLOCK_MONOTONIC ns) */
+enum cv_child_time {
+    CV_T_CHILD_START,
+    CV_T_MOUNT_START,
+    CV_T_MOUNT_END,
+    CV_T_SECURITY_START, /* masked paths, no_new_privs, seccomp, caps */
+    CV_T_SECURITY_END,
+    CV_T_NET_START,
+    CV_T_NET_END,
+    CV_T_COUNT
+};
+
+struct cv_sync_msg {
+    uint32_t step;
+    int32_t code;     /* errno for CV_SYNC_ERROR */
+    char where[48];   /* failing step name */
+    char what[256];   /* path or value at fault */
+    uint64_t t[CV_T_COUNT];
+    /* per child step durations for --debug traces */
+    uint32_t n_steps;
+    struct {
+        char name[32];
+        uint64_t ns;
+    } steps[24];
+};
+
+enum cv_msg_type {
+    CV_MSG_SPAWN = 0x5201,
+    CV_MSG_SPAWNED = 0x5202,
+    CV_MSG_EXITED = 0x5203,
+};
+
+enum cv_spawn_flags {
+    CV_SPAWN_TTY = 1u << 0,
+    CV_SPAWN_STDIN = 1u << 1,  /* an stdin fd follows */
+    CV_SPAWN_STDOUT = 1u << 2, /* an stdout fd follows */
+    CV_SPAWN_STDERR = 1u << 3, /* an stderr fd follows */
+};
+
+#define CV_SPAWN_MAX 131072 /* bytes of a spawn request: cwd, argv and env */
+
+struct cv_spawn_req {
+    uint32_t type;
+    uint32_t flags;
+    uint32_t uid, gid;
+    uint16_t rows, cols;
+    uint32_t argc, envc;
+    uint32_t strings_len; /* cwd\0 argv[0]\0 ... env[0]\0 ... */
+    char strings[];
+};
+
+struct cv_spawned_msg {
+    uint32_t type;
+    int32_t error;     /* errno of the failed step, 0 on success */
+    char step[32];     /* "spawn.cwd", "spawn.exec", ... */
+    int32_t pid;       /* in the container's pid namespace */
+    uint64_t exec_ns;  /* when execve succeeded */
+};
+
+struct cv_exited_msg {
+    uint32_t type;
+    int32_t status; /* as from waitpid */
+};
+
+#endif

@@ -1,0 +1,349 @@
+/* The container's file system, built by the child inside its new mount
+ * namespace: nothing here is visible on the host, so the kernel removes it
+ * all when the namespace dies. Every mount target is resolved inside the
+ * rootfs with openat2(RESOLVE_IN_ROOT) and mounted by fd, so a symlink in an
+ * image cannot redirect a mount to the host. Runs after clone: system calls
+ * only, no allocation. */
+#include "linux.h"
+#include "security.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+static int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve)
+{
+    struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
+    int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+    return fd < 0 ? -errno : fd;
+}
+
+static int sys_open_tree(int dfd, const char *path, unsigned flags)
+{
+    int fd = (int)syscall(SYS_open_tree, dfd, path, flags);
+    return fd < 0 ? -errno : fd;
+}
+
+static int sys_move_mount(int from, int to)
+{
+    if (syscall(SYS_move_mount, from, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return -errno;
+    return 0;
+}
+
+static int sys_setattr(int fd, unsigned flags, uint64_t set)
+{
+    struct mount_attr attr = {.attr_set = set};
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | flags, &attr, sizeof(attr)) < 0)
+        return -errno;
+    return 0;
+}
+
+static void fd_path(char *buf, size_t n, int fd)
+{
+    snprintf(buf, n, "/proc/self/fd/%d", fd);
+}
+
+/* Resolve path inside root; with create, make the missing directories (or,
+ * for the last component, an empty file when want_file). O_PATH fd or -errno. */
+static int resolve_in_root(int rootfd, const char *path, bool create, bool want_file)
+{
+    int fd = sys_openat2(rootfd, path, O_PATH | O_CLOEXEC, 0, IN_ROOT);
+    if (fd >= 0 || fd != -ENOENT || !create)
+        return fd;
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    int cur = sys_openat2(rootfd, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, IN_ROOT);
+    char *save = NULL;
+    for (char *part = strtok_r(buf, "/", &save); part && cur >= 0; part = strtok_r(NULL, "/", &save)) {
+        bool last = (save == NULL || *save == '\0');
+        int next = sys_openat2(cur, part, O_PATH | O_CLOEXEC, 0, IN_ROOT);
+        if (next == -ENOENT) {
+            int r;
+            if (last && want_file) {
+                r = sys_openat2(cur, part, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644, IN_ROOT);
+                if (r >= 0)
+                    close(r);
+            } else {
+                r = mkdirat(cur, part, 0755) < 0 ? -errno : 0;
+            }
+            if (r < 0 && r != -EEXIST) {
+                close(cur);
+                return r;
+            }
+            next = sys_openat2(cur, part, O_PATH | O_CLOEXEC, 0, IN_ROOT);
+        }
+        close(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+/* Mount a new file system on path inside root. */
+static int mount_in_root(int rootfd, const char *path, const char *fstype, unsigned long flags,
+                         const char *data)
+{
+    int fd = resolve_in_root(rootfd, path, true, false);
+    if (fd < 0)
+        return fd;
+    char target[64];
+    fd_path(target, sizeof(target), fd);
+    int r = mount(fstype, target, fstype, flags, data) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+/* Bind the tree at srcfd onto path inside root (read-only when asked). */
+static int bind_in_root(int rootfd, int srcfd, const char *path, bool read_only, bool recursive,
+                        bool want_file)
+{
+    int tree = sys_open_tree(srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+                                            (recursive ? AT_RECURSIVE : 0));
+    if (tree < 0)
+        return tree;
+    int r = read_only ? sys_setattr(tree, AT_RECURSIVE, MOUNT_ATTR_RDONLY) : 0;
+    int dst = r < 0 ? r : resolve_in_root(rootfd, path, true, want_file);
+    if (dst < 0)
+        r = dst;
+    else
+        r = sys_move_mount(tree, dst);
+    if (dst >= 0)
+        close(dst);
+    close(tree);
+    return r;
+}
+
+/* Append path to the overlay options, escaping the characters overlay splits on. */
+static size_t put_escaped(char *buf, size_t off, size_t size, const char *path)
+{
+    for (const char *p = path; *p && off + 2 < size; p++) {
+        if (*p == ':' || *p == ',' || *p == '\\')
+            buf[off++] = '\\';
+        buf[off++] = *p;
+    }
+    buf[off < size ? off : size - 1] = '\0';
+    return off;
+}
+
+/* Paths, not fds: overlay must clone the upper layer's mount, which the
+ * kernel allows only for mounts of the caller's own (new) mount namespace. */
+static int mount_overlay(struct cv_child_args *a)
+{
+    char opts[16384];
+    size_t n = sizeof(opts), off = (size_t)snprintf(opts, n, "lowerdir=");
+    for (int i = 0; i < a->n_lowers; i++) {
+        if (i)
+            off = put_escaped(opts, off, n, ":");
+        off = put_escaped(opts, off, n, a->lower_paths[i]);
+    }
+    off += (size_t)snprintf(opts + off, n - off, ",upperdir=");
+    off = put_escaped(opts, off, n, a->upper_path);
+    off += (size_t)snprintf(opts + off, n - off, ",workdir=");
+    off = put_escaped(opts, off, n, a->work_path);
+    off += (size_t)snprintf(opts + off, n - off, "%s", a->userns ? ",userxattr" : "");
+    if (off + 16 >= n)
+        return -ENAMETOOLONG;
+    /* "volatile": the upper layer is thrown away with the container, so
+     * overlay need not sync it (kernel >= 5.10). */
+    snprintf(opts + off, n - off, ",volatile");
+    if (mount("overlay", a->rootfs_mnt, "overlay", 0, opts) == 0)
+        return 0;
+    opts[off] = '\0';
+    return mount("overlay", a->rootfs_mnt, "overlay", 0, opts) < 0 ? -errno : 0;
+}
+
+static int mount_root(struct cv_child_args *a)
+{
+    if (a->single_fd < 0)
+        return mount_overlay(a);
+    int tree = sys_open_tree(a->single_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+                                                   AT_RECURSIVE);
+    if (tree < 0)
+        return tree;
+    int mnt = open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int r = mnt < 0 ? -errno : sys_move_mount(tree, mnt);
+    if (mnt >= 0)
+        close(mnt);
+    close(tree);
+    return r;
+}
+
+struct devnode {
+    const char *name;
+    unsigned major, minor;
+};
+
+static const struct devnode devnodes[] = {
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+static int make_dev(int rootfd, bool userns)
+{
+    int r = mount_in_root(rootfd, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
+    if (r < 0)
+        return r;
+    int devfd = sys_openat2(rootfd, "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, IN_ROOT);
+    if (devfd < 0)
+        return devfd;
+    for (size_t i = 0; r == 0 && i < sizeof(devnodes) / sizeof(devnodes[0]); i++) {
+        const struct devnode *d = &devnodes[i];
+        if (!userns) {
+            if (mknodat(devfd, d->name, S_IFCHR | 0666, makedev(d->major, d->minor)) < 0)
+                r = -errno;
+            continue;
+        }
+        /* in a user namespace device nodes cannot be made: bind the host's */
+        char host[32], path[32];
+        snprintf(host, sizeof(host), "/dev/%s", d->name);
+        snprintf(path, sizeof(path), "/dev/%s", d->name);
+        int src = open(host, O_PATH | O_CLOEXEC);
+        r = src < 0 ? -errno : bind_in_root(rootfd, src, path, false, false, true);
+        if (src >= 0)
+            close(src);
+    }
+    static const char *const links[][2] = {
+        {"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"},
+    };
+    for (size_t i = 0; r == 0 && i < sizeof(links) / sizeof(links[0]); i++)
+        if (symlinkat(links[i][0], devfd, links[i][1]) < 0)
+            r = -errno;
+    close(devfd);
+    if (r == 0)
+        r = mount_in_root(rootfd, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                          userns ? "newinstance,ptmxmode=0666,mode=0620"
+                                 : "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    if (r == 0)
+        r = mount_in_root(rootfd, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          "mode=1777,size=65536k");
+    if (r == 0)
+        r = mount_in_root(rootfd, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    return r;
+}
+
+static int mount_sys(int rootfd, const struct containerv_options *o)
+{
+    unsigned long fl = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (o->namespaces & CONTAINERV_NS_NET) {
+        int r = mount_in_root(rootfd, "/sys", "sysfs", fl, NULL);
+        if (r == 0 || r != -EPERM)
+            return r;
+    }
+    /* without a network namespace of its own, a container gets the host's
+     * /sys read-only */
+    int src = open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (src < 0)
+        return -errno;
+    int r = bind_in_root(rootfd, src, "/sys", true, true, false);
+    close(src);
+    return r;
+}
+
+static int mask_paths(int rootfd, unsigned relax)
+{
+    int nullfd = sys_openat2(rootfd, "/dev/null", O_PATH | O_CLOEXEC, 0, IN_ROOT);
+    if (nullfd < 0)
+        return nullfd;
+    int r = 0;
+    for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_MASKED_PATHS) && cv_masked_paths[i]; i++) {
+        int fd = sys_openat2(rootfd, cv_masked_paths[i], O_PATH | O_CLOEXEC, 0, IN_ROOT);
+        if (fd == -ENOENT)
+            continue;
+        if (fd < 0) {
+            r = fd;
+            break;
+        }
+        struct stat st;
+        char target[64];
+        fd_path(target, sizeof(target), fd);
+        if (fstat(fd, &st) < 0)
+            r = -errno;
+        else if (S_ISDIR(st.st_mode))
+            r = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                      "size=0,mode=0555") < 0 ? -errno : 0;
+        else
+            r = bind_in_root(rootfd, nullfd, cv_masked_paths[i], true, false, true);
+        close(fd);
+    }
+    close(nullfd);
+    for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_READONLY_PATHS) && cv_readonly_paths[i]; i++) {
+        int fd = sys_openat2(rootfd, cv_readonly_paths[i], O_PATH | O_CLOEXEC, 0, IN_ROOT);
+        if (fd == -ENOENT)
+            continue;
+        if (fd < 0)
+            return fd;
+        r = bind_in_root(rootfd, fd, cv_readonly_paths[i], true, true, false);
+        close(fd);
+    }
+    return r;
+}
+
+static int pivot(int rootfd)
+{
+    if (fchdir(rootfd) < 0)
+        return -errno;
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return -errno;
+    if (umount2(".", MNT_DETACH) < 0)
+        return -errno;
+    if (chdir("/") < 0)
+        return -errno;
+    return 0;
+}
+
+#define STEP(name, expr)                                                     \
+    do {                                                                     \
+        uint64_t t0_ = cv_now_ns();                                          \
+        int r_ = cv_fault(a->fault, name) ? -EIO : (expr);                  \
+        if (r_ < 0)                                                          \
+            return cv_child_fail(m, name, r_, what);                         \
+        cv_child_step(m, name, t0_);                                         \
+    } while (0)
+
+int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
+{
+    const struct containerv_options *o = a->opts;
+    const char *what = a->rootfs_mnt;
+    int rootfd = -1;
+
+    m->t[CV_T_MOUNT_START] = cv_now_ns();
+    STEP("child.mount.private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0);
+    STEP("child.mount.rootfs", mount_root(a));
+    rootfd = open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return cv_child_fail(m, "child.mount.rootfs", -errno, what);
+    what = "/proc";
+    STEP("child.mount.proc", mount_in_root(rootfd, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+    what = "/dev";
+    STEP("child.mount.dev", make_dev(rootfd, a->userns));
+    what = "/sys";
+    STEP("child.mount.sys", mount_sys(rootfd, o));
+    what = "/tmp";
+    STEP("child.mount.tmp", mount_in_root(rootfd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"));
+    for (int i = 0; i < o->n_binds; i++) {
+        struct stat st;
+        what = o->binds[i].dst;
+        bool file = fstat(a->bind_fds[i], &st) == 0 && !S_ISDIR(st.st_mode);
+        STEP("child.mount.binds",
+             bind_in_root(rootfd, a->bind_fds[i], o->binds[i].dst, o->binds[i].read_only, true, file));
+    }
+    m->t[CV_T_MOUNT_END] = m->t[CV_T_SECURITY_START] = cv_now_ns();
+    what = "/proc";
+    STEP("child.mask", mask_paths(rootfd, o->relax));
+    m->t[CV_T_SECURITY_END] = cv_now_ns();
+    what = a->rootfs_mnt;
+    if (o->read_only || a->single_fd >= 0)
+        STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
+    STEP("child.pivot_root", pivot(rootfd));
+    close(rootfd);
+    m->t[CV_T_MOUNT_END] += cv_now_ns() - m->t[CV_T_SECURITY_END];
+    return 0;
+}
