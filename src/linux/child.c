@@ -46,8 +46,6 @@ static void close_others(struct cv_child_args *a)
     keep[n++] = a->listen_fd;
     keep[n++] = a->lock_fd;
     keep[n++] = a->devnull_fd;
-    keep[n++] = a->upper_fd;
-    keep[n++] = a->work_fd;
     keep[n++] = a->single_fd;
     for (int i = 0; i < a->n_lowers; i++)
         keep[n++] = a->lower_fds[i];
@@ -203,10 +201,6 @@ void cv_child_main(struct cv_child_args *a)
         close(a->lower_fds[i]);
     for (int i = 0; i < a->opts->n_binds; i++)
         close(a->bind_fds[i]);
-    if (a->upper_fd >= 0)
-        close(a->upper_fd);
-    if (a->work_fd >= 0)
-        close(a->work_fd);
     if (a->single_fd >= 0)
         close(a->single_fd);
     cv_init_main(a->sync_fd, a->listen_fd, a->userns);

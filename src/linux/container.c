@@ -139,8 +139,20 @@ static void undo_control_socket(struct create_ctx *x)
     cv_closep(&x->a.listen_fd);
 }
 
-static int step_cgroup_create(struct create_ctx *x)
+/* On cgroup v2 the cgroup is made before clone, so that clone3 can start
+ * the child in it (CLONE_INTO_CGROUP); on v1 the child must be moved in
+ * anyway, so the cgroup is made after clone, while the child works. */
+static int step_cgroup_create_v2(struct create_ctx *x)
 {
+    if (cv_cgroup_mode() != CV_CGROUP_V2)
+        return 0;
+    return cv_cgroup_create(&x->c->cg, x->c->id, &x->o->limits, x->err);
+}
+
+static int step_cgroup_create_v1(struct create_ctx *x)
+{
+    if (cv_cgroup_mode() == CV_CGROUP_V2)
+        return 0;
     return cv_cgroup_create(&x->c->cg, x->c->id, &x->o->limits, x->err);
 }
 
@@ -149,47 +161,16 @@ static void undo_cgroup_create(struct create_ctx *x)
     cv_cgroup_destroy(&x->c->cg, NULL);
 }
 
-static int mkdir_open(struct create_ctx *x, int dfd, const char *name, mode_t mode, int *out)
-{
-    if (mkdirat(dfd, name, mode) < 0)
-        return cv_error(x->err, errno, "layers.prepare", "creating '%s/%s'", x->c->state_dir, name);
-    if (!out)
-        return 0;
-    *out = openat(dfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (*out < 0)
-        return cv_error(x->err, errno, "layers.prepare", "opening '%s/%s'", x->c->state_dir, name);
-    return 0;
-}
-
+/* Where the child mounts the writable layer and the root: a directory of
+ * the state dir, used in the container's mount namespace only. */
 static int step_layers(struct create_ctx *x)
 {
-    cv_cleanup_fd int dfd = open(x->c->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return cv_error(x->err, errno, "layers.prepare", "opening '%s'", x->c->state_dir);
-    int r = mkdir_open(x, dfd, "rootfs", 0700, NULL);
-    snprintf(x->a.rootfs_mnt, sizeof(x->a.rootfs_mnt), "%s/rootfs", x->c->state_dir);
-    if (r < 0 || x->a.single_fd >= 0)
-        return r;
-    snprintf(x->a.upper_path, sizeof(x->a.upper_path), "%s/upper", x->c->state_dir);
-    snprintf(x->a.work_path, sizeof(x->a.work_path), "%s/work", x->c->state_dir);
-    if ((r = mkdir_open(x, dfd, "upper", 0755, &x->a.upper_fd)) < 0 ||
-        (r = mkdir_open(x, dfd, "work", 0700, &x->a.work_fd)) < 0)
-        return r;
-    if (x->a.userns) {
-        uid_t uid = x->o->uid_maps[0].inside == 0 ? x->o->uid_maps[0].outside : 0;
-        gid_t gid = x->o->gid_maps[0].inside == 0 ? x->o->gid_maps[0].outside : 0;
-        if (fchownat(dfd, "upper", uid, gid, 0) < 0 || fchownat(dfd, "work", uid, gid, 0) < 0 ||
-            fchownat(dfd, "rootfs", uid, gid, 0) < 0)
-            return cv_error(x->err, errno, "layers.prepare", "chown of the upper layer in '%s'",
-                            x->c->state_dir);
-    }
+    snprintf(x->a.layer_dir, sizeof(x->a.layer_dir), "%s/rootfs", x->c->state_dir);
+    if (x->a.single_fd >= 0)
+        snprintf(x->a.rootfs_mnt, sizeof(x->a.rootfs_mnt), "%s", x->a.layer_dir);
+    else
+        snprintf(x->a.rootfs_mnt, sizeof(x->a.rootfs_mnt), "%s/root", x->a.layer_dir);
     return 0;
-}
-
-static void undo_layers(struct create_ctx *x)
-{
-    cv_closep(&x->a.upper_fd);
-    cv_closep(&x->a.work_fd);
 }
 
 static unsigned long clone_flags(unsigned ns)
@@ -350,22 +331,24 @@ static const struct step steps[] = {
     {"validate", step_validate, undo_validate, PH_NONE},
     {"state.dir", step_state_dir, undo_state_dir, PH_NONE},
     {"control.socket", step_control_socket, undo_control_socket, PH_NONE},
-    {"cgroup.create", step_cgroup_create, undo_cgroup_create, PH_RESOURCES},
-    {"layers.prepare", step_layers, undo_layers, PH_LAYERS},
+    {"cgroup.create", step_cgroup_create_v2, undo_cgroup_create, PH_RESOURCES},
+    {"layers.prepare", step_layers, NULL, PH_LAYERS},
     {"clone", step_clone, undo_clone, PH_NONE},
+    /* from here on the host works while the child sets itself up */
     {"userns.map", step_userns, NULL, PH_NAMESPACES},
+    {"state.write", step_state_write, NULL, PH_NONE},
+    {"cgroup.create", step_cgroup_create_v1, undo_cgroup_create, PH_RESOURCES},
     {"cgroup.attach", step_cgroup_attach, NULL, PH_RESOURCES},
     {"child.ready", step_child_ready, NULL, PH_NONE},
-    {"state.write", step_state_write, NULL, PH_NONE},
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
 static const char *const step_names[] = {
     "validate", "state.dir", "control.socket", "cgroup.create", "layers.prepare", "clone",
-    "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
+    "userns.map", "state.write", "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
     "child.mount.sys", "child.mount.tmp", "child.mask", "child.pivot_root", "child.hostname",
     "child.network", "child.no_new_privs", "child.seccomp", "child.caps", "cgroup.attach",
-    "child.ready", "state.write", NULL,
+    "child.ready", NULL,
 };
 
 const char *const *containerv_create_steps(void)
@@ -529,8 +512,7 @@ int containerv_create(const char *id, const struct containerv_options *opts,
     describe_rootfs(c, opts);
     struct create_ctx x = {.c = c, .o = opts, .err = err, .fault = getenv("CONTAINERV_FAULT"), .sync_fd = -1};
     x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,
-                                 .lock_fd = -1, .devnull_fd = -1, .upper_fd = -1, .work_fd = -1,
-                                 .single_fd = -1};
+                                 .lock_fd = -1, .devnull_fd = -1, .single_fd = -1};
     for (int i = 0; i < CV_MAX_LOWERS; i++)
         x.a.lower_fds[i] = -1;
     for (int i = 0; i < CV_MAX_BINDS; i++)
@@ -544,7 +526,6 @@ int containerv_create(const char *id, const struct containerv_options *opts,
         c->ctl_fd = x.sync_fd;
         x.sync_fd = -1;
         undo_validate(&x);
-        undo_layers(&x);
         undo_control_socket(&x);
         *out = c;
     } else {

@@ -21,11 +21,10 @@ struct cv_child_args {
     int lower_fds[CV_MAX_LOWERS]; /* O_PATH dirs, top first */
     int n_lowers;
     const char *lower_paths[CV_MAX_LOWERS];
-    int upper_fd, work_fd;      /* -1 with a single read-only rootfs */
-    char upper_path[4200], work_path[4200];
+    char layer_dir[4200];       /* <state>/rootfs: the tmpfs of the writable layer */
     int single_fd;              /* single read-only rootfs dir, or -1 */
     int bind_fds[CV_MAX_BINDS];
-    char rootfs_mnt[4096];      /* mount point in the state dir (child's mount ns only) */
+    char rootfs_mnt[4300];      /* the root: <state>/rootfs/root, or <state>/rootfs when single */
     char hostname[65];
     const struct sock_fprog *seccomp; /* NULL when relaxed */
     int last_cap;

@@ -133,30 +133,38 @@ static size_t put_escaped(char *buf, size_t off, size_t size, const char *path)
     return off;
 }
 
-/* Paths, not fds: overlay must clone the upper layer's mount, which the
- * kernel allows only for mounts of the caller's own (new) mount namespace. */
+/* The writable layer lives on a tmpfs mounted in the container's own mount
+ * namespace: it is made in microseconds, charged to the container's memory
+ * cgroup, and freed by the kernel with the namespace (nothing to remove on
+ * the host, even after the runtime is killed). Overlay gets paths, not fds:
+ * it must clone the upper layer's mount, which the kernel allows only for
+ * mounts of the caller's own (new) mount namespace. */
 static int mount_overlay(struct cv_child_args *a)
 {
     char opts[16384];
-    size_t n = sizeof(opts), off = (size_t)snprintf(opts, n, "lowerdir=");
+    size_t n = sizeof(opts), off = (size_t)snprintf(opts, n, "mode=0755");
+    if (a->opts->limits.memory)
+        snprintf(opts + off, n - off, ",size=%llu", (unsigned long long)a->opts->limits.memory);
+    if (mount("tmpfs", a->layer_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+        return -errno;
+    char upper[4300], work[4300];
+    snprintf(upper, sizeof(upper), "%s/upper", a->layer_dir);
+    snprintf(work, sizeof(work), "%s/work", a->layer_dir);
+    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(a->rootfs_mnt, 0755) < 0)
+        return -errno;
+    off = (size_t)snprintf(opts, n, "lowerdir=");
     for (int i = 0; i < a->n_lowers; i++) {
         if (i)
             off = put_escaped(opts, off, n, ":");
         off = put_escaped(opts, off, n, a->lower_paths[i]);
     }
     off += (size_t)snprintf(opts + off, n - off, ",upperdir=");
-    off = put_escaped(opts, off, n, a->upper_path);
+    off = put_escaped(opts, off, n, upper);
     off += (size_t)snprintf(opts + off, n - off, ",workdir=");
-    off = put_escaped(opts, off, n, a->work_path);
-    off += (size_t)snprintf(opts + off, n - off, "%s", a->userns ? ",userxattr" : "");
+    off = put_escaped(opts, off, n, work);
     if (off + 16 >= n)
         return -ENAMETOOLONG;
-    /* "volatile": the upper layer is thrown away with the container, so
-     * overlay need not sync it (kernel >= 5.10). */
-    snprintf(opts + off, n - off, ",volatile");
-    if (mount("overlay", a->rootfs_mnt, "overlay", 0, opts) == 0)
-        return 0;
-    opts[off] = '\0';
+    snprintf(opts + off, n - off, "%s", a->userns ? ",userxattr" : "");
     return mount("overlay", a->rootfs_mnt, "overlay", 0, opts) < 0 ? -errno : 0;
 }
 

@@ -4,9 +4,9 @@
  *                                    while it is held, the container is alive
  *   <runtime dir>/<id>/state.json    written once the init is ready
  *   <runtime dir>/<id>/control.sock  the init's control socket
- *   <runtime dir>/<id>/upper, work   the OverlayFS writable layer
- *   <runtime dir>/<id>/rootfs        mount point, used in the container's
- *                                    mount namespace only
+ *   <runtime dir>/<id>/rootfs        mount point of the writable layer's tmpfs
+ *                                    and the rootfs, in the container's mount
+ *                                    namespace only (empty on the host)
  *
  * A state directory appears atomically: it is made as .<id>.tmp-<rand> with
  * its lock held, then renamed. A directory whose lock nobody holds is stale
@@ -53,10 +53,13 @@ static int make_state_dir(struct containerv_container *c, int rfd, struct contai
     snprintf(tmp, sizeof(tmp), ".%s.tmp-%s", c->id, rnd + 3);
     if (mkdirat(rfd, tmp, 0700) < 0)
         return cv_error(err, errno, "state.dir", "creating '%s/%s'", c->runtime_dir, tmp);
-    char lock[CV_ID_MAX + 40];
+    char lock[CV_ID_MAX + 40], mnt[CV_ID_MAX + 40];
     snprintf(lock, sizeof(lock), "%s/lock", tmp);
+    snprintf(mnt, sizeof(mnt), "%s/rootfs", tmp);
     c->lock_fd = openat(rfd, lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     int r = c->lock_fd < 0 ? -errno : 0;
+    if (r == 0 && mkdirat(rfd, mnt, 0700) < 0)
+        r = -errno;
     if (r == 0 && flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0)
         r = -errno;
     if (r == 0 && renameat2(rfd, tmp, rfd, c->id, RENAME_NOREPLACE) < 0)
