@@ -63,17 +63,30 @@ static void close_others(struct cv_child_args *a)
     syscall(SYS_close_range, lo, ~0u, 0);
 }
 
-static int sync_wait(int fd, uint32_t expected)
+/* Wait for the host's next step; an fd sent with it lands in *fd_out. */
+static int sync_wait(int fd, uint32_t expected, int *fd_out)
 {
     struct cv_sync_msg m;
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     ssize_t n;
     do
-        n = recv(fd, &m, sizeof(m), 0);
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n == 0)
         return -EPIPE; /* the creator is gone */
     if (n < 0)
         return -errno;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+        int got;
+        memcpy(&got, CMSG_DATA(cm), sizeof(int));
+        if (fd_out)
+            *fd_out = got;
+        else
+            close(got);
+    }
     return (n >= (ssize_t)sizeof(m.step) && m.step == expected) ? 0 : -EPROTO;
 }
 
@@ -145,7 +158,7 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
         return cv_child_fail(m, "child.init", errno, "PR_SET_PDEATHSIG");
     setsid();
     if (a->userns) {
-        int r = sync_wait(a->sync_fd, CV_SYNC_USERNS_MAPPED);
+        int r = sync_wait(a->sync_fd, CV_SYNC_USERNS_MAPPED, NULL);
         if (r < 0)
             return cv_child_fail(m, "userns.map", r, "waiting for the id maps");
         if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
@@ -187,7 +200,7 @@ void cv_child_main(struct cv_child_args *a)
     m.step = CV_SYNC_READY;
     int r = child_setup(a, &m);
     if (r == 0) {
-        r = sync_wait(a->sync_fd, CV_SYNC_CGROUP_READY);
+        r = sync_wait(a->sync_fd, CV_SYNC_CGROUP_READY, &a->lock_fd);
         if (r < 0)
             cv_child_fail(&m, "cgroup.attach", r, "waiting for the cgroup");
     }

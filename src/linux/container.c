@@ -101,47 +101,62 @@ static void undo_validate(struct create_ctx *x)
     cv_closep(&a->devnull_fd);
 }
 
-static int step_state_dir(struct create_ctx *x)
+/* The runtime directory must exist before clone: the child mounts its
+ * writable layer's tmpfs over it, in its own mount namespace. */
+static int step_runtime_dir(struct create_ctx *x)
 {
-    int r = cv_state_prepare(x->c, x->err);
-    if (r == 0)
-        x->a.lock_fd = x->c->lock_fd;
-    return r;
+    int fd = cv_runtime_dir_open(x->c->runtime_dir, true, x->err);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
 }
 
-static void undo_state_dir(struct create_ctx *x)
-{
-    cv_state_remove(x->c->runtime_dir, x->c->id);
-    cv_closep(&x->c->lock_fd);
-    x->c->lock_fd = x->a.lock_fd = -1;
-}
-
+/* The control socket is made before clone, so that the init inherits it,
+ * and bound to its path after clone, while the child works. */
 static int step_control_socket(struct create_ctx *x)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", x->c->state_dir) >=
-        (int)sizeof(sa.sun_path))
-        return cv_error_plain(x->err, ENAMETOOLONG, "control.socket", "runtime directory '%s' is too long",
-                              x->c->runtime_dir);
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return cv_error(x->err, e, "control.socket", "binding '%s'", sa.sun_path);
-    }
-    x->a.listen_fd = fd;
+    x->a.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (x->a.listen_fd < 0)
+        return cv_error(x->err, errno, "control.socket", "socket");
     return 0;
 }
 
 static void undo_control_socket(struct create_ctx *x)
 {
     cv_closep(&x->a.listen_fd);
+    x->a.listen_fd = -1;
 }
 
-/* On cgroup v2 the cgroup is made before clone, so that clone3 can start
- * the child in it (CLONE_INTO_CGROUP); on v1 the child must be moved in
- * anyway, so the cgroup is made after clone, while the child works. */
+static int step_state_write(struct create_ctx *x)
+{
+    return cv_state_write(x->c, x->err);
+}
+
+static void undo_state_write(struct create_ctx *x)
+{
+    cv_state_remove(x->c->runtime_dir, x->c->id);
+    cv_closep(&x->c->lock_fd);
+    x->c->lock_fd = -1;
+}
+
+static int step_control_bind(struct create_ctx *x)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", x->c->runtime_dir, x->c->id) >=
+        (int)sizeof(sa.sun_path))
+        return cv_error_plain(x->err, ENAMETOOLONG, "control.socket", "runtime directory '%s' is too long",
+                              x->c->runtime_dir);
+    int r = bind(x->a.listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+    if (r < 0 && errno == EADDRINUSE) { /* left by a killed runtime; the id is ours now */
+        unlink(sa.sun_path);
+        r = bind(x->a.listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+    }
+    if (r < 0 || listen(x->a.listen_fd, 64) < 0)
+        return cv_error(x->err, errno, "control.socket", "binding '%s'", sa.sun_path);
+    return 0;
+}
+
 static int step_cgroup_create_v2(struct create_ctx *x)
 {
     if (cv_cgroup_mode() != CV_CGROUP_V2)
@@ -161,15 +176,12 @@ static void undo_cgroup_create(struct create_ctx *x)
     cv_cgroup_destroy(&x->c->cg, NULL);
 }
 
-/* Where the child mounts the writable layer and the root: a directory of
- * the state dir, used in the container's mount namespace only. */
+/* Where the child mounts the writable layer's tmpfs (over the runtime dir,
+ * in its own mount namespace only) and the root inside it. */
 static int step_layers(struct create_ctx *x)
 {
-    snprintf(x->a.layer_dir, sizeof(x->a.layer_dir), "%s/rootfs", x->c->state_dir);
-    if (x->a.single_fd >= 0)
-        snprintf(x->a.rootfs_mnt, sizeof(x->a.rootfs_mnt), "%s", x->a.layer_dir);
-    else
-        snprintf(x->a.rootfs_mnt, sizeof(x->a.rootfs_mnt), "%s/root", x->a.layer_dir);
+    snprintf(x->a.layer_dir, sizeof(x->a.layer_dir), "%s", x->c->runtime_dir);
+    snprintf(x->a.rootfs_mnt, sizeof(x->a.rootfs_mnt), "%s/root", x->c->runtime_dir);
     return 0;
 }
 
@@ -249,11 +261,27 @@ static void undo_clone(struct create_ctx *x)
 
 static int step_child_ready(struct create_ctx *x);
 
-static int send_step(struct create_ctx *x, uint32_t step, const char *name)
+/* Tell the child it may go on, handing it an fd when fd >= 0. */
+static int send_step(struct create_ctx *x, uint32_t step, const char *name, int fd)
 {
     struct cv_sync_msg m = {.step = step};
-    if (send(x->sync_fd, &m, sizeof(m), MSG_NOSIGNAL) == 0 || errno != EPIPE)
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof(cbuf));
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof(cbuf);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    }
+    if (sendmsg(x->sync_fd, &mh, MSG_NOSIGNAL) >= 0)
         return 0;
+    if (errno != EPIPE)
+        return cv_error(x->err, errno, name, "telling the child");
     /* the child failed first: its report says why */
     int r = step_child_ready(x);
     return r < 0 ? r : cv_error(x->err, EPIPE, name, "telling the child");
@@ -283,7 +311,7 @@ static int step_userns(struct create_ctx *x)
     if ((r = write_map(x, "uid_map", x->o->uid_maps, x->o->n_uid_maps)) < 0 ||
         (r = write_map(x, "gid_map", x->o->gid_maps, x->o->n_gid_maps)) < 0)
         return r;
-    return send_step(x, CV_SYNC_USERNS_MAPPED, "userns.map");
+    return send_step(x, CV_SYNC_USERNS_MAPPED, "userns.map", -1);
 }
 
 static int step_cgroup_attach(struct create_ctx *x)
@@ -291,7 +319,7 @@ static int step_cgroup_attach(struct create_ctx *x)
     int r = 0;
     if (!x->c->cg.v2_attached)
         r = cv_cgroup_attach(&x->c->cg, x->c->init_pid, x->err);
-    return r < 0 ? r : send_step(x, CV_SYNC_CGROUP_READY, "cgroup.attach");
+    return r < 0 ? r : send_step(x, CV_SYNC_CGROUP_READY, "cgroup.attach", x->c->lock_fd);
 }
 
 static int step_child_ready(struct create_ctx *x)
@@ -315,11 +343,6 @@ static int step_child_ready(struct create_ctx *x)
     return 0;
 }
 
-static int step_state_write(struct create_ctx *x)
-{
-    return cv_state_write(x->c, x->err);
-}
-
 struct step {
     const char *name;
     int (*run)(struct create_ctx *);
@@ -329,14 +352,15 @@ struct step {
 
 static const struct step steps[] = {
     {"validate", step_validate, undo_validate, PH_NONE},
-    {"state.dir", step_state_dir, undo_state_dir, PH_NONE},
+    {"runtime.dir", step_runtime_dir, NULL, PH_NONE},
     {"control.socket", step_control_socket, undo_control_socket, PH_NONE},
     {"cgroup.create", step_cgroup_create_v2, undo_cgroup_create, PH_RESOURCES},
     {"layers.prepare", step_layers, NULL, PH_LAYERS},
     {"clone", step_clone, undo_clone, PH_NONE},
     /* from here on the host works while the child sets itself up */
     {"userns.map", step_userns, NULL, PH_NAMESPACES},
-    {"state.write", step_state_write, NULL, PH_NONE},
+    {"state.write", step_state_write, undo_state_write, PH_NONE},
+    {"control.bind", step_control_bind, NULL, PH_NONE},
     {"cgroup.create", step_cgroup_create_v1, undo_cgroup_create, PH_RESOURCES},
     {"cgroup.attach", step_cgroup_attach, NULL, PH_RESOURCES},
     {"child.ready", step_child_ready, NULL, PH_NONE},
@@ -344,8 +368,8 @@ static const struct step steps[] = {
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
 static const char *const step_names[] = {
-    "validate", "state.dir", "control.socket", "cgroup.create", "layers.prepare", "clone",
-    "userns.map", "state.write", "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
+    "validate", "runtime.dir", "control.socket", "cgroup.create", "layers.prepare", "clone",
+    "userns.map", "state.write", "control.bind", "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
     "child.mount.sys", "child.mount.tmp", "child.mask", "child.pivot_root", "child.hostname",
     "child.network", "child.no_new_privs", "child.seccomp", "child.caps", "cgroup.attach",
     "child.ready", NULL,
@@ -588,7 +612,7 @@ int containerv_destroy(struct containerv_container *c, struct containerv_error *
     c->lock_fd = -1;
     q = cv_state_remove(c->runtime_dir, c->id);
     if (q < 0 && r == 0)
-        r = cv_error(err, -q, "destroy", "removing '%s'", c->state_dir);
+        r = cv_error(err, -q, "destroy", "removing the state of '%s' in '%s'", c->id, c->runtime_dir);
     cv_container_free(c);
     return r;
 }

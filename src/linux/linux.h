@@ -16,15 +16,15 @@ struct cv_child_args {
     const char *fault;          /* CONTAINERV_FAULT */
     int sync_fd;                /* child's end of the sync socketpair */
     int listen_fd;              /* control.sock */
-    int lock_fd;                /* state lock, held as long as the init lives */
+    int lock_fd;                /* state lock, received with CV_SYNC_CGROUP_READY, kept by the init */
     int devnull_fd;
     int lower_fds[CV_MAX_LOWERS]; /* O_PATH dirs, top first */
     int n_lowers;
     const char *lower_paths[CV_MAX_LOWERS];
-    char layer_dir[4200];       /* <state>/rootfs: the tmpfs of the writable layer */
+    char layer_dir[4200];       /* where the writable layer's tmpfs goes: the runtime dir */
     int single_fd;              /* single read-only rootfs dir, or -1 */
     int bind_fds[CV_MAX_BINDS];
-    char rootfs_mnt[4300];      /* the root: <state>/rootfs/root, or <state>/rootfs when single */
+    char rootfs_mnt[4300];      /* the root: <layer_dir>/root */
     char hostname[65];
     const struct sock_fprog *seccomp; /* NULL when relaxed */
     int last_cap;
@@ -51,7 +51,6 @@ struct cv_proc {
 
 struct containerv_container {
     char id[CV_ID_MAX + 1];
-    char state_dir[4096];
     char runtime_dir[4096];
     char rootfs_desc[4096];
     bool owner;          /* we created it (and are the init's parent) */
@@ -74,7 +73,6 @@ struct containerv_container {
 };
 
 /* state.c */
-int cv_state_prepare(struct containerv_container *c, struct containerv_error *err);
 int cv_state_write(struct containerv_container *c, struct containerv_error *err);
 int cv_state_remove(const char *runtime_dir, const char *id);
 int cv_state_lock_free(int dirfd, const char *name); /* 1 stale, 0 held, -errno */

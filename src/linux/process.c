@@ -316,7 +316,7 @@ int containerv_kill(struct containerv_container *c, pid_t pid, int sig, struct c
 static int load_spawn_defaults(struct containerv_container *c, struct containerv_error *err)
 {
     char path[4200];
-    snprintf(path, sizeof(path), "%s/state.json", c->state_dir);
+    snprintf(path, sizeof(path), "%s/%s.json", c->runtime_dir, c->id);
     json_error_t jerr;
     json_t *j = json_load_file(path, 0, &jerr);
     if (!j)
@@ -343,7 +343,7 @@ static int load_spawn_defaults(struct containerv_container *c, struct containerv
 static int connect_control(struct containerv_container *c, struct containerv_error *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", c->state_dir);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", c->runtime_dir, c->id);
     c->ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (c->ctl_fd < 0 || connect(c->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         return cv_error(err, errno, "attach", "connecting to '%s'", sa.sun_path);
@@ -374,7 +374,6 @@ int containerv_attach(const char *runtime_dir, const char *id, struct containerv
     pthread_mutex_init(&c->lock, NULL);
     snprintf(c->id, sizeof(c->id), "%s", id);
     snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", runtime_dir);
-    snprintf(c->state_dir, sizeof(c->state_dir), "%s/%s", runtime_dir, id);
     snprintf(c->rootfs_desc, sizeof(c->rootfs_desc), "%s", info.rootfs);
     c->init_pid = info.init_pid;
     c->init_pidfd = (int)syscall(SYS_pidfd_open, info.init_pid, 0);

@@ -133,26 +133,31 @@ static size_t put_escaped(char *buf, size_t off, size_t size, const char *path)
     return off;
 }
 
-/* The writable layer lives on a tmpfs mounted in the container's own mount
- * namespace: it is made in microseconds, charged to the container's memory
- * cgroup, and freed by the kernel with the namespace (nothing to remove on
- * the host, even after the runtime is killed). Overlay gets paths, not fds:
- * it must clone the upper layer's mount, which the kernel allows only for
- * mounts of the caller's own (new) mount namespace. */
-static int mount_overlay(struct cv_child_args *a)
+/* The writable layer lives on a tmpfs mounted over the runtime directory in
+ * the container's own mount namespace: it is made in microseconds, charged
+ * to the container's memory cgroup, and freed by the kernel with the
+ * namespace (nothing to remove on the host, even after the runtime is
+ * killed). Overlay gets paths, not fds: it must clone the upper layer's
+ * mount, which the kernel allows only for mounts of the caller's own (new)
+ * mount namespace. */
+static int mount_layer_tmpfs(struct cv_child_args *a)
 {
-    char opts[16384];
-    size_t n = sizeof(opts), off = (size_t)snprintf(opts, n, "mode=0755");
+    char opts[64] = "mode=0755";
     if (a->opts->limits.memory)
-        snprintf(opts + off, n - off, ",size=%llu", (unsigned long long)a->opts->limits.memory);
+        snprintf(opts, sizeof(opts), "mode=0755,size=%llu", (unsigned long long)a->opts->limits.memory);
     if (mount("tmpfs", a->layer_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
         return -errno;
-    char upper[4300], work[4300];
+    return mkdir(a->rootfs_mnt, 0755) < 0 ? -errno : 0;
+}
+
+static int mount_overlay(struct cv_child_args *a)
+{
+    char upper[4300], work[4300], opts[16384];
     snprintf(upper, sizeof(upper), "%s/upper", a->layer_dir);
     snprintf(work, sizeof(work), "%s/work", a->layer_dir);
-    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(a->rootfs_mnt, 0755) < 0)
+    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
         return -errno;
-    off = (size_t)snprintf(opts, n, "lowerdir=");
+    size_t n = sizeof(opts), off = (size_t)snprintf(opts, n, "lowerdir=");
     for (int i = 0; i < a->n_lowers; i++) {
         if (i)
             off = put_escaped(opts, off, n, ":");
@@ -170,14 +175,15 @@ static int mount_overlay(struct cv_child_args *a)
 
 static int mount_root(struct cv_child_args *a)
 {
-    if (a->single_fd < 0)
-        return mount_overlay(a);
+    int r = mount_layer_tmpfs(a);
+    if (r < 0 || a->single_fd < 0)
+        return r < 0 ? r : mount_overlay(a);
     int tree = sys_open_tree(a->single_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
                                                    AT_RECURSIVE);
     if (tree < 0)
         return tree;
     int mnt = open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    int r = mnt < 0 ? -errno : sys_move_mount(tree, mnt);
+    r = mnt < 0 ? -errno : sys_move_mount(tree, mnt);
     if (mnt >= 0)
         close(mnt);
     close(tree);

@@ -1,17 +1,17 @@
-/* State of containers under the runtime directory (default /run/containerv):
+/* State of containers in the runtime directory (default /run/containerv):
  *
- *   <runtime dir>/<id>/lock          flock'ed by the creator and the init:
- *                                    while it is held, the container is alive
- *   <runtime dir>/<id>/state.json    written once the init is ready
- *   <runtime dir>/<id>/control.sock  the init's control socket
- *   <runtime dir>/<id>/rootfs        mount point of the writable layer's tmpfs
- *                                    and the rootfs, in the container's mount
- *                                    namespace only (empty on the host)
+ *   <runtime dir>/<id>.json   the state, flock'ed by the creator and the init:
+ *                             while the lock is held, the container lives
+ *   <runtime dir>/<id>.sock   the init's control socket
  *
- * A state directory appears atomically: it is made as .<id>.tmp-<rand> with
- * its lock held, then renamed. A directory whose lock nobody holds is stale
- * (its runtime and init were killed): gc, and create when it meets one,
- * remove it together with its cgroups. */
+ * Two files and three metadata operations per container, made on the host
+ * while the child sets itself up. <id>.json appears atomically with its lock
+ * held (written as .<id>.json.tmp-<rand>, then renamed without replacing), so
+ * the rename is also what claims the id. A state file whose lock nobody holds
+ * is stale (its runtime and init were killed): gc, and create when it meets
+ * one, remove it together with its socket and cgroups. The container's
+ * writable layer and mounts live in its own mount namespace, so there is
+ * nothing else on the host to remove. */
 #include "linux.h"
 
 #include <dirent.h>
@@ -32,11 +32,15 @@ int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *e
     return fd;
 }
 
-int cv_state_lock_free(int dirfd, const char *name)
+static void name_of(char *buf, size_t n, const char *id, const char *suffix)
 {
-    char path[CV_ID_MAX + 80];
-    snprintf(path, sizeof(path), "%s/lock", name);
-    int fd = openat(dirfd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    snprintf(buf, n, "%s%s", id, suffix);
+}
+
+/* 1: nobody holds the lock of <name> (stale or gone), 0: held, -errno. */
+static int lock_free_at(int rfd, const char *name)
+{
+    int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return errno == ENOENT ? 1 : -errno;
     int r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 1 : (errno == EWOULDBLOCK ? 0 : -errno);
@@ -44,64 +48,28 @@ int cv_state_lock_free(int dirfd, const char *name)
     return r;
 }
 
-/* Make the state directory with its lock held; on success c->lock_fd holds it. */
-static int make_state_dir(struct containerv_container *c, int rfd, struct containerv_error *err)
+int cv_state_lock_free(int rfd, const char *id)
 {
-    char tmp[CV_ID_MAX + 32];
-    char rnd[CV_ID_MAX + 1];
-    cv_random_id(rnd);
-    snprintf(tmp, sizeof(tmp), ".%s.tmp-%s", c->id, rnd + 3);
-    if (mkdirat(rfd, tmp, 0700) < 0)
-        return cv_error(err, errno, "state.dir", "creating '%s/%s'", c->runtime_dir, tmp);
-    char lock[CV_ID_MAX + 40], mnt[CV_ID_MAX + 40];
-    snprintf(lock, sizeof(lock), "%s/lock", tmp);
-    snprintf(mnt, sizeof(mnt), "%s/rootfs", tmp);
-    c->lock_fd = openat(rfd, lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    int r = c->lock_fd < 0 ? -errno : 0;
-    if (r == 0 && mkdirat(rfd, mnt, 0700) < 0)
-        r = -errno;
-    if (r == 0 && flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0)
-        r = -errno;
-    if (r == 0 && renameat2(rfd, tmp, rfd, c->id, RENAME_NOREPLACE) < 0)
-        r = -errno;
-    if (r < 0) {
-        cv_remove_tree_at(rfd, tmp);
-        if (c->lock_fd >= 0)
-            close(c->lock_fd);
-        c->lock_fd = -1;
-    }
-    return r;
+    char name[CV_ID_MAX + 8];
+    name_of(name, sizeof(name), id, ".json");
+    return lock_free_at(rfd, name);
 }
 
-static int remove_stale(const char *runtime_dir, int rfd, const char *id)
+static void remove_files(int rfd, const char *id)
+{
+    char name[CV_ID_MAX + 8];
+    name_of(name, sizeof(name), id, ".sock");
+    unlinkat(rfd, name, 0);
+    name_of(name, sizeof(name), id, ".json");
+    unlinkat(rfd, name, 0);
+}
+
+static void remove_stale(int rfd, const char *id)
 {
     struct cv_cgroup cg;
     if (cv_cgroup_open(&cg, id, NULL) == 0)
         cv_cgroup_destroy(&cg, NULL);
-    (void)runtime_dir;
-    return cv_remove_tree_at(rfd, id);
-}
-
-int cv_state_prepare(struct containerv_container *c, struct containerv_error *err)
-{
-    int rfd = cv_runtime_dir_open(c->runtime_dir, true, err);
-    if (rfd < 0)
-        return rfd;
-    int r = make_state_dir(c, rfd, err);
-    if (r == -EEXIST || r == -ENOTEMPTY) {
-        int stale = cv_state_lock_free(rfd, c->id);
-        if (stale == 1 && remove_stale(c->runtime_dir, rfd, c->id) == 0)
-            r = make_state_dir(c, rfd, err);
-        if (r == -EEXIST || r == -ENOTEMPTY)
-            r = cv_error_plain(err, EEXIST, "state.dir", "a container named '%s' already exists in '%s'",
-                               c->id, c->runtime_dir);
-    }
-    if (r < 0 && err && !err->code)
-        cv_error(err, -r, "state.dir", "creating state for '%s' in '%s'", c->id, c->runtime_dir);
-    close(rfd);
-    if (r == 0)
-        snprintf(c->state_dir, sizeof(c->state_dir), "%s/%s", c->runtime_dir, c->id);
-    return r;
+    remove_files(rfd, id);
 }
 
 int64_t cv_state_start_time(pid_t pid)
@@ -121,7 +89,7 @@ int64_t cv_state_start_time(pid_t pid)
     return strtoll(p, NULL, 10);
 }
 
-int cv_state_write(struct containerv_container *c, struct containerv_error *err)
+static char *state_json(struct containerv_container *c)
 {
     json_t *env = json_array();
     for (int i = 0; env && i < c->n_env; i++)
@@ -131,20 +99,57 @@ int cv_state_write(struct containerv_container *c, struct containerv_error *err)
                           "created", (json_int_t)time(NULL), "rootfs", c->rootfs_desc, "cgroup_mode",
                           (int)c->cg.mode, "env", env, "uid", (json_int_t)c->uid, "gid", (json_int_t)c->gid,
                           "workdir", c->workdir);
-    if (!j)
-        return cv_error(err, ENOMEM, "state.write", "building state for '%s'", c->id);
-    char tmp[4200], path[4200];
-    snprintf(tmp, sizeof(tmp), "%s/state.json.tmp", c->state_dir);
-    snprintf(path, sizeof(path), "%s/state.json", c->state_dir);
-    int r = json_dump_file(j, tmp, JSON_COMPACT) < 0 ? -EIO : 0;
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    if (r == 0 && rename(tmp, path) < 0)
+    return s;
+}
+
+/* Write the state to a locked temporary file and rename it into place. */
+static int publish(struct containerv_container *c, int rfd, const char *text, struct containerv_error *err)
+{
+    char tmp[CV_ID_MAX + 40], rnd[CV_ID_MAX + 1], name[CV_ID_MAX + 8];
+    cv_random_id(rnd);
+    snprintf(tmp, sizeof(tmp), ".%s.json.tmp-%s", c->id, rnd + 3);
+    name_of(name, sizeof(name), c->id, ".json");
+    int fd = openat(rfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cv_error(err, errno, "state.write", "creating '%s/%s'", c->runtime_dir, tmp);
+    size_t len = strlen(text);
+    int r = flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+    if (r == 0 && write(fd, text, len) != (ssize_t)len)
+        r = errno ? -errno : -EIO;
+    for (int attempt = 0; r == 0; attempt++) {
+        if (renameat2(rfd, tmp, rfd, name, RENAME_NOREPLACE) == 0)
+            break;
         r = -errno;
-    if (r < 0) {
-        unlink(tmp);
-        return cv_error(err, -r, "state.write", "writing '%s'", path);
+        if (r != -EEXIST || attempt > 0 || cv_state_lock_free(rfd, c->id) != 1)
+            break;
+        remove_stale(rfd, c->id); /* a killed runtime left it: take the id over */
+        r = 0;
     }
+    if (r < 0) {
+        unlinkat(rfd, tmp, 0);
+        close(fd);
+        if (r == -EEXIST)
+            return cv_error_plain(err, EEXIST, "state.write", "a container named '%s' already exists in '%s'",
+                                  c->id, c->runtime_dir);
+        return cv_error(err, -r, "state.write", "writing '%s/%s'", c->runtime_dir, name);
+    }
+    c->lock_fd = fd;
     return 0;
+}
+
+int cv_state_write(struct containerv_container *c, struct containerv_error *err)
+{
+    char *text = state_json(c);
+    if (!text)
+        return cv_error(err, ENOMEM, "state.write", "building the state of '%s'", c->id);
+    int rfd = cv_runtime_dir_open(c->runtime_dir, false, err);
+    int r = rfd < 0 ? rfd : publish(c, rfd, text, err);
+    if (rfd >= 0)
+        close(rfd);
+    free(text);
+    return r;
 }
 
 int cv_state_remove(const char *runtime_dir, const char *id)
@@ -152,17 +157,17 @@ int cv_state_remove(const char *runtime_dir, const char *id)
     int rfd = open(runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rfd < 0)
         return -errno;
-    int r = cv_remove_tree_at(rfd, id);
+    remove_files(rfd, id);
     close(rfd);
-    return r;
+    return 0;
 }
 
-/* Read state.json of id into info (and the init's start time). */
+/* Read <id>.json into info (and the init's start time). */
 static int read_state(int rfd, const char *id, struct containerv_info *info, int64_t *start_time)
 {
-    char path[CV_ID_MAX + 16];
-    snprintf(path, sizeof(path), "%s/state.json", id);
-    int fd = openat(rfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    char name[CV_ID_MAX + 8];
+    name_of(name, sizeof(name), id, ".json");
+    int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -errno;
     json_error_t jerr;
@@ -189,39 +194,65 @@ static int info_of(int rfd, const char *id, struct containerv_info *info, int64_
 {
     memset(info, 0, sizeof(*info));
     snprintf(info->id, sizeof(info->id), "%s", id);
+    int r = read_state(rfd, id, info, start_time);
+    if (r < 0)
+        return r;
     int stale = cv_state_lock_free(rfd, id);
     if (stale < 0)
         return stale;
-    int r = read_state(rfd, id, info, start_time);
-    if (stale)
-        info->status = CONTAINERV_STATUS_STALE;
-    else
-        info->status = r == -ENOENT ? CONTAINERV_STATUS_CREATING : CONTAINERV_STATUS_RUNNING;
-    return (r < 0 && !stale && r != -ENOENT) ? r : 0;
+    info->status = stale ? CONTAINERV_STATUS_STALE : CONTAINERV_STATUS_RUNNING;
+    return 0;
+}
+
+/* The id of a "<id>.json" entry, or NULL. */
+static const char *json_entry_id(const char *name, char *id, size_t n)
+{
+    size_t len = strlen(name);
+    if (name[0] == '.' || len <= 5 || strcmp(name + len - 5, ".json") || len - 5 >= n)
+        return NULL;
+    memcpy(id, name, len - 5);
+    id[len - 5] = '\0';
+    return cv_valid_id(id) ? id : NULL;
+}
+
+static int open_listing(const char *runtime_dir, int *rfd, DIR **d, const char *step,
+                        struct containerv_error *err)
+{
+    *rfd = open(runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*rfd < 0)
+        return errno == ENOENT ? 1 : cv_error(err, errno, step, "opening '%s'", runtime_dir);
+    int dfd = dup(*rfd);
+    *d = dfd < 0 ? NULL : fdopendir(dfd);
+    if (!*d) {
+        int e = errno;
+        if (dfd >= 0)
+            close(dfd);
+        close(*rfd);
+        return cv_error(err, e, step, "reading '%s'", runtime_dir);
+    }
+    return 0;
 }
 
 int containerv_list(const char *runtime_dir, struct containerv_info **infos, size_t *count,
                     struct containerv_error *err)
 {
+    containerv_error_clear(err);
     if (!infos || !count)
         return cv_error_plain(err, EINVAL, "list", "no output given");
     *infos = NULL;
     *count = 0;
     if (!runtime_dir)
         runtime_dir = containerv_default_runtime_dir();
-    int rfd = open(runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rfd < 0)
-        return errno == ENOENT ? 0 : cv_error(err, errno, "list", "opening '%s'", runtime_dir);
-    DIR *d = fdopendir(dup(rfd));
-    if (!d) {
-        close(rfd);
-        return cv_error(err, errno, "list", "reading '%s'", runtime_dir);
-    }
+    int rfd;
+    DIR *d;
+    int r = open_listing(runtime_dir, &rfd, &d, "list", err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
     size_t cap = 0;
-    int r = 0;
     struct dirent *e;
+    char id[CV_ID_MAX + 1];
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !cv_valid_id(e->d_name))
+        if (!json_entry_id(e->d_name, id, sizeof(id)))
             continue;
         if (*count == cap) {
             cap = cap ? cap * 2 : 16;
@@ -232,7 +263,7 @@ int containerv_list(const char *runtime_dir, struct containerv_info **infos, siz
             }
             *infos = n;
         }
-        if (info_of(rfd, e->d_name, &(*infos)[*count], NULL) == 0)
+        if (info_of(rfd, id, &(*infos)[*count], NULL) == 0)
             (*count)++;
     }
     closedir(d);
@@ -250,39 +281,52 @@ void containerv_list_free(struct containerv_info *infos)
     free(infos);
 }
 
+/* One entry of the runtime dir: 1 when a container was removed. */
+static int gc_entry(int rfd, const char *name)
+{
+    char id[CV_ID_MAX + 1];
+    if (json_entry_id(name, id, sizeof(id))) {
+        if (cv_state_lock_free(rfd, id) != 1)
+            return 0;
+        remove_stale(rfd, id);
+        return 1;
+    }
+    if (name[0] == '.' && strstr(name, ".json.tmp-")) { /* a create killed mid-way */
+        if (lock_free_at(rfd, name) == 1)
+            unlinkat(rfd, name, 0);
+        return 0;
+    }
+    size_t len = strlen(name);
+    if (len > 5 && !strcmp(name + len - 5, ".sock") && len - 5 <= CV_ID_MAX) {
+        char json[CV_ID_MAX + 8];
+        snprintf(json, sizeof(json), "%.*s.json", (int)(len - 5), name);
+        struct stat st;
+        if (fstatat(rfd, json, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+            unlinkat(rfd, name, 0); /* a socket without its state */
+    }
+    return 0;
+}
+
 int containerv_gc(const char *runtime_dir, int *removed, struct containerv_error *err)
 {
+    containerv_error_clear(err);
     if (removed)
         *removed = 0;
     if (!runtime_dir)
         runtime_dir = containerv_default_runtime_dir();
-    int rfd = open(runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rfd < 0)
-        return errno == ENOENT ? 0 : cv_error(err, errno, "gc", "opening '%s'", runtime_dir);
-    DIR *d = fdopendir(dup(rfd));
-    if (!d) {
-        close(rfd);
-        return cv_error(err, errno, "gc", "reading '%s'", runtime_dir);
-    }
-    int r = 0;
+    int rfd;
+    DIR *d;
+    int r = open_listing(runtime_dir, &rfd, &d, "gc", err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        bool tmp = e->d_name[0] == '.' && strstr(e->d_name, ".tmp-");
-        if (!tmp && !cv_valid_id(e->d_name))
-            continue;
-        if (cv_state_lock_free(rfd, e->d_name) != 1)
-            continue;
-        int q = tmp ? cv_remove_tree_at(rfd, e->d_name) : remove_stale(runtime_dir, rfd, e->d_name);
-        if (q < 0 && r == 0)
-            r = cv_error(err, -q, "gc", "removing '%s/%s'", runtime_dir, e->d_name);
-        else if (q == 0 && !tmp && removed)
+        if (gc_entry(rfd, e->d_name) && removed)
             (*removed)++;
     }
     closedir(d);
     close(rfd);
-    return r;
+    return 0;
 }
 
 /* Used by attach: the container's state, verified alive. */
@@ -292,10 +336,7 @@ int cv_state_load(const char *runtime_dir, const char *id, struct containerv_inf
     int rfd = open(runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rfd < 0)
         return cv_error(err, errno, "attach", "opening runtime directory '%s'", runtime_dir);
-    struct stat st;
-    int r = fstatat(rfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-    if (r == 0)
-        r = info_of(rfd, id, info, start_time);
+    int r = info_of(rfd, id, info, start_time);
     close(rfd);
     if (r == -ENOENT)
         return cv_error_plain(err, ENOENT, "attach", "no container '%s' in '%s'", id, runtime_dir);
@@ -304,7 +345,5 @@ int cv_state_load(const char *runtime_dir, const char *id, struct containerv_inf
     if (info->status == CONTAINERV_STATUS_STALE)
         return cv_error_plain(err, ESRCH, "attach", "container '%s' is stale (its runtime was killed); "
                               "run 'containerv gc'", id);
-    if (info->status == CONTAINERV_STATUS_CREATING)
-        return cv_error_plain(err, EAGAIN, "attach", "container '%s' is still being created", id);
     return 0;
 }
