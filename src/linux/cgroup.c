@@ -146,6 +146,7 @@ static void cg_reset(struct cv_cgroup *cg)
     cg->id[0] = '\0';
     cg->v2_fd = -1;
     cg->v1_created = 0;
+    cg->v2_attached = false;
 }
 
 /* ctrl < 0: the v2 path. id NULL: the "containerv" parent. */
@@ -592,7 +593,8 @@ int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const struct cv_limit
         return cv_error_plain(err, EINVAL, "cgroup.create", "invalid container id '%s'", id ? id : "");
     enum cv_cgroup_mode mode = cv_cgroup_mode();
     if (mode == CV_CGROUP_NONE)
-        return cv_error_plain(err, ENOTSUP, "cgroup.create", "no usable cgroup file system under %s", CG_BASE);
+        return cv_error_plain(err, ENOTSUP, "cgroup.create", "no usable cgroup file system under %s",
+                              CG_BASE);
     struct cv_limits eff;
     struct cg_plan plan = {.n = 0};
     int r = check_limits(limits, &eff, err);
@@ -853,6 +855,21 @@ static int v1_wait_exit(const struct cv_cgroup *cg, struct pidfds *f, uint64_t d
     }
 }
 
+/* A paused container (freezer.state FROZEN): its SIGKILLed processes exit
+ * only once thawed (kernel >= 6.1 keeps frozen tasks in TASK_FROZEN). */
+static int v1_thaw(const struct cv_cgroup *cg, struct containerv_error *err)
+{
+    char path[PATH_MAX], state[32];
+    if (!(cg->v1_created & CG_BIT(CV_V1_FREEZER)) || cg_leaf(path, sizeof(path), cg, CV_V1_FREEZER) < 0)
+        return 0;
+    cv_cleanup_fd int dfd = open_dir(path);
+    if (dfd < 0 || cv_read_file_at(dfd, "freezer.state", state, sizeof(state)) < 0 ||
+        !strncmp(state, "THAWED", 6))
+        return 0; /* gone, or nothing to do */
+    int r = cv_write_file_at(dfd, "freezer.state", "THAWED", 6);
+    return r < 0 ? cv_error(err, r, "cgroup.destroy", "writing %s/freezer.state 'THAWED'", path) : 0;
+}
+
 static void pidfds_kill(const struct pidfds *f)
 {
     for (size_t i = 0; i < f->n; i++) {
@@ -862,13 +879,13 @@ static void pidfds_kill(const struct pidfds *f)
 }
 
 /* v1: SIGKILL what the cgroups list and wait for it to exit; repeat while
- * they still list processes. Round 0 signals through pidfds only: the usual
- * case is a container that was already killed (cv_cgroup_kill) or is idle,
- * and a freeze/thaw costs ~250 µs here (see the report of test_cgroup). A
- * process forked during round 0 shows up in round 1, which freezes first
- * (cv_cgroup_kill) so that nothing can fork any more. Round 0 reads only the
- * freezer's cgroup.procs (each read costs ~15 µs); the last round always reads
- * every hierarchy. */
+ * they still list processes.
+ * Round 0 signals through pidfds only (and thaws a paused container): the
+ * usual case is a container already killed (cv_cgroup_kill) or idle, and a
+ * freeze/thaw costs ~250 µs on the dev host. A process forked during round 0
+ * shows up in round 1, which freezes first (cv_cgroup_kill) so that nothing
+ * can fork any more. Round 0 reads only the freezer's cgroup.procs (each read
+ * costs ~15 µs); the last round always reads every hierarchy. */
 static int v1_drain(struct cv_cgroup *cg, struct containerv_error *err)
 {
     uint64_t deadline = cv_now_ns() + CG_DRAIN_TIMEOUT_MS * 1000000ull;
@@ -892,7 +909,7 @@ static int v1_drain(struct cv_cgroup *cg, struct containerv_error *err)
         if ((r = pidfds_open(&f, &pl)) < 0)
             return cv_error(err, r, "cgroup.destroy", "watching the processes of '%s'", cg->id);
         pidfds_kill(&f);
-        if (round > 0 && (r = cv_cgroup_kill(cg, err)) < 0)
+        if ((r = round > 0 ? cv_cgroup_kill(cg, err) : v1_thaw(cg, err)) < 0)
             return r;
         if ((r = v1_wait_exit(cg, &f, deadline, err)) < 0)
             return r;
@@ -910,8 +927,9 @@ static int v1_remove(struct cv_cgroup *cg, struct containerv_error *err)
         int r = cg_leaf(path, sizeof(path), cg, c);
         if (r == 0)
             r = rmdir_cgroup(path);
-        if (r == -EBUSY && !busy) {
-            busy = cv_error(err, EBUSY, "cgroup.destroy", "removing %s", path);
+        if (r == -EBUSY) {
+            if (!busy)
+                busy = cv_error(err, EBUSY, "cgroup.destroy", "removing %s", path);
             continue;
         }
         if (r < 0)

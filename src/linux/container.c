@@ -166,8 +166,16 @@ static int step_cgroup_create_v2(struct create_ctx *x)
 
 static int step_cgroup_create_v1(struct create_ctx *x)
 {
-    if (cv_cgroup_mode() == CV_CGROUP_V2)
+    enum cv_cgroup_mode mode = cv_cgroup_mode();
+    if (mode == CV_CGROUP_V2)
         return 0;
+    if (mode == CV_CGROUP_NONE) {
+        const struct cv_limits *l = &x->o->limits;
+        if (l->memory || l->memory_swap || l->pids || l->cpu_weight || l->cpu_quota_us)
+            return cv_error_plain(x->err, ENOTSUP, "cgroup.create",
+                                  "limits were asked for, but there is no cgroup file system under /sys/fs/cgroup");
+        return 0; /* a container without a cgroup: the pid namespace still contains it */
+    }
     return cv_cgroup_create(&x->c->cg, x->c->id, &x->o->limits, x->err);
 }
 
@@ -317,7 +325,7 @@ static int step_userns(struct create_ctx *x)
 static int step_cgroup_attach(struct create_ctx *x)
 {
     int r = 0;
-    if (!x->c->cg.v2_attached)
+    if (!x->c->cg.v2_attached && x->c->cg.mode != CV_CGROUP_NONE)
         r = cv_cgroup_attach(&x->c->cg, x->c->init_pid, x->err);
     return r < 0 ? r : send_step(x, CV_SYNC_CGROUP_READY, "cgroup.attach", x->c->lock_fd);
 }
