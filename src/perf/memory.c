@@ -1,0 +1,234 @@
+/* `bench memory`: what an idle container costs. N containers each run
+ * `sleep`; the cost is the drop of MemAvailable (/proc/meminfo) between just
+ * before the first and just after the last, divided by N (kernel memory
+ * included: namespaces, mounts, cgroups, page tables), and the sum of the
+ * PSS (/proc/PID/smaps_rollup) of the containers' processes, divided by N;
+ * and the growth of the kernel's own memory (Slab, KernelStack, PageTables,
+ * Percpu), divided by N. MemAvailable is system-wide: other activity on the
+ * machine (and page reclaim) is noise; PSS + kernel is the steadier sum. */
+#include "bench.h"
+
+#include <fcntl.h>
+#include <time.h>
+
+struct held {
+    struct containerv_container *c; /* cold */
+    char name[64];                   /* crun */
+    pid_t pids[2];                   /* processes whose PSS counts */
+};
+
+struct mem_mode {
+    struct cvb *b;
+    struct containerv_bench_result *res;
+    struct held *held;
+    int n;
+    bool crun;
+};
+
+/* The /proc/meminfo fields the benchmark reads, in KiB. */
+struct meminfo {
+    int64_t available;
+    int64_t kernel; /* Slab + KernelStack + PageTables + Percpu */
+};
+
+static int64_t field_kb(const char *buf, const char *key)
+{
+    const char *p = strstr(buf, key);
+    return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+static int read_meminfo(struct meminfo *m)
+{
+    static const char *const kernel[] = {"\nSlab:", "\nKernelStack:", "\nPageTables:", "\nPercpu:"};
+    char buf[8192];
+    int n = cv_read_file_at(AT_FDCWD, "/proc/meminfo", buf, sizeof(buf));
+    if (n < 0)
+        return n;
+    m->available = field_kb(buf, "MemAvailable:");
+    m->kernel = 0;
+    for (size_t i = 0; i < sizeof(kernel) / sizeof(kernel[0]); i++) {
+        int64_t v = field_kb(buf, kernel[i]);
+        m->kernel += v > 0 ? v : 0;
+    }
+    return m->available < 0 ? -ENOENT : 0;
+}
+
+static int mem_available_kb(uint64_t *kb)
+{
+    struct meminfo m;
+    int r = read_meminfo(&m);
+    if (r == 0)
+        *kb = (uint64_t)m.available;
+    return r;
+}
+
+/* PSS of a process in bytes (0 when it is gone). */
+static uint64_t pss_bytes(pid_t pid)
+{
+    char path[64], buf[4096];
+    if (pid <= 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+    if (cv_read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+        return 0;
+    const char *p = strstr(buf, "\nPss:");
+    return p ? strtoull(p + 5, NULL, 10) * 1024 : 0;
+}
+
+/* Outside the measured window: let the kernel finish freeing what came
+ * before (network namespaces are freed by a work queue in batches, RCU
+ * frees lag): wait until MemAvailable has moved by less than 256 KiB over
+ * three 250 ms steps in a row, at most 10 s. */
+static void settle(void)
+{
+    uint64_t prev = 0, cur = 0;
+    struct timespec step = {.tv_nsec = 250 * 1000 * 1000};
+    int calm = 0;
+    for (int i = 0; i < 40 && calm < 3; i++) {
+        if (mem_available_kb(&cur) < 0)
+            return;
+        calm = i > 0 && (cur > prev ? cur - prev : prev - cur) < 256 ? calm + 1 : 0;
+        prev = cur;
+        nanosleep(&step, NULL);
+    }
+}
+
+static int start_cold(struct mem_mode *mm, struct containerv_options *o, struct held *h, char *why,
+                      size_t n)
+{
+    static const char *const argv[] = {"/bin/sleep", "1000000", NULL};
+    struct containerv_error e;
+    cvb_name(mm->b, h->name, sizeof(h->name));
+    int r = containerv_create(h->name, o, &h->c, &e);
+    if (r == 0)
+        r = containerv_spawn(h->c, argv, NULL, &h->pids[1], &e);
+    if (r < 0)
+        snprintf(why, n, "%s", e.message);
+    else
+        h->pids[0] = containerv_init_pid(h->c);
+    return r;
+}
+
+static int start_crun(struct mem_mode *mm, struct held *h, char *why, size_t n)
+{
+    struct cvb *b = mm->b;
+    struct cvb_argv a;
+    char pid_file[PATH_MAX + 80], buf[32];
+    snprintf(pid_file, sizeof(pid_file), "%s/pid", b->tmp);
+    cvb_argv_crun(b, &b->crun, b->bundle_sleep, true, pid_file, &a);
+    snprintf(h->name, sizeof(h->name), "%s", a.name);
+    struct cvb_cmd c = {.path = a.v[0], .argv = a.v, .quiet = true};
+    uint64_t ns;
+    int r = cvb_run(b, &c, &ns, why, n);
+    if (r == 0 && (r = cv_read_file_at(AT_FDCWD, pid_file, buf, sizeof(buf))) >= 0) {
+        h->pids[0] = (pid_t)atoi(buf);
+        r = 0;
+    } else if (r != -EIO) {
+        snprintf(why, n, "reading '%s': %s", pid_file, strerror(-r));
+    }
+    unlink(pid_file);
+    return r;
+}
+
+static void stop_all(struct mem_mode *mm)
+{
+    for (int i = 0; i < mm->n; i++) {
+        struct held *h = &mm->held[i];
+        if (h->c) {
+            struct containerv_error e;
+            containerv_destroy(h->c, &e);
+        } else if (h->name[0]) {
+            cvb_peer_cleanup(mm->b, &mm->b->crun, h->name, true); /* delete --force */
+        }
+    }
+    mm->n = 0;
+}
+
+static int fill(struct mem_mode *mm, struct containerv_options *o, int want, char *why, size_t n)
+{
+    while (mm->n < want && !cvb_cancelled(mm->b)) {
+        struct held *h = &mm->held[mm->n];
+        memset(h, 0, sizeof(*h));
+        int r = mm->crun ? start_crun(mm, h, why, n) : start_cold(mm, o, h, why, n);
+        mm->n++; /* stop_all cleans up a half-made one too */
+        if (r < 0)
+            return r;
+        cvb_progress(mm->b, "memory", 1);
+    }
+    return 0;
+}
+
+/* One mode: a warm-up container first (caches, slabs), then the N. */
+static int measure(struct mem_mode *mm, struct containerv_options *o)
+{
+    struct cvb *b = mm->b;
+    char why[300] = "";
+    struct meminfo before, after;
+    mm->n = 0;
+    int r = fill(mm, o, 1, why, sizeof(why));
+    stop_all(mm);
+    settle();
+    if (r == 0 && (r = read_meminfo(&before)) < 0)
+        snprintf(why, sizeof(why), "reading /proc/meminfo: %s", strerror(-r));
+    if (r == 0)
+        r = fill(mm, o, b->conf.containers, why, sizeof(why));
+    if (r == 0 && (r = read_meminfo(&after)) < 0)
+        snprintf(why, sizeof(why), "reading /proc/meminfo: %s", strerror(-r));
+    uint64_t pss = 0;
+    for (int i = 0; r == 0 && i < mm->n; i++)
+        pss += pss_bytes(mm->held[i].pids[0]) + pss_bytes(mm->held[i].pids[1]);
+    int made = mm->n;
+    stop_all(mm);
+    if (r < 0) {
+        snprintf(mm->res->skipped, sizeof(mm->res->skipped), "%s", why);
+        return 0;
+    }
+    if (cvb_cancelled(b) || made == 0)
+        return 0;
+    mm->res->bytes_per_container = (double)(before.available - after.available) * 1024.0 / made;
+    mm->res->kernel_bytes_per_container = (double)(after.kernel - before.kernel) * 1024.0 / made;
+    mm->res->pss_bytes_per_container = (double)pss / made;
+    return 0;
+}
+
+int cvb_memory(struct cvb *b)
+{
+    int modes = b->conf.peers ? 2 : 1;
+    b->rep->containers = b->conf.containers;
+    b->total = (uint64_t)modes * (uint64_t)(b->conf.containers + 1);
+    struct mem_mode mm = {.b = b};
+    mm.held = calloc((size_t)b->conf.containers, sizeof(*mm.held));
+    if (!mm.held)
+        return cv_error(b->err, ENOMEM, "bench.memory", "allocating");
+    int r = 0;
+    for (int i = 0; i < modes && r == 0 && !cvb_cancelled(b); i++) {
+        mm.crun = i == 1;
+        mm.res = cvb_add_result(b, mm.crun ? "crun" : "cold");
+        if (!mm.res) {
+            r = cv_error(b->err, ENOMEM, "bench.memory", "allocating results");
+            break;
+        }
+        if (mm.crun && !b->crun.path[0]) {
+            snprintf(mm.res->skipped, sizeof(mm.res->skipped), "crun is not installed (not found in PATH)");
+            continue;
+        }
+        struct containerv_options *o = mm.crun ? NULL : cvb_cold_options(b);
+        if (!mm.crun && !o)
+            r = cv_error(b->err, ENOMEM, "bench.memory", "allocating options");
+        else
+            r = measure(&mm, o);
+        containerv_options_free(o);
+    }
+    free(mm.held);
+    const struct containerv_bench_result *c = containerv_bench_find(b->rep, "cold");
+    const struct containerv_bench_result *p = containerv_bench_find(b->rep, "crun");
+    if (r == 0 && c && p && !c->skipped[0] && !p->skipped[0]) {
+        double cs = c->pss_bytes_per_container + c->kernel_bytes_per_container;
+        double ps = p->pss_bytes_per_container + p->kernel_bytes_per_container;
+        if ((p->bytes_per_container > 0 && c->bytes_per_container > 0 &&
+             cvb_add_ratio(b, "cold/crun MemAvailable", c->bytes_per_container / p->bytes_per_container) < 0) ||
+            (ps > 0 && cvb_add_ratio(b, "cold/crun PSS + kernel", cs / ps) < 0))
+            r = cv_error(b->err, ENOMEM, "bench.memory", "allocating ratios");
+    }
+    return r;
+}

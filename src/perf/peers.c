@@ -1,0 +1,297 @@
+/* The peers (crun, runc, bubblewrap): finding them, their OCI bundles, their
+ * command lines, and the environment that lets crun run on a hybrid-cgroup
+ * host. The bundles give the peers what a default containerv container gets:
+ * the same namespaces, capabilities, masked and read-only paths, mounts and
+ * seccomp deny list, no resource limits; the rootfs is bound read-only
+ * (cheaper than containerv's overlay with a writable layer: in the peers'
+ * favour). */
+#include "bench.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#define CGROUP_UNIFIED "/sys/fs/cgroup/unified"
+
+/* ------------------------------------------------------------ PATH */
+
+static bool find_in_path(const char *name, char *out, size_t size)
+{
+    const char *path = getenv("PATH");
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    char *save = NULL;
+    for (char *dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        if (dir[0] != '/')
+            continue;
+        snprintf(out, size, "%s/%s", dir, name);
+        struct stat st;
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return true;
+    }
+    out[0] = '\0';
+    return false;
+}
+
+/* ------------------------------------------------------------ bundles */
+
+/* The same lists as src/linux/security.c (kept in step by hand). */
+static const char *const denied_syscalls[] = {
+    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module",
+    "delete_module", "finit_module", "get_kernel_syms", "init_module", "ioperm", "iopl",
+    "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mount",
+    "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at", "perf_event_open",
+    "pivot_root", "process_vm_readv", "process_vm_writev", "ptrace", "query_module",
+    "quotactl", "quotactl_fd", "reboot", "request_key", "setns", "settimeofday", "stime",
+    "swapon", "swapoff", "sysfs", "_sysctl", "syslog", "umount", "umount2", "unshare",
+    "uselib", "userfaultfd", "ustat", "vm86", "vm86old", "fsopen", "fsconfig", "fsmount",
+    "fspick", "move_mount", "open_tree", "mount_setattr", "fanotify_init", "adjtimex",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "pidfd_getfd",
+    "set_mempolicy_home_node", "lsm_set_self_attr", NULL,
+};
+static const unsigned long clone_ns_flags[] = {
+    0x00020000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x02000000, 0x00000080,
+};
+static const char *const caps[] = {
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",
+    "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP", NULL,
+};
+static const char *const masked[] = {
+    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    "/sys/firmware", "/sys/devices/virtual/powercap", NULL,
+};
+static const char *const readonly[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+};
+
+static json_t *str_array(const char *const *v)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && v[i]; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *seccomp_json(void)
+{
+    json_t *rules = json_array();
+    json_array_append_new(rules, json_pack("{s:o, s:s, s:i}", "names", str_array(denied_syscalls),
+                                           "action", "SCMP_ACT_ERRNO", "errnoRet", EPERM));
+    for (size_t i = 0; i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++)
+        json_array_append_new(
+            rules, json_pack("{s:[s], s:s, s:i, s:[{s:i, s:I, s:I, s:s}]}", "names", "clone", "action",
+                             "SCMP_ACT_ERRNO", "errnoRet", EPERM, "args", "index", 0, "value",
+                             (json_int_t)clone_ns_flags[i], "valueTwo", (json_int_t)clone_ns_flags[i],
+                             "op", "SCMP_CMP_MASKED_EQ"));
+    json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "clone3", "action",
+                                           "SCMP_ACT_ERRNO", "errnoRet", ENOSYS));
+    return json_pack("{s:s, s:[s,s,s], s:o}", "defaultAction", "SCMP_ACT_ALLOW", "architectures",
+                     "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "syscalls", rules);
+}
+
+static json_t *mount_json(const char *dst, const char *type, const char *src, const char *opts)
+{
+    json_t *o = json_array();
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", opts);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(o, json_string(t));
+    return json_pack("{s:s, s:s, s:s, s:o}", "destination", dst, "type", type, "source", src,
+                     "options", o);
+}
+
+static json_t *mounts_json(void)
+{
+    return json_pack(
+        "[o,o,o,o,o,o,o]", mount_json("/proc", "proc", "proc", "nosuid,noexec,nodev"),
+        mount_json("/dev", "tmpfs", "tmpfs", "nosuid,noexec,mode=755,size=65536k"),
+        mount_json("/dev/pts", "devpts", "devpts",
+                   "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"),
+        mount_json("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"),
+        mount_json("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"),
+        mount_json("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"),
+        mount_json("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
+}
+
+static json_t *config_json(const char *rootfs, const char *const *args)
+{
+    json_t *process = json_pack(
+        "{s:b, s:{s:i, s:i}, s:o, s:[s,s], s:s, s:{s:o, s:o, s:o}, s:b}", "terminal", 0, "user", "uid",
+        0, "gid", 0, "args", str_array(args), "env",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "cwd", "/",
+        "capabilities", "bounding", str_array(caps), "effective", str_array(caps), "permitted",
+        str_array(caps), "noNewPrivileges", 1);
+    json_t *linux_ = json_pack(
+        "{s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}], s:o, s:o, s:o}", "namespaces", "type", "pid", "type",
+        "network", "type", "ipc", "type", "uts", "type", "mount", "type", "cgroup", "maskedPaths",
+        str_array(masked), "readonlyPaths", str_array(readonly), "seccomp", seccomp_json());
+    return json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process",
+                     process, "root", "path", rootfs, "readonly", 1, "hostname", "cvbench", "mounts",
+                     mounts_json(), "linux", linux_);
+}
+
+static int write_bundle(struct cvb *b, char *dir, size_t size, const char *name,
+                        const char *const *args)
+{
+    snprintf(dir, size, "%s/%s", b->tmp, name);
+    if (mkdir(dir, 0700) < 0)
+        return cv_error(b->err, errno, "bench.bundle", "making '%s'", dir);
+    json_t *cfg = config_json(b->rootfs, args);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    int r = cfg ? json_dump_file(cfg, path, JSON_INDENT(1)) : -1;
+    json_decref(cfg);
+    return r < 0 ? cv_error(b->err, EIO, "bench.bundle", "writing '%s'", path) : 0;
+}
+
+static int prepare_peer(struct cvb *b, struct cvb_peer *p, const char *name, bool oci)
+{
+    p->name = name;
+    if (!find_in_path(name, p->path, sizeof(p->path)) || !oci)
+        return 0;
+    snprintf(p->root, sizeof(p->root), "%s/%s-root", b->tmp, name);
+    if (mkdir(p->root, 0700) < 0)
+        return cv_error(b->err, errno, "bench.peer", "making '%s'", p->root);
+    return 0;
+}
+
+int cvb_peers_prepare(struct cvb *b)
+{
+    static const char *const run_true[] = {"/bin/true", NULL};
+    static const char *const run_sleep[] = {"/bin/sleep", "1000000", NULL};
+    int r;
+    if ((r = prepare_peer(b, &b->crun, "crun", true)) < 0 ||
+        (r = prepare_peer(b, &b->runc, "runc", true)) < 0 ||
+        (r = prepare_peer(b, &b->bwrap, "bwrap", false)) < 0)
+        return r;
+    if (!b->crun.path[0] && !b->runc.path[0])
+        return 0;
+    if ((r = write_bundle(b, b->bundle_true, sizeof(b->bundle_true), "bundle-true", run_true)) < 0)
+        return r;
+    return write_bundle(b, b->bundle_sleep, sizeof(b->bundle_sleep), "bundle-sleep", run_sleep);
+}
+
+/* ------------------------------------------------------------ argv */
+
+void cvb_argv_crun(struct cvb *b, const struct cvb_peer *p, const char *bundle, bool detach,
+                   const char *pid_file, struct cvb_argv *a)
+{
+    int n = 0;
+    cvb_name(b, a->name, sizeof(a->name));
+    a->v[n++] = (char *)p->path;
+    a->v[n++] = (char *)"--root";
+    a->v[n++] = (char *)p->root;
+    a->v[n++] = (char *)"run";
+    a->v[n++] = (char *)"--bundle";
+    a->v[n++] = (char *)bundle;
+    if (detach)
+        a->v[n++] = (char *)"--detach";
+    if (pid_file) {
+        a->v[n++] = (char *)"--pid-file";
+        a->v[n++] = (char *)pid_file;
+    }
+    a->v[n++] = a->name;
+    a->v[n] = NULL;
+}
+
+void cvb_argv_bwrap(struct cvb *b, struct cvb_argv *a)
+{
+    static const char *const args[] = {"--unshare-all", "--ro-bind", NULL, "/", "--proc", "/proc",
+                                       "--dev", "/dev", "/bin/true", NULL};
+    int n = 0;
+    a->v[n++] = b->bwrap.path;
+    for (int i = 0; i < 9; i++)
+        a->v[n++] = args[i] ? (char *)args[i] : b->rootfs;
+    a->v[n] = NULL;
+    a->name[0] = '\0';
+}
+
+/* The empty cgroup directories a failed crun or runc left, named after the
+ * container at the top of each hierarchy (their default cgroupsPath). */
+static void remove_cgroup_dirs(const char *name)
+{
+    DIR *d = opendir("/sys/fs/cgroup");
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        char path[PATH_MAX];
+        if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
+            continue;
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", e->d_name, name);
+        rmdir(path); /* fails, as it should, on a cgroup that still has processes */
+    }
+    closedir(d);
+}
+
+/* crun also makes <name>/cgroup.procs in the tmpfs that stands in for the
+ * hybrid cgroup2 mount (cvb_enter_env), and does not remove it. */
+static void remove_tmpfs_leftovers(const struct cvb *b, const char *name)
+{
+    char path[PATH_MAX];
+    if (!b->env_tmpfs)
+        return;
+    snprintf(path, sizeof(path), CGROUP_UNIFIED "/%s/cgroup.procs", name);
+    unlink(path);
+    snprintf(path, sizeof(path), CGROUP_UNIFIED "/%s", name);
+    rmdir(path);
+}
+
+void cvb_peer_cleanup(struct cvb *b, const struct cvb_peer *p, const char *name, bool force)
+{
+    if (force) {
+        char *argv[] = {(char *)p->path, (char *)"--root", (char *)p->root, (char *)"delete",
+                        (char *)"--force", (char *)name, NULL};
+        struct cvb_cmd c = {.path = p->path, .argv = argv, .quiet = true};
+        uint64_t ns;
+        char why[8];
+        cvb_run(b, &c, &ns, why, sizeof(why));
+        remove_cgroup_dirs(name);
+    }
+    remove_tmpfs_leftovers(b, name);
+}
+
+/* ------------------------------------------------------------ environment */
+
+static bool hybrid_host(void)
+{
+    struct statfs root, uni;
+    return statfs("/sys/fs/cgroup", &root) == 0 && root.f_type != CGROUP2_SUPER_MAGIC &&
+           statfs(CGROUP_UNIFIED, &uni) == 0 && uni.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* The calling thread gets a private mount namespace in which the cgroup2
+ * mount is replaced by an empty tmpfs: crun then sees a legacy (v1) host
+ * and runs, and what it writes there vanishes with the namespace. Only this
+ * thread (and what it starts) is affected: unshare(CLONE_NEWNS) gives a
+ * thread of a multi-threaded process its own fs context. */
+void cvb_enter_env(struct cvb *b, char *desc, size_t size)
+{
+    if (!b->conf.peer_env || !hybrid_host()) {
+        snprintf(desc, size, "host mount namespace%s",
+                 b->conf.peer_env ? "" : " (private namespace not asked for)");
+        return;
+    }
+    const char *step = "unshare(CLONE_NEWNS)";
+    if (unshare(CLONE_NEWNS) < 0) {
+        snprintf(desc, size, "host mount namespace (%s failed: %s)", step, strerror(errno));
+        return;
+    }
+    int ok = (step = "making / private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0) &&
+             (step = "umount " CGROUP_UNIFIED, umount2(CGROUP_UNIFIED, MNT_DETACH) == 0) &&
+             (step = "tmpfs on " CGROUP_UNIFIED,
+              mount("tmpfs", CGROUP_UNIFIED, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=16m") == 0);
+    b->env_tmpfs = ok;
+    if (ok)
+        snprintf(desc, size, "private mount namespace; the hybrid cgroup2 mount %s replaced by an empty tmpfs",
+                 CGROUP_UNIFIED);
+    else
+        snprintf(desc, size, "private mount namespace, but %s failed: %s (crun may refuse to run)", step,
+                 strerror(errno));
+}
