@@ -61,6 +61,7 @@ enum containerv_relax {
     CONTAINERV_RELAX_NO_NEW_PRIVS = 1u << 2, /* allow setuid binaries to gain privileges */
     CONTAINERV_RELAX_MASKED_PATHS = 1u << 3, /* do not mask /proc/kcore and friends */
     CONTAINERV_RELAX_READONLY_PATHS = 1u << 4, /* /proc/sys etc. stay writable */
+    CONTAINERV_RELAX_DEVICES = 1u << 5, /* device nodes work on every mount; /dev writable */
 };
 
 struct containerv_options;

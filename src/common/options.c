@@ -217,7 +217,7 @@ int containerv_options_add_bind(struct containerv_options *o, const char *src, c
 
 int containerv_options_set_relax(struct containerv_options *o, unsigned mask)
 {
-    if (!o || (mask & ~0x1fu))
+    if (!o || (mask & ~0x3fu))
         return -EINVAL;
     o->relax = mask;
     return 0;

@@ -646,6 +646,31 @@ int cv_cgroup_attach(struct cv_cgroup *cg, pid_t pid, struct containerv_error *e
     return 0;
 }
 
+int cv_cgroup_join_fds(struct cv_cgroup *cg, int *fds, int max, struct containerv_error *err)
+{
+    char path[PATH_MAX];
+    int n = 0;
+    if (cg->mode != CV_CGROUP_V1)
+        return 0;
+    for (int c = 0; c < CV_V1_COUNT; c++) {
+        if (!(cg->v1_created & CG_BIT(c)))
+            continue;
+        int r = n < max ? cg_leaf(path, sizeof(path), cg, c) : -E2BIG;
+        size_t len = strlen(path);
+        if (r == 0 && (size_t)snprintf(path + len, sizeof(path) - len, "/tasks") >= sizeof(path) - len)
+            r = -ENAMETOOLONG;
+        if (r == 0 && (fds[n] = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+            r = -errno;
+        if (r < 0) {
+            while (n > 0)
+                close(fds[--n]);
+            return cv_error(err, r, "cgroup.attach", "opening '%s'", path);
+        }
+        n++;
+    }
+    return n;
+}
+
 /* ------------------------------------------------------------- kill */
 
 static bool v1_wait_frozen(int dfd)

@@ -39,6 +39,13 @@ int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const struct cv_limit
                      struct containerv_error *err);
 /* Put pid into the cgroup(s). v2 callers that used CLONE_INTO_CGROUP need not call this. */
 int cv_cgroup_attach(struct cv_cgroup *cg, pid_t pid, struct containerv_error *err);
+/* Open, for the child to join its cgroups by itself, the files it writes
+ * "0" to: the v1 hierarchies' "tasks" files. A single-threaded task moving
+ * itself through "tasks" does not take the kernel's threadgroup rwsem,
+ * whose write side waits for an RCU grace period (milliseconds at the
+ * tail), which writing a pid to cgroup.procs from the host does. Returns the
+ * number of fds (0 on v2 or without cgroups) or -errno. */
+int cv_cgroup_join_fds(struct cv_cgroup *cg, int *fds, int max, struct containerv_error *err);
 /* Kill every process in the cgroup (v2: cgroup.kill; v1: freezer freeze, SIGKILL all, thaw). */
 int cv_cgroup_kill(struct cv_cgroup *cg, struct containerv_error *err);
 /* Kill what is left, wait for the cgroup to be empty without sleeping

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
@@ -63,11 +64,12 @@ static void close_others(struct cv_child_args *a)
     syscall(SYS_close_range, lo, ~0u, 0);
 }
 
-/* Wait for the host's next step; an fd sent with it lands in *fd_out. */
-static int sync_wait(int fd, uint32_t expected, int *fd_out)
+/* Wait for the host's next step; fds sent with it land in fds (up to max,
+ * *nfds of them), the others are closed. */
+static int sync_wait(int fd, uint32_t expected, int *fds, int max, int *nfds)
 {
     struct cv_sync_msg m;
-    char cbuf[CMSG_SPACE(sizeof(int))];
+    char cbuf[CMSG_SPACE(CV_SYNC_MAX_FDS * sizeof(int))];
     struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     ssize_t n;
@@ -78,15 +80,21 @@ static int sync_wait(int fd, uint32_t expected, int *fd_out)
         return -EPIPE; /* the creator is gone */
     if (n < 0)
         return -errno;
+    int got = 0;
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-        int got;
-        memcpy(&got, CMSG_DATA(cm), sizeof(int));
-        if (fd_out)
-            *fd_out = got;
-        else
-            close(got);
+        int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < k; i++) {
+            int f;
+            memcpy(&f, CMSG_DATA(cm) + (size_t)i * sizeof(int), sizeof(int));
+            if (got < max)
+                fds[got++] = f;
+            else
+                close(f);
+        }
     }
+    if (nfds)
+        *nfds = got;
     return (n >= (ssize_t)sizeof(m.step) && m.step == expected) ? 0 : -EPROTO;
 }
 
@@ -158,7 +166,7 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
         return cv_child_fail(m, "child.init", errno, "PR_SET_PDEATHSIG");
     setsid();
     if (a->userns) {
-        int r = sync_wait(a->sync_fd, CV_SYNC_USERNS_MAPPED, NULL);
+        int r = sync_wait(a->sync_fd, CV_SYNC_USERNS_MAPPED, NULL, 0, NULL);
         if (r < 0)
             return cv_child_fail(m, "userns.map", r, "waiting for the id maps");
         if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
@@ -177,18 +185,40 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
                                  a->hostname);
         cv_child_step(m, "child.hostname", t);
     }
-    m->t[CV_T_NET_START] = cv_now_ns();
     if (o->namespaces & CONTAINERV_NS_NET) {
+        t = cv_now_ns();
         r = cv_fault(a->fault, "child.network") ? -EIO : loopback_up();
         if (r < 0)
             return cv_child_fail(m, "child.network", r, "lo");
-        cv_child_step(m, "child.network", m->t[CV_T_NET_START]);
+        cv_child_step(m, "child.network", t);
     }
-    m->t[CV_T_NET_END] = cv_now_ns();
-    uint64_t s0 = cv_now_ns();
-    r = apply_security(a, m);
-    m->t[CV_T_SECURITY_END] += cv_now_ns() - s0;
-    return r;
+    return 0;
+}
+
+/* Join the cgroups the host made (v1: write "0" to each "tasks" file), then
+ * root a new cgroup namespace there when it was not made by clone3. */
+static int join_cgroup(struct cv_child_args *a, struct cv_sync_msg *m)
+{
+    int fds[CV_SYNC_MAX_FDS], n = 0;
+    uint64_t t = cv_now_ns();
+    int r = sync_wait(a->sync_fd, CV_SYNC_CGROUP_READY, fds, CV_SYNC_MAX_FDS, &n);
+    if (r < 0)
+        return cv_child_fail(m, "cgroup.attach", r, "waiting for the cgroup");
+    cv_child_step(m, "child.cgroup.wait", t);
+    t = cv_now_ns();
+    if (n > 0)
+        a->lock_fd = fds[0];
+    for (int i = 1; i < n; i++) {
+        if (r == 0 && write(fds[i], "0", 1) != 1)
+            r = -errno;
+        close(fds[i]);
+    }
+    if (r < 0)
+        return cv_child_fail(m, "cgroup.attach", r, "joining the cgroup");
+    if (a->cgroupns_late && unshare(CLONE_NEWCGROUP) < 0)
+        return cv_child_fail(m, "cgroup.attach", errno, "a cgroup namespace");
+    cv_child_step(m, "child.cgroup.join", t);
+    return 0;
 }
 
 void cv_child_main(struct cv_child_args *a) __attribute__((noreturn));
@@ -199,13 +229,13 @@ void cv_child_main(struct cv_child_args *a)
     m.t[CV_T_CHILD_START] = cv_now_ns();
     m.step = CV_SYNC_READY;
     int r = child_setup(a, &m);
-    if (r == 0) {
-        r = sync_wait(a->sync_fd, CV_SYNC_CGROUP_READY, &a->lock_fd);
-        if (r < 0)
-            cv_child_fail(&m, "cgroup.attach", r, "waiting for the cgroup");
-    }
+    if (r == 0)
+        r = join_cgroup(a, &m);
+    if (r == 0)
+        r = apply_security(a, &m);
     if (r == 0 && cv_fault(a->fault, "child.ready"))
         r = cv_child_fail(&m, "child.ready", EIO, "injected fault");
+    m.t[CV_T_READY] = cv_now_ns();
     send_sync(a->sync_fd, &m);
     if (r < 0)
         _exit(1);

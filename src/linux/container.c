@@ -208,8 +208,15 @@ static unsigned long clone_flags(unsigned ns)
 
 static pid_t do_clone3(struct create_ctx *x, bool into_cgroup, int *pidfd)
 {
+    /* With CLONE_INTO_CGROUP the new cgroup namespace is rooted at the
+     * target cgroup; otherwise the child makes it after joining its cgroup,
+     * so that it does not see "/../../containerv/<id>". */
+    unsigned long flags = clone_flags(x->o->namespaces);
+    x->a.cgroupns_late = !into_cgroup && (flags & CLONE_NEWCGROUP);
+    if (x->a.cgroupns_late)
+        flags &= ~(unsigned long)CLONE_NEWCGROUP;
     struct clone_args ca = {
-        .flags = clone_flags(x->o->namespaces) | CLONE_PIDFD,
+        .flags = flags | CLONE_PIDFD,
         .pidfd = (uint64_t)(uintptr_t)pidfd,
         .exit_signal = SIGCHLD,
     };
@@ -269,22 +276,22 @@ static void undo_clone(struct create_ctx *x)
 
 static int step_child_ready(struct create_ctx *x);
 
-/* Tell the child it may go on, handing it an fd when fd >= 0. */
-static int send_step(struct create_ctx *x, uint32_t step, const char *name, int fd)
+/* Tell the child it may go on, handing it nfds fds. */
+static int send_step(struct create_ctx *x, uint32_t step, const char *name, const int *fds, int nfds)
 {
     struct cv_sync_msg m = {.step = step};
-    char cbuf[CMSG_SPACE(sizeof(int))];
+    char cbuf[CMSG_SPACE(CV_SYNC_MAX_FDS * sizeof(int))];
     memset(cbuf, 0, sizeof(cbuf));
     struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (fd >= 0) {
+    if (nfds > 0) {
         mh.msg_control = cbuf;
-        mh.msg_controllen = sizeof(cbuf);
+        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
         cm->cmsg_level = SOL_SOCKET;
         cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
     }
     if (sendmsg(x->sync_fd, &mh, MSG_NOSIGNAL) >= 0)
         return 0;
@@ -319,15 +326,25 @@ static int step_userns(struct create_ctx *x)
     if ((r = write_map(x, "uid_map", x->o->uid_maps, x->o->n_uid_maps)) < 0 ||
         (r = write_map(x, "gid_map", x->o->gid_maps, x->o->n_gid_maps)) < 0)
         return r;
-    return send_step(x, CV_SYNC_USERNS_MAPPED, "userns.map", -1);
+    return send_step(x, CV_SYNC_USERNS_MAPPED, "userns.map", NULL, 0);
 }
 
+/* Let the child go on: hand it the state lock and the cgroup files it joins
+ * by itself (v1), or attach it from here (v2 without CLONE_INTO_CGROUP). */
 static int step_cgroup_attach(struct create_ctx *x)
 {
-    int r = 0;
-    if (!x->c->cg.v2_attached && x->c->cg.mode != CV_CGROUP_NONE)
-        r = cv_cgroup_attach(&x->c->cg, x->c->init_pid, x->err);
-    return r < 0 ? r : send_step(x, CV_SYNC_CGROUP_READY, "cgroup.attach", x->c->lock_fd);
+    int fds[CV_SYNC_MAX_FDS] = {x->c->lock_fd};
+    int n = 0;
+    if (!x->c->cg.v2_attached && x->c->cg.mode == CV_CGROUP_V2)
+        n = cv_cgroup_attach(&x->c->cg, x->c->init_pid, x->err);
+    else if (x->c->cg.mode == CV_CGROUP_V1)
+        n = cv_cgroup_join_fds(&x->c->cg, fds + 1, CV_SYNC_MAX_FDS - 1, x->err);
+    if (n < 0)
+        return n;
+    int r = send_step(x, CV_SYNC_CGROUP_READY, "cgroup.attach", fds, n + 1);
+    for (int i = 1; i <= n; i++)
+        close(fds[i]);
+    return r;
 }
 
 static int step_child_ready(struct create_ctx *x)
@@ -366,11 +383,11 @@ static const struct step steps[] = {
     {"layers.prepare", step_layers, NULL, PH_LAYERS},
     {"clone", step_clone, undo_clone, PH_NONE},
     /* from here on the host works while the child sets itself up */
-    {"userns.map", step_userns, NULL, PH_NAMESPACES},
+    {"userns.map", step_userns, NULL, PH_NONE},
     {"state.write", step_state_write, undo_state_write, PH_NONE},
     {"control.bind", step_control_bind, NULL, PH_NONE},
-    {"cgroup.create", step_cgroup_create_v1, undo_cgroup_create, PH_RESOURCES},
-    {"cgroup.attach", step_cgroup_attach, NULL, PH_RESOURCES},
+    {"cgroup.create", step_cgroup_create_v1, undo_cgroup_create, PH_NONE},
+    {"cgroup.attach", step_cgroup_attach, NULL, PH_NONE},
     {"child.ready", step_child_ready, NULL, PH_NONE},
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
@@ -379,7 +396,7 @@ static const char *const step_names[] = {
     "validate", "runtime.dir", "control.socket", "cgroup.create", "layers.prepare", "clone",
     "userns.map", "state.write", "control.bind", "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
     "child.mount.sys", "child.mount.tmp", "child.mask", "child.pivot_root", "child.hostname",
-    "child.network", "child.no_new_privs", "child.seccomp", "child.caps", "cgroup.attach",
+    "child.network", "cgroup.attach", "child.no_new_privs", "child.seccomp", "child.caps",
     "child.ready", NULL,
 };
 
@@ -410,6 +427,8 @@ static enum phase child_phase(const char *step)
         return PH_SECURITY;
     if (!strcmp(step, "child.network"))
         return PH_NETWORK;
+    if (!strncmp(step, "child.cgroup.", 13)) /* waiting for the host's cgroup, joining it */
+        return PH_RESOURCES;
     return PH_NAMESPACES; /* child.init, child.hostname: finishing the namespaces */
 }
 

@@ -70,6 +70,7 @@ struct spawn_plan {
     char **envp;
     int fds[3];  /* received stdio, -1 for /dev/null */
     int tty_slave;
+    int reply_fd; /* the process connection */
 };
 
 __attribute__((noreturn)) static void child_fail(volatile struct child_report *rep, const char *step)
@@ -109,6 +110,8 @@ __attribute__((noreturn)) static void exec_child(const struct spawn_plan *p, vol
         child_fail(rep, "spawn.setuid");
     if (chdir(p->cwd) < 0)
         child_fail(rep, "spawn.cwd");
+    uint32_t hello = CV_MSG_HELLO;
+    send(p->reply_fd, &hello, sizeof(hello), MSG_NOSIGNAL);
     if (syscall(SYS_close_range, 3, ~0u, 0) < 0)
         child_fail(rep, "spawn.close_range");
     execvpe(p->argv[0], p->argv, p->envp);
@@ -191,7 +194,7 @@ static void do_spawn(const struct cv_spawn_req *req, size_t len, int *fds, int n
     uint32_t argc = len >= sizeof(*req) ? req->argc : 0, envc = len >= sizeof(*req) ? req->envc : 0;
     char *argv[argc <= 4096 ? argc + 1 : 1];
     char *envp[envc <= 4096 ? envc + 1 : 1];
-    struct spawn_plan plan = {.req = req, .fds = {-1, -1, -1}, .tty_slave = -1};
+    struct spawn_plan plan = {.req = req, .fds = {-1, -1, -1}, .tty_slave = -1, .reply_fd = reply_fd};
     int next = 1;
     for (int i = 0; i < 3; i++)
         if (req->flags & (CV_SPAWN_STDIN << i))

@@ -29,6 +29,7 @@ struct cv_child_args {
     const struct sock_fprog *seccomp; /* NULL when relaxed */
     int last_cap;
     bool userns;
+    bool cgroupns_late;         /* unshare the cgroup namespace after joining the cgroup */
 };
 
 /* child.c: runs after clone3, becomes the init; never returns */

@@ -102,9 +102,11 @@ static int send_with_fds(int sock, const void *buf, size_t len, const int *fds, 
     return n < 0 ? -errno : 0;
 }
 
-static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds)
+/* Receive one message with its fds and, when the sender's credentials came
+ * along (SO_PASSCRED), the sender's pid as our pid namespace sees it. */
+static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds, pid_t *sender)
 {
-    char cbuf[CMSG_SPACE(4 * sizeof(int))];
+    char cbuf[CMSG_SPACE(4 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
     struct iovec iov = {.iov_base = buf, .iov_len = len};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     ssize_t n;
@@ -113,6 +115,11 @@ static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds,
     while (n < 0 && errno == EINTR);
     *nfds = 0;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS && sender) {
+            struct ucred uc;
+            memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+            *sender = uc.pid;
+        }
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
             continue;
         int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -128,15 +135,18 @@ static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds,
     return n < 0 ? -errno : (int)n;
 }
 
-/* The pid of a pidfd as our pid namespace sees it. */
-static pid_t pidfd_pid(int pidfd)
+/* Read the new process's hello (its pid) and the init's answer. */
+static int recv_spawned(int conn, struct cv_spawned_msg *rep, int *got, int *ngot, pid_t *pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-    if (cv_read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
-        return -1;
-    const char *p = strstr(buf, "\nPid:");
-    return p ? (pid_t)strtol(p + 5, NULL, 10) : -1;
+    for (;;) {
+        pid_t sender = -1;
+        int r = recv_with_fds(conn, rep, sizeof(*rep), got, 2, ngot, &sender);
+        if (r >= (int)sizeof(uint32_t) && rep->type == CV_MSG_HELLO) {
+            *pid = sender;
+            continue;
+        }
+        return r;
+    }
 }
 
 static int add_proc(struct containerv_container *c, pid_t pid, int conn, int pidfd)
@@ -202,13 +212,17 @@ int containerv_spawn(struct containerv_container *c, const char *const argv[],
             }
     }
     cv_cleanup_fd int conn = sp[0];
-    int r = send_with_fds(c->ctl_fd, req, len, fds, nfds);
+    int on = 1;
+    int r = setsockopt(conn, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0 ? -errno : 0;
+    if (r == 0)
+        r = send_with_fds(c->ctl_fd, req, len, fds, nfds);
     close(sp[1]);
     if (r < 0)
         return cv_error(err, -r, "spawn", "sending the request to the init of '%s'", c->id);
     struct cv_spawned_msg rep;
     int got[2], ngot = 0;
-    r = recv_with_fds(conn, &rep, sizeof(rep), got, 2, &ngot);
+    pid_t hpid = -1;
+    r = recv_spawned(conn, &rep, got, &ngot, &hpid);
     if (r != (int)sizeof(rep) || rep.type != CV_MSG_SPAWNED) {
         for (int i = 0; i < ngot; i++)
             close(got[i]);
@@ -224,7 +238,11 @@ int containerv_spawn(struct containerv_container *c, const char *const argv[],
             close(got[i]);
         return cv_error_plain(err, EPROTO, "spawn", "the init of '%s' sent no pidfd", c->id);
     }
-    pid_t hpid = pidfd_pid(got[0]);
+    if (hpid <= 0) {
+        for (int i = 0; i < ngot; i++)
+            close(got[i]);
+        return cv_error_plain(err, EPROTO, "spawn", "process of '%s' did not report its pid", c->id);
+    }
     if (so->tty) {
         if (so->tty_master_fd)
             *so->tty_master_fd = got[1];

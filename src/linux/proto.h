@@ -29,15 +29,14 @@ enum cv_sync_step {
 
 /* timestamps the child records (CLOCK_MONOTONIC ns) */
 enum cv_child_time {
-    CV_T_CHILD_START,
-    CV_T_MOUNT_START,
-    CV_T_MOUNT_END,
-    CV_T_SECURITY_START, /* masked paths, no_new_privs, seccomp, caps */
-    CV_T_SECURITY_END,
-    CV_T_NET_START,
-    CV_T_NET_END,
+    CV_T_CHILD_START, /* first instruction after clone3 */
+    CV_T_READY,       /* sending CV_SYNC_READY */
     CV_T_COUNT
 };
+
+/* CV_SYNC_CGROUP_READY carries, by SCM_RIGHTS, the state lock followed by
+ * the cgroup files the child joins by writing "0" (cv_cgroup_join_fds). */
+#define CV_SYNC_MAX_FDS 8
 
 struct cv_sync_msg {
     uint32_t step;
@@ -57,6 +56,9 @@ enum cv_msg_type {
     CV_MSG_SPAWN = 0x5201,
     CV_MSG_SPAWNED = 0x5202,
     CV_MSG_EXITED = 0x5203,
+    CV_MSG_HELLO = 0x5204, /* from the new process itself, just before execve: the
+                            * host reads its pid from SCM_CREDENTIALS, which the
+                            * kernel translates into the host's pid namespace */
 };
 
 enum cv_spawn_flags {

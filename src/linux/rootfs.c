@@ -102,14 +102,14 @@ static int mount_in_root(int rootfd, const char *path, const char *fstype, unsig
 }
 
 /* Bind the tree at srcfd onto path inside root (read-only when asked). */
-static int bind_in_root(int rootfd, int srcfd, const char *path, bool read_only, bool recursive,
-                        bool want_file)
+static int bind_attrs(int rootfd, int srcfd, const char *path, uint64_t attrs, bool recursive,
+                      bool want_file)
 {
-    int tree = sys_open_tree(srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+    int tree = sys_open_tree(srcfd, "", OPEN_TREE_CLOEXEC | OPEN_TREE_CLONE | AT_EMPTY_PATH |
                                             (recursive ? AT_RECURSIVE : 0));
     if (tree < 0)
         return tree;
-    int r = read_only ? sys_setattr(tree, AT_RECURSIVE, MOUNT_ATTR_RDONLY) : 0;
+    int r = attrs ? sys_setattr(tree, AT_RECURSIVE, attrs) : 0;
     int dst = r < 0 ? r : resolve_in_root(rootfd, path, true, want_file);
     if (dst < 0)
         r = dst;
@@ -119,6 +119,12 @@ static int bind_in_root(int rootfd, int srcfd, const char *path, bool read_only,
         close(dst);
     close(tree);
     return r;
+}
+
+static int bind_in_root(int rootfd, int srcfd, const char *path, bool read_only, bool recursive,
+                        bool want_file)
+{
+    return bind_attrs(rootfd, srcfd, path, read_only ? MOUNT_ATTR_RDONLY : 0, recursive, want_file);
 }
 
 /* Append path to the overlay options, escaping the characters overlay splits on. */
@@ -170,7 +176,8 @@ static int mount_overlay(struct cv_child_args *a)
     if (off + 16 >= n)
         return -ENAMETOOLONG;
     snprintf(opts + off, n - off, "%s", a->userns ? ",userxattr" : "");
-    return mount("overlay", a->rootfs_mnt, "overlay", 0, opts) < 0 ? -errno : 0;
+    unsigned long fl = (a->opts->relax & CONTAINERV_RELAX_DEVICES) ? 0 : MS_NODEV;
+    return mount("overlay", a->rootfs_mnt, "overlay", fl, opts) < 0 ? -errno : 0;
 }
 
 static int mount_root(struct cv_child_args *a)
@@ -182,8 +189,10 @@ static int mount_root(struct cv_child_args *a)
                                                    AT_RECURSIVE);
     if (tree < 0)
         return tree;
-    int mnt = open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    r = mnt < 0 ? -errno : sys_move_mount(tree, mnt);
+    if (!(a->opts->relax & CONTAINERV_RELAX_DEVICES))
+        r = sys_setattr(tree, AT_RECURSIVE, MOUNT_ATTR_NODEV);
+    int mnt = r < 0 ? -1 : open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    r = r < 0 ? r : mnt < 0 ? -errno : sys_move_mount(tree, mnt);
     if (mnt >= 0)
         close(mnt);
     close(tree);
@@ -199,7 +208,11 @@ static const struct devnode devnodes[] = {
     {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
-static int make_dev(int rootfd, bool userns)
+/* /dev is a tmpfs that allows device nodes, so it is made read-only once
+ * populated: with every other writable mount nodev, a workload's CAP_MKNOD
+ * cannot reach a host device (this is what a device cgroup does elsewhere,
+ * and works the same on cgroup v1 and v2). */
+static int make_dev(int rootfd, bool userns, bool writable)
 {
     int r = mount_in_root(rootfd, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
     if (r < 0)
@@ -240,6 +253,12 @@ static int make_dev(int rootfd, bool userns)
                           "mode=1777,size=65536k");
     if (r == 0)
         r = mount_in_root(rootfd, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    if (r == 0 && !writable) {
+        int fd = sys_openat2(rootfd, "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, IN_ROOT);
+        r = fd < 0 ? fd : sys_setattr(fd, 0, MOUNT_ATTR_RDONLY);
+        if (fd >= 0)
+            close(fd);
+    }
     return r;
 }
 
@@ -328,7 +347,6 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     const char *what = a->rootfs_mnt;
     int rootfd = -1;
 
-    m->t[CV_T_MOUNT_START] = cv_now_ns();
     STEP("child.mount.private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0);
     STEP("child.mount.rootfs", mount_root(a));
     rootfd = open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -337,7 +355,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     what = "/proc";
     STEP("child.mount.proc", mount_in_root(rootfd, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
     what = "/dev";
-    STEP("child.mount.dev", make_dev(rootfd, a->userns));
+    STEP("child.mount.dev", make_dev(rootfd, a->userns, o->relax & CONTAINERV_RELAX_DEVICES));
     what = "/sys";
     STEP("child.mount.sys", mount_sys(rootfd, o));
     what = "/tmp";
@@ -346,18 +364,16 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
         struct stat st;
         what = o->binds[i].dst;
         bool file = fstat(a->bind_fds[i], &st) == 0 && !S_ISDIR(st.st_mode);
-        STEP("child.mount.binds",
-             bind_in_root(rootfd, a->bind_fds[i], o->binds[i].dst, o->binds[i].read_only, true, file));
+        uint64_t attrs = (o->binds[i].read_only ? MOUNT_ATTR_RDONLY : 0) |
+                         ((o->relax & CONTAINERV_RELAX_DEVICES) ? 0 : MOUNT_ATTR_NODEV);
+        STEP("child.mount.binds", bind_attrs(rootfd, a->bind_fds[i], o->binds[i].dst, attrs, true, file));
     }
-    m->t[CV_T_MOUNT_END] = m->t[CV_T_SECURITY_START] = cv_now_ns();
     what = "/proc";
     STEP("child.mask", mask_paths(rootfd, o->relax));
-    m->t[CV_T_SECURITY_END] = cv_now_ns();
     what = a->rootfs_mnt;
     if (o->read_only || a->single_fd >= 0)
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
     STEP("child.pivot_root", pivot(rootfd));
     close(rootfd);
-    m->t[CV_T_MOUNT_END] += cv_now_ns() - m->t[CV_T_SECURITY_END];
     return 0;
 }
