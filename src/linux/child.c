@@ -47,11 +47,11 @@ static void close_others(struct cv_child_args *a)
     keep[n++] = a->listen_fd;
     keep[n++] = a->lock_fd;
     keep[n++] = a->devnull_fd;
-    keep[n++] = a->single_fd;
+    keep[n++] = a->single_tree;
     for (int i = 0; i < a->n_lowers; i++)
         keep[n++] = a->lower_fds[i];
     for (int i = 0; i < a->opts->n_binds; i++)
-        keep[n++] = a->bind_fds[i];
+        keep[n++] = a->bind_trees[i];
     qsort(keep, (size_t)n, sizeof(int), cmp_int);
     unsigned lo = 3;
     for (int i = 0; i < n; i++) {
@@ -243,8 +243,8 @@ void cv_child_main(struct cv_child_args *a)
     for (int i = 0; i < a->n_lowers; i++)
         close(a->lower_fds[i]);
     for (int i = 0; i < a->opts->n_binds; i++)
-        close(a->bind_fds[i]);
-    if (a->single_fd >= 0)
-        close(a->single_fd);
+        close(a->bind_trees[i]);
+    if (a->single_tree >= 0)
+        close(a->single_tree);
     cv_init_main(a->sync_fd, a->listen_fd, a->userns);
 }

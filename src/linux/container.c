@@ -5,6 +5,7 @@
 #include "security.h"
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -44,6 +45,46 @@ static int open_dir(struct create_ctx *x, const char *what, const char *dir, int
     return 0;
 }
 
+static int sys_open_tree(int fd, unsigned flags)
+{
+    int t = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+                                                   AT_RECURSIVE | flags);
+    return t < 0 ? -errno : t;
+}
+
+static int set_tree_attrs(int tree, uint64_t attrs)
+{
+    struct mount_attr attr = {.attr_set = attrs};
+    if (attrs && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+        return -errno;
+    return 0;
+}
+
+/* A detached copy of the tree at path, with attrs set. */
+static int clone_tree(struct create_ctx *x, const char *what, const char *path, uint64_t attrs, bool want_dir,
+                      bool *is_file, int *out)
+{
+    cv_cleanup_fd int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return cv_error(x->err, errno, "validate", "%s '%s'", what, path);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return cv_error(x->err, errno, "validate", "%s '%s'", what, path);
+    if (want_dir && !S_ISDIR(st.st_mode))
+        return cv_error_plain(x->err, ENOTDIR, "validate", "%s '%s' is not a directory", what, path);
+    if (is_file)
+        *is_file = !S_ISDIR(st.st_mode);
+    int tree = sys_open_tree(fd, 0);
+    int r = tree < 0 ? tree : set_tree_attrs(tree, attrs);
+    if (r < 0) {
+        if (tree >= 0)
+            close(tree);
+        return cv_error(x->err, -r, "validate", "cloning the mounts of %s '%s'", what, path);
+    }
+    *out = tree;
+    return 0;
+}
+
 static int step_validate(struct create_ctx *x)
 {
     const struct containerv_options *o = x->o;
@@ -52,7 +93,8 @@ static int step_validate(struct create_ctx *x)
     if (o->rootfs && o->n_lowers)
         return cv_error_plain(x->err, EINVAL, "validate", "give either a rootfs or lower layers, not both");
     if (o->rootfs) {
-        if ((r = open_dir(x, "rootfs", o->rootfs, &a->single_fd)) < 0)
+        uint64_t attrs = (o->relax & CONTAINERV_RELAX_DEVICES) ? 0 : MOUNT_ATTR_NODEV;
+        if ((r = clone_tree(x, "rootfs", o->rootfs, attrs, true, NULL, &a->single_tree)) < 0)
             return r;
     } else if (o->n_lowers) {
         for (int i = 0; i < o->n_lowers; i++) {
@@ -73,9 +115,11 @@ static int step_validate(struct create_ctx *x)
         a->n_lowers = 1;
     }
     for (int i = 0; i < o->n_binds; i++) {
-        a->bind_fds[i] = open(o->binds[i].src, O_PATH | O_CLOEXEC);
-        if (a->bind_fds[i] < 0)
-            return cv_error(x->err, errno, "validate", "volume source '%s'", o->binds[i].src);
+        uint64_t attrs = (o->binds[i].read_only ? MOUNT_ATTR_RDONLY : 0) |
+                         ((o->relax & CONTAINERV_RELAX_DEVICES) ? 0 : MOUNT_ATTR_NODEV);
+        if ((r = clone_tree(x, "volume source", o->binds[i].src, attrs, false, &a->bind_is_file[i],
+                            &a->bind_trees[i])) < 0)
+            return r;
     }
     if (o->n_uid_maps != o->n_gid_maps || (o->n_uid_maps == 0 && (o->namespaces & CONTAINERV_NS_USER)))
         return cv_error_plain(x->err, EINVAL, "validate", "a user namespace needs both uid and gid maps");
@@ -96,8 +140,8 @@ static void undo_validate(struct create_ctx *x)
     for (int i = 0; i < a->n_lowers; i++)
         cv_closep(&a->lower_fds[i]);
     for (int i = 0; i < x->o->n_binds; i++)
-        cv_closep(&a->bind_fds[i]);
-    cv_closep(&a->single_fd);
+        cv_closep(&a->bind_trees[i]);
+    cv_closep(&a->single_tree);
     cv_closep(&a->devnull_fd);
 }
 
@@ -109,7 +153,8 @@ static int step_runtime_dir(struct create_ctx *x)
     if (fd < 0)
         return fd;
     close(fd);
-    return 0;
+    /* fail early and clearly on a taken id (state.write still decides races) */
+    return cv_state_claimable(x->c->runtime_dir, x->c->id, x->err);
 }
 
 /* The control socket is made before clone, so that the init inherits it,
@@ -135,6 +180,8 @@ static int step_state_write(struct create_ctx *x)
 
 static void undo_state_write(struct create_ctx *x)
 {
+    if (x->c->lock_fd < 0)
+        return; /* not ours: the id belongs to another container */
     cv_state_remove(x->c->runtime_dir, x->c->id);
     cv_closep(&x->c->lock_fd);
     x->c->lock_fd = -1;
@@ -157,10 +204,12 @@ static int step_control_bind(struct create_ctx *x)
     return 0;
 }
 
+#define SKIPPED 1 /* a step that had nothing to do: neither timed nor traced */
+
 static int step_cgroup_create_v2(struct create_ctx *x)
 {
     if (cv_cgroup_mode() != CV_CGROUP_V2)
-        return 0;
+        return SKIPPED;
     return cv_cgroup_create(&x->c->cg, x->c->id, &x->o->limits, x->err);
 }
 
@@ -168,13 +217,13 @@ static int step_cgroup_create_v1(struct create_ctx *x)
 {
     enum cv_cgroup_mode mode = cv_cgroup_mode();
     if (mode == CV_CGROUP_V2)
-        return 0;
+        return SKIPPED;
     if (mode == CV_CGROUP_NONE) {
         const struct cv_limits *l = &x->o->limits;
         if (l->memory || l->memory_swap || l->pids || l->cpu_weight || l->cpu_quota_us)
             return cv_error_plain(x->err, ENOTSUP, "cgroup.create",
                                   "limits were asked for, but there is no cgroup file system under /sys/fs/cgroup");
-        return 0; /* a container without a cgroup: the pid namespace still contains it */
+        return SKIPPED; /* a container without a cgroup: the pid namespace still contains it */
     }
     return cv_cgroup_create(&x->c->cg, x->c->id, &x->o->limits, x->err);
 }
@@ -317,7 +366,7 @@ static int write_map(struct create_ctx *x, const char *file, const struct cv_idm
 static int step_userns(struct create_ctx *x)
 {
     if (!x->a.userns)
-        return 0;
+        return SKIPPED;
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/setgroups", x->c->init_pid);
     int r = cv_write_file_at(AT_FDCWD, path, "deny", 4);
@@ -455,6 +504,8 @@ static int run_pipeline(struct create_ctx *x)
         r = cv_fault(x->fault, s->name) ? cv_error_plain(x->err, EIO, s->name, "injected fault") : s->run(x);
         if (r < 0)
             break;
+        if (r == SKIPPED)
+            continue;
         uint64_t d = cv_now_ns() - t;
         uint64_t *slot = phase_slot(&x->c->metrics, s->phase);
         if (slot)
@@ -563,11 +614,11 @@ int containerv_create(const char *id, const struct containerv_options *opts,
     describe_rootfs(c, opts);
     struct create_ctx x = {.c = c, .o = opts, .err = err, .fault = getenv("CONTAINERV_FAULT"), .sync_fd = -1};
     x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,
-                                 .lock_fd = -1, .devnull_fd = -1, .single_fd = -1};
+                                 .lock_fd = -1, .devnull_fd = -1, .single_tree = -1};
     for (int i = 0; i < CV_MAX_LOWERS; i++)
         x.a.lower_fds[i] = -1;
     for (int i = 0; i < CV_MAX_BINDS; i++)
-        x.a.bind_fds[i] = -1;
+        x.a.bind_trees[i] = -1;
     int r = spawn_defaults(c, opts);
     if (r < 0)
         r = cv_error(err, -r, "validate", "copying the environment");

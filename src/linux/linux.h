@@ -22,8 +22,12 @@ struct cv_child_args {
     int n_lowers;
     const char *lower_paths[CV_MAX_LOWERS];
     char layer_dir[4200];       /* where the writable layer's tmpfs goes: the runtime dir */
-    int single_fd;              /* single read-only rootfs dir, or -1 */
-    int bind_fds[CV_MAX_BINDS];
+    /* Detached mount trees cloned on the host (open_tree(OPEN_TREE_CLONE)):
+     * the kernel refuses to clone, inside the new mount namespace, a mount
+     * of the host's namespace, but moves a detached tree into it. */
+    int single_tree;            /* single read-only rootfs, or -1 */
+    int bind_trees[CV_MAX_BINDS];
+    bool bind_is_file[CV_MAX_BINDS];
     char rootfs_mnt[4300];      /* the root: <layer_dir>/root */
     char hostname[65];
     const struct sock_fprog *seccomp; /* NULL when relaxed */
@@ -75,6 +79,8 @@ struct containerv_container {
 
 /* state.c */
 int cv_state_write(struct containerv_container *c, struct containerv_error *err);
+/* 0 when id is free (a stale container of that id is removed), -EEXIST when taken. */
+int cv_state_claimable(const char *runtime_dir, const char *id, struct containerv_error *err);
 int cv_state_remove(const char *runtime_dir, const char *id);
 int cv_state_lock_free(int dirfd, const char *name); /* 1 stale, 0 held, -errno */
 int cv_state_load(const char *runtime_dir, const char *id, struct containerv_info *info, int64_t *start_time,

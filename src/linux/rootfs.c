@@ -121,6 +121,17 @@ static int bind_attrs(int rootfd, int srcfd, const char *path, uint64_t attrs, b
     return r;
 }
 
+/* Move a detached tree prepared on the host onto path inside root. */
+static int move_in_root(int rootfd, int tree, const char *path, bool want_file)
+{
+    int dst = resolve_in_root(rootfd, path, true, want_file);
+    if (dst < 0)
+        return dst;
+    int r = sys_move_mount(tree, dst);
+    close(dst);
+    return r;
+}
+
 static int bind_in_root(int rootfd, int srcfd, const char *path, bool read_only, bool recursive,
                         bool want_file)
 {
@@ -166,7 +177,7 @@ static int mount_overlay(struct cv_child_args *a)
     size_t n = sizeof(opts), off = (size_t)snprintf(opts, n, "lowerdir=");
     for (int i = 0; i < a->n_lowers; i++) {
         if (i)
-            off = put_escaped(opts, off, n, ":");
+            opts[off++] = ':'; /* the separator, unescaped */
         off = put_escaped(opts, off, n, a->lower_paths[i]);
     }
     off += (size_t)snprintf(opts + off, n - off, ",upperdir=");
@@ -183,19 +194,12 @@ static int mount_overlay(struct cv_child_args *a)
 static int mount_root(struct cv_child_args *a)
 {
     int r = mount_layer_tmpfs(a);
-    if (r < 0 || a->single_fd < 0)
+    if (r < 0 || a->single_tree < 0)
         return r < 0 ? r : mount_overlay(a);
-    int tree = sys_open_tree(a->single_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-                                                   AT_RECURSIVE);
-    if (tree < 0)
-        return tree;
-    if (!(a->opts->relax & CONTAINERV_RELAX_DEVICES))
-        r = sys_setattr(tree, AT_RECURSIVE, MOUNT_ATTR_NODEV);
-    int mnt = r < 0 ? -1 : open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    r = r < 0 ? r : mnt < 0 ? -errno : sys_move_mount(tree, mnt);
+    int mnt = open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    r = mnt < 0 ? -errno : sys_move_mount(a->single_tree, mnt);
     if (mnt >= 0)
         close(mnt);
-    close(tree);
     return r;
 }
 
@@ -361,17 +365,18 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     what = "/tmp";
     STEP("child.mount.tmp", mount_in_root(rootfd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"));
     for (int i = 0; i < o->n_binds; i++) {
-        struct stat st;
         what = o->binds[i].dst;
-        bool file = fstat(a->bind_fds[i], &st) == 0 && !S_ISDIR(st.st_mode);
-        uint64_t attrs = (o->binds[i].read_only ? MOUNT_ATTR_RDONLY : 0) |
-                         ((o->relax & CONTAINERV_RELAX_DEVICES) ? 0 : MOUNT_ATTR_NODEV);
-        STEP("child.mount.binds", bind_attrs(rootfd, a->bind_fds[i], o->binds[i].dst, attrs, true, file));
+        STEP("child.mount.binds", move_in_root(rootfd, a->bind_trees[i], o->binds[i].dst, a->bind_is_file[i]));
+    }
+    if (o->workdir) { /* made when missing, as docker does; a read-only root may refuse */
+        int wd = resolve_in_root(rootfd, o->workdir, true, false);
+        if (wd >= 0)
+            close(wd);
     }
     what = "/proc";
     STEP("child.mask", mask_paths(rootfd, o->relax));
     what = a->rootfs_mnt;
-    if (o->read_only || a->single_fd >= 0)
+    if (o->read_only || a->single_tree >= 0)
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
     STEP("child.pivot_root", pivot(rootfd));
     close(rootfd);

@@ -72,6 +72,29 @@ static void remove_stale(int rfd, const char *id)
     remove_files(rfd, id);
 }
 
+int cv_state_claimable(const char *runtime_dir, const char *id, struct containerv_error *err)
+{
+    int rfd = open(runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rfd < 0)
+        return cv_error(err, errno, "state.dir", "opening runtime directory '%s'", runtime_dir);
+    int r = cv_state_lock_free(rfd, id);
+    if (r == 1) {
+        char name[CV_ID_MAX + 8];
+        struct stat st;
+        name_of(name, sizeof(name), id, ".json");
+        if (fstatat(rfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            remove_stale(rfd, id); /* a killed runtime left it: take the id over */
+        r = 0;
+    } else if (r == 0) {
+        r = cv_error_plain(err, EEXIST, "state.dir", "a container named '%s' already exists in '%s'", id,
+                           runtime_dir);
+    } else {
+        r = cv_error(err, -r, "state.dir", "checking '%s/%s.json'", runtime_dir, id);
+    }
+    close(rfd);
+    return r;
+}
+
 int64_t cv_state_start_time(pid_t pid)
 {
     char path[64], buf[1024];

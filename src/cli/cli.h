@@ -1,0 +1,120 @@
+/* The containerv command-line tool: declarations shared by the verbs. */
+#ifndef CV_CLI_H
+#define CV_CLI_H
+
+#include <containerv/containerv.h>
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes of the CLI itself (podman's convention). */
+#define CLI_EXIT_RUNTIME 125   /* bad usage or a runtime error */
+#define CLI_EXIT_NOEXEC 126    /* the command exists but cannot be executed */
+#define CLI_EXIT_NOTFOUND 127  /* the command was not found */
+
+/* Options given before the verb. */
+struct cli_global {
+    const char *runtime_dir; /* --runtime-dir or $CONTAINERV_RUNTIME_DIR; NULL: default */
+    bool debug;              /* --debug: trace start-up steps on stderr */
+};
+
+/* ---- main.c: messages and small helpers */
+
+/* Print "containerv: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a library error as one line; rc is the negative errno it returned. */
+void cli_lib_error(const struct containerv_error *err, int rc);
+/* Report a getopt failure (opt is '?' or ':') as one line; returns 125. */
+int cli_getopt_error(const char *verb, int opt, char *const argv[]);
+/* Print a verb's usage text on stdout; returns 0. */
+int cli_usage(const char *text);
+/* The optstring prefix every verb uses: stop at the first operand, report
+ * missing arguments as ':'. */
+#define CLI_OPTSTRING_PREFIX "+:"
+
+/* Strict parsers; they return false on anything but the whole text. */
+bool cli_parse_u64(const char *text, uint64_t *out);
+bool cli_parse_u32(const char *text, uint32_t *out);
+/* "UID" or "UID:GID", numeric; *gid is -1 when not given. */
+bool cli_parse_user(const char *text, int64_t *uid, int64_t *gid);
+
+/* ---- options.c: the container options shared by run, create, ... */
+
+struct cli_copts {
+    struct containerv_options *opts;
+    const char *name;       /* --name */
+    unsigned ns_mask;       /* namespaces, CONTAINERV_NS_DEFAULT unless --network host */
+    unsigned relax;         /* enum containerv_relax */
+    bool have_rootfs;
+    bool have_lower;
+    bool have_idmap;
+};
+
+/* Short options the container options use (append to a verb's optstring). */
+#define CLI_COPTS_SHORT "m:e:w:u:v:"
+
+int cli_copts_init(struct cli_copts *co);
+/* Handle one option returned by getopt_long: 1 when handled, 0 when it is
+ * not a container option, -1 after printing an error. */
+int cli_copts_handle(struct cli_copts *co, int opt, const char *arg);
+/* Apply what is left (namespaces, relaxations, runtime dir, trace). */
+int cli_copts_finish(struct cli_copts *co, const struct cli_global *g, bool die_with_parent);
+void cli_copts_free(struct cli_copts *co);
+/* A malloc'd long-option table: the container options followed by extra
+ * (terminated by a zero entry). NULL when out of memory. */
+struct option *cli_copts_longopts(const struct option *extra);
+/* The usage lines of the container options. */
+extern const char cli_copts_usage[];
+
+/* Parse "K=V", or "K" taken from the CLI's environment, into a malloc'd
+ * "K=V" string (*out NULL when K is unset). -1 after an error message. */
+int cli_env_arg(const char *opt, const char *arg, char **out);
+
+/* ---- session.c: spawn one command, forward signals, relay, wait */
+
+struct cli_session {
+    const char *const *argv;
+    const char *const *env; /* NULL: the container's */
+    const char *cwd;        /* NULL: the container's */
+    int64_t uid, gid;       /* -1: the container's */
+    bool interactive;       /* -i: pass the CLI's stdin */
+    bool tty;               /* -t: a pseudo-terminal */
+    bool debug;
+};
+
+/* Run the command to its end; returns the exit code the CLI should exit with
+ * (the command's, or 125/126/127 after printing an error). */
+int cli_session_run(struct containerv_container *c, const struct cli_session *s);
+
+/* ---- tty.c */
+
+/* -i with -t needs a terminal on stdin: 0, or -1 after an error message. */
+int cli_tty_check(const char *verb, bool interactive, bool tty);
+/* The size of the CLI's terminal (0 x 0 when there is none). */
+void cli_tty_size(unsigned short *rows, unsigned short *cols);
+/* Relay between the terminal (stdin when use_stdin, stdout) and the master
+ * until the process behind pidfd ends. Puts a terminal stdin into raw mode
+ * and restores it before returning; follows SIGWINCH. 0 or -errno. */
+int cli_tty_relay(int master, int pidfd, bool use_stdin);
+
+/* ---- metrics.c */
+
+void cli_metrics_print(FILE *out, const char *id, const struct containerv_startup_metrics *m);
+/* Write the metrics as JSON to path; -1 after an error message. */
+int cli_metrics_write_json(const char *path, const char *id,
+                           const struct containerv_startup_metrics *m);
+/* A containerv_trace_fn printing "containerv: debug: <step> <µs>". */
+void cli_trace_debug(void *userdata, const char *step, uint64_t duration_ns);
+
+/* ---- the verbs */
+
+int cmd_run(int argc, char **argv, const struct cli_global *g);
+int cmd_create(int argc, char **argv, const struct cli_global *g);
+int cmd_exec(int argc, char **argv, const struct cli_global *g);
+int cmd_list(int argc, char **argv, const struct cli_global *g);
+int cmd_destroy(int argc, char **argv, const struct cli_global *g);
+int cmd_gc(int argc, char **argv, const struct cli_global *g);
+
+#endif

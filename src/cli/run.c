@@ -1,0 +1,150 @@
+/* containerv run: create a container, run one command in it, remove it. */
+#include "cli.h"
+
+#include <stdlib.h>
+
+static const char run_usage[] =
+    "Usage: containerv run [OPTIONS] [--] COMMAND [ARGS...]\n"
+    "\n"
+    "Create a container, run COMMAND in it, remove the container, and exit with\n"
+    "COMMAND's exit code (128 + N when it was killed by signal N). The '--' is\n"
+    "needed only when COMMAND starts with '-'.\n"
+    "\n"
+    "Run options:\n"
+    "  -i, --interactive          pass this stdin to COMMAND (else it reads /dev/null)\n"
+    "  -t, --tty                  run COMMAND on a terminal (with -i: raw mode relay)\n"
+    "      --rm                   accepted for docker habit (run always removes)\n"
+    "      --metrics              print the start-up breakdown on stderr afterwards\n"
+    "      --metrics-json FILE    write the start-up breakdown to FILE as JSON\n"
+    "  -h, --help                 show this help\n"
+    "\n";
+
+enum { OPT_RM = 0x200, OPT_METRICS, OPT_METRICS_JSON };
+
+static const struct option run_opts[] = {
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"rm", no_argument, NULL, OPT_RM},
+    {"metrics", no_argument, NULL, OPT_METRICS},
+    {"metrics-json", required_argument, NULL, OPT_METRICS_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+struct run_args {
+    struct cli_copts co;
+    bool interactive, tty, metrics;
+    const char *metrics_json;
+    char **cmd;
+};
+
+static int usage(void)
+{
+    cli_usage(run_usage);
+    return cli_usage(cli_copts_usage);
+}
+
+/* One option of run itself: 1 when handled, 0 when not. */
+static int run_option(struct run_args *ra, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'i': ra->interactive = true; return 1;
+    case 't': ra->tty = true; return 1;
+    case OPT_RM: return 1;
+    case OPT_METRICS: ra->metrics = true; return 1;
+    case OPT_METRICS_JSON: ra->metrics_json = arg; return 1;
+    default: return 0;
+    }
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_run(int argc, char **argv, struct run_args *ra)
+{
+    struct option *longopts = cli_copts_longopts(run_opts);
+    int opt, rc = -1;
+
+    if (!longopts) {
+        cli_error("out of memory");
+        return CLI_EXIT_RUNTIME;
+    }
+    opterr = 0;
+    while (rc < 0 && (opt = getopt_long(argc, argv, CLI_OPTSTRING_PREFIX "hit" CLI_COPTS_SHORT,
+                                        longopts, NULL)) != -1) {
+        if (opt == 'h')
+            rc = usage();
+        else if (opt == '?' || opt == ':')
+            rc = cli_getopt_error("run", opt, argv);
+        else if (!run_option(ra, opt, optarg) && cli_copts_handle(&ra->co, opt, optarg) < 0)
+            rc = CLI_EXIT_RUNTIME;
+    }
+    free(longopts);
+    if (rc < 0 && optind >= argc) {
+        fprintf(stderr, "containerv run: no command given\n");
+        rc = CLI_EXIT_RUNTIME;
+    }
+    if (rc < 0 && cli_tty_check("run", ra->interactive, ra->tty) < 0)
+        rc = CLI_EXIT_RUNTIME;
+    ra->cmd = argv + optind;
+    return rc;
+}
+
+static void report_metrics(struct containerv_container *c, const struct run_args *ra)
+{
+    struct containerv_startup_metrics m;
+
+    if (!ra->metrics && !ra->metrics_json)
+        return;
+    if (containerv_get_startup_metrics(c, &m) < 0) {
+        cli_error("metrics: not available");
+        return;
+    }
+    if (ra->metrics)
+        cli_metrics_print(stderr, containerv_id(c), &m);
+    if (ra->metrics_json)
+        cli_metrics_write_json(ra->metrics_json, containerv_id(c), &m);
+}
+
+static int run_container(struct run_args *ra, const struct cli_global *g)
+{
+    struct containerv_container *c = NULL;
+    struct containerv_error err;
+    struct cli_session s = {
+        .argv = (const char *const *)ra->cmd,
+        .uid = -1,
+        .gid = -1,
+        .interactive = ra->interactive,
+        .tty = ra->tty,
+        .debug = g->debug,
+    };
+    int rc, code;
+
+    if (cli_copts_finish(&ra->co, g, true) < 0)
+        return CLI_EXIT_RUNTIME;
+    containerv_error_clear(&err);
+    rc = containerv_create(ra->co.name, ra->co.opts, &c, &err);
+    if (rc < 0) {
+        cli_lib_error(&err, rc);
+        return CLI_EXIT_RUNTIME;
+    }
+    code = cli_session_run(c, &s);
+    report_metrics(c, ra);
+    containerv_error_clear(&err);
+    rc = containerv_destroy(c, &err);
+    if (rc < 0)
+        cli_lib_error(&err, rc);
+    return code;
+}
+
+int cmd_run(int argc, char **argv, const struct cli_global *g)
+{
+    struct run_args ra = {0};
+    int rc;
+
+    if (cli_copts_init(&ra.co) < 0)
+        return CLI_EXIT_RUNTIME;
+    rc = parse_run(argc, argv, &ra);
+    if (rc < 0)
+        rc = run_container(&ra, g);
+    cli_copts_free(&ra.co);
+    return rc;
+}
