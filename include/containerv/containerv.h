@@ -80,8 +80,8 @@ CONTAINERV_API int containerv_options_set_hostname(struct containerv_options *o,
 CONTAINERV_API int containerv_options_add_env(struct containerv_options *o, const char *kv);
 CONTAINERV_API int containerv_options_set_workdir(struct containerv_options *o, const char *dir);
 CONTAINERV_API int containerv_options_set_user(struct containerv_options *o, uid_t uid, gid_t gid);
-/* Limits; 0 means "no limit". Bytes, a weight 1..10000 (cgroup v2 scale), and
- * a CPU quota in microseconds per period. */
+/* Limits, unset by default. Bytes (0: no limit), a weight 1..10000 (cgroup v2
+ * scale), and a CPU quota in microseconds per period (0: no quota). */
 CONTAINERV_API int containerv_options_set_memory_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_memory_swap_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight);

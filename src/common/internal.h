@@ -107,5 +107,8 @@ static inline int cv_steal_fd(int *fd)
  * EIO ("pause:<step>" makes the process block there, so a test can kill it).
  * Read once per create. */
 bool cv_fault(const char *fault_spec, const char *step);
+/* In the child after clone: "pause:<step>" blocks until the creator is gone
+ * (its end of sync_fd closes), as a slow step would, then goes on. */
+bool cv_fault_child(const char *fault_spec, const char *step, int sync_fd);
 
 #endif

@@ -2,7 +2,9 @@
  * well-formed values. */
 #include "internal.h"
 
+#include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -125,7 +127,7 @@ int containerv_options_set_memory_swap_limit(struct containerv_options *o, uint6
 
 int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight)
 {
-    if (!o || (weight != 0 && weight > 10000))
+    if (!o || weight == 0 || weight > 10000)
         return -EINVAL;
     o->limits.cpu_weight = weight;
     return 0;
@@ -286,11 +288,42 @@ static bool is_dir(const char *p)
     return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Relative to the file that holds this code (the shared library, or the
+ * executable it is linked into): <dir>/../share/containerv/rootfs, one level
+ * up more for lib/<multiarch>/. Works in the build tree and in any prefix. */
+static char relocated[PATH_MAX];
+
+static void find_relocated(void)
+{
+    Dl_info info;
+    if (!dladdr((void *)find_relocated, &info) || !info.dli_fname)
+        return;
+    char self[PATH_MAX];
+    if (!realpath(info.dli_fname, self))
+        return;
+    static const char *const ups[] = {"/../share/containerv/rootfs", "/../../share/containerv/rootfs"};
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    for (size_t i = 0; i < sizeof(ups) / sizeof(ups[0]); i++) {
+        char cand[PATH_MAX * 2];
+        snprintf(cand, sizeof(cand), "%s%s", self, ups[i]);
+        if (is_dir(cand) && realpath(cand, relocated))
+            return;
+    }
+    relocated[0] = '\0';
+}
+
 const char *containerv_default_rootfs(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     const char *env = getenv("CONTAINERV_DEFAULT_ROOTFS");
     if (env && *env)
         return is_dir(env) ? env : NULL;
+    pthread_once(&once, find_relocated);
+    if (relocated[0] && is_dir(relocated))
+        return relocated;
 #ifdef CONTAINERV_ROOTFS_INSTALL
     if (is_dir(CONTAINERV_ROOTFS_INSTALL))
         return CONTAINERV_ROOTFS_INSTALL;

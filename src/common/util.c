@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -123,4 +124,16 @@ bool cv_fault(const char *spec, const char *step)
             pause(); /* a test kills us here */
     }
     return strcmp(spec, step) == 0;
+}
+
+bool cv_fault_child(const char *spec, const char *step, int sync_fd)
+{
+    if (!spec || strncmp(spec, "pause:", 6) != 0)
+        return cv_fault(spec, step);
+    if (strcmp(spec + 6, step) == 0) {
+        struct pollfd p = {.fd = sync_fd, .events = POLLRDHUP};
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+    }
+    return false;
 }

@@ -120,7 +120,7 @@ static int apply_security(struct cv_child_args *a, struct cv_sync_msg *m)
     uint64_t t;
 #define SEC_STEP(name, expr)                                              \
     t = cv_now_ns();                                                      \
-    if (cv_fault(a->fault, name))                                         \
+    if (cv_fault_child(a->fault, name, a->sync_fd))                                         \
         return cv_child_fail(m, name, EIO, "injected fault");             \
     if ((expr) < 0)                                                       \
         return cv_child_fail(m, name, errno, "");                         \
@@ -153,7 +153,7 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
 {
     const struct containerv_options *o = a->opts;
     uint64_t t = cv_now_ns();
-    if (cv_fault(a->fault, "child.init"))
+    if (cv_fault_child(a->fault, "child.init", a->sync_fd))
         return cv_child_fail(m, "child.init", EIO, "injected fault");
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
@@ -162,8 +162,6 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
     for (int i = 0; i < 3; i++)
         if (dup2(a->devnull_fd, i) < 0)
             return cv_child_fail(m, "child.init", errno, "/dev/null");
-    if (o->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-        return cv_child_fail(m, "child.init", errno, "PR_SET_PDEATHSIG");
     setsid();
     if (a->userns) {
         int r = sync_wait(a->sync_fd, CV_SYNC_USERNS_MAPPED, NULL, 0, NULL);
@@ -180,14 +178,15 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
     umask(022);
     if (o->namespaces & CONTAINERV_NS_UTS) {
         t = cv_now_ns();
-        if (cv_fault(a->fault, "child.hostname") || sethostname(a->hostname, strlen(a->hostname)) < 0)
-            return cv_child_fail(m, "child.hostname", cv_fault(a->fault, "child.hostname") ? EIO : errno,
-                                 a->hostname);
+        if (cv_fault_child(a->fault, "child.hostname", a->sync_fd))
+            return cv_child_fail(m, "child.hostname", EIO, a->hostname);
+        if (sethostname(a->hostname, strlen(a->hostname)) < 0)
+            return cv_child_fail(m, "child.hostname", errno, a->hostname);
         cv_child_step(m, "child.hostname", t);
     }
     if (o->namespaces & CONTAINERV_NS_NET) {
         t = cv_now_ns();
-        r = cv_fault(a->fault, "child.network") ? -EIO : loopback_up();
+        r = cv_fault_child(a->fault, "child.network", a->sync_fd) ? -EIO : loopback_up();
         if (r < 0)
             return cv_child_fail(m, "child.network", r, "lo");
         cv_child_step(m, "child.network", t);
@@ -228,12 +227,16 @@ void cv_child_main(struct cv_child_args *a)
     memset(&m, 0, sizeof(m));
     m.t[CV_T_CHILD_START] = cv_now_ns();
     m.step = CV_SYNC_READY;
+    /* first of all, so that no step can outlive a creator that dies; a
+     * creator dead before this shows as EOF on the sync socket later */
+    if (a->opts->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        _exit(1);
     int r = child_setup(a, &m);
     if (r == 0)
         r = join_cgroup(a, &m);
     if (r == 0)
         r = apply_security(a, &m);
-    if (r == 0 && cv_fault(a->fault, "child.ready"))
+    if (r == 0 && cv_fault_child(a->fault, "child.ready", a->sync_fd))
         r = cv_child_fail(&m, "child.ready", EIO, "injected fault");
     m.t[CV_T_READY] = cv_now_ns();
     send_sync(a->sync_fd, &m);

@@ -339,7 +339,7 @@ static int pivot(int rootfd)
 #define STEP(name, expr)                                                     \
     do {                                                                     \
         uint64_t t0_ = cv_now_ns();                                          \
-        int r_ = cv_fault(a->fault, name) ? -EIO : (expr);                  \
+        int r_ = cv_fault_child(a->fault, name, a->sync_fd) ? -EIO : (expr);                  \
         if (r_ < 0)                                                          \
             return cv_child_fail(m, name, r_, what);                         \
         cv_child_step(m, name, t0_);                                         \
