@@ -126,11 +126,26 @@ static int step_validate(struct create_ctx *x)
     a->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (a->devnull_fd < 0)
         return cv_error(x->err, errno, "validate", "opening '/dev/null'");
-    if (!(o->relax & CONTAINERV_RELAX_SECCOMP) && (r = cv_seccomp_default(&a->seccomp, x->err)) < 0)
-        return r;
-    a->last_cap = cv_caps_last_cap();
     a->userns = o->namespaces & CONTAINERV_NS_USER;
     snprintf(a->hostname, sizeof(a->hostname), "%s", o->hostname ? o->hostname : x->c->id);
+    return 0;
+}
+
+/* Work done once per process (the first container pays it): the compiled
+ * seccomp program and the capability count, then the cgroup mode. */
+static int step_security_prepare(struct create_ctx *x)
+{
+    int r = 0;
+    if (!(x->o->relax & CONTAINERV_RELAX_SECCOMP))
+        r = cv_seccomp_default(&x->a.seccomp, x->err);
+    x->a.last_cap = cv_caps_last_cap();
+    return r;
+}
+
+static int step_cgroup_probe(struct create_ctx *x)
+{
+    (void)x;
+    cv_cgroup_mode();
     return 0;
 }
 
@@ -426,6 +441,8 @@ struct step {
 
 static const struct step steps[] = {
     {"validate", step_validate, undo_validate, PH_NONE},
+    {"security.prepare", step_security_prepare, NULL, PH_SECURITY},
+    {"cgroup.probe", step_cgroup_probe, NULL, PH_RESOURCES},
     {"runtime.dir", step_runtime_dir, NULL, PH_NONE},
     {"control.socket", step_control_socket, undo_control_socket, PH_NONE},
     {"cgroup.create", step_cgroup_create_v2, undo_cgroup_create, PH_RESOURCES},
@@ -442,7 +459,7 @@ static const struct step steps[] = {
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
 static const char *const step_names[] = {
-    "validate", "runtime.dir", "control.socket", "cgroup.create", "layers.prepare", "clone",
+    "validate", "security.prepare", "cgroup.probe", "runtime.dir", "control.socket", "cgroup.create", "layers.prepare", "clone",
     "userns.map", "state.write", "control.bind", "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
     "child.mount.sys", "child.mount.tmp", "child.mask", "child.pivot_root", "child.hostname",
     "child.network", "cgroup.attach", "child.no_new_privs", "child.seccomp", "child.caps",
