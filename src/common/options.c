@@ -296,10 +296,12 @@ static char relocated[PATH_MAX];
 static void find_relocated(void)
 {
     Dl_info info;
-    if (!dladdr((void *)find_relocated, &info) || !info.dli_fname)
-        return;
     char self[PATH_MAX];
-    if (!realpath(info.dli_fname, self))
+    /* a static executable has no dladdr information: use /proc/self/exe */
+    const char *obj = (dladdr((void *)find_relocated, &info) && info.dli_fname && info.dli_fname[0] == '/')
+                          ? info.dli_fname
+                          : "/proc/self/exe";
+    if (!realpath(obj, self))
         return;
     static const char *const ups[] = {"/../share/containerv/rootfs", "/../../share/containerv/rootfs"};
     char *slash = strrchr(self, '/');
