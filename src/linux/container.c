@@ -418,6 +418,11 @@ static int step_child_ready(struct create_ctx *x)
     do
         n = recv(x->sync_fd, m, sizeof(*m), 0);
     while (n < 0 && errno == EINTR);
+    /* A child that exits with a message of ours unread makes the kernel
+     * report ECONNRESET before handing out what the child sent: its report
+     * is still queued, so read once more. */
+    if (n < 0 && errno == ECONNRESET)
+        n = recv(x->sync_fd, m, sizeof(*m), MSG_DONTWAIT);
     if (n < 0)
         return cv_error(x->err, errno, "child.ready", "waiting for the container's init");
     if (n == 0)
