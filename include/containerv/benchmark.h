@@ -64,11 +64,14 @@ enum containerv_bench_mode {
     CONTAINERV_MODE_CRUN = 4,
     CONTAINERV_MODE_RUNC = 5,
     CONTAINERV_MODE_BWRAP = 6,
-    CONTAINERV_MODE_COUNT = 7,
+    CONTAINERV_MODE_POOLED = 7,     /* in process: pool get, spawn, wait, return (pool.h) */
+    CONTAINERV_MODE_POOLED_CLI = 8, /* `containerv run --template T -- /bin/true` via a daemon */
+    CONTAINERV_MODE_COUNT = 9,
 };
 #define CONTAINERV_BENCH_ALL_MODES ((1u << CONTAINERV_MODE_COUNT) - 1)
 
-/* "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap"; NULL when out of range. */
+/* "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli";
+ * NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_mode_name(enum containerv_bench_mode mode);
 /* "startup", "throughput", "memory", "io"; NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_kind_name(enum containerv_bench_kind kind);

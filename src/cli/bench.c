@@ -19,6 +19,7 @@ static const char bench_usage[] =
     "bubblewrap (when installed), in the same run. See docs/benchmarks.md.\n"
     "\n"
     "  startup     /bin/true from the default rootfs: floor, floor-ns, cold,\n"
+    "              pooled, pooled-cli,\n"
     "              cold-cli, crun, runc, bwrap; p50/p90/p99 and ratios\n"
     "  throughput  containers run to completion per second, cold and crun\n"
     "  memory      memory per idle container, cold and crun\n"
@@ -101,7 +102,7 @@ static bool modes_arg(const char *arg, unsigned *mask)
             m++;
         if (m == CONTAINERV_MODE_COUNT) {
             cli_error("bench: --modes: unknown mode '%s' (floor, floor-ns, cold, cold-cli, crun, "
-                      "runc, bwrap)", t);
+                      "runc, bwrap, pooled, pooled-cli)", t);
             return false;
         }
         *mask |= 1u << m;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char main_usage[] =
-    "Usage: containerv [--runtime-dir DIR] [--debug] COMMAND [ARGS...]\n"
+    "Usage: containerv [--runtime-dir DIR] [--state-dir DIR] [--debug] COMMAND [ARGS...]\n"
     "\n"
     "A fast Linux container runtime.\n"
     "\n"
@@ -20,11 +20,14 @@ static const char main_usage[] =
     "  destroy   remove containers (alias: rm)\n"
     "  gc        remove stale containers whose runtime died\n"
     "  bench     measure start-up, throughput, memory and I/O against the floor and peers\n"
+    "  template  create, list, show and remove container templates\n"
     "\n"
     "Global options:\n"
     "  --runtime-dir DIR  where container state lives (default: $CONTAINERV_RUNTIME_DIR\n"
     "                     or /run/containerv)\n"
     "  --debug            print each start-up step and its duration on stderr\n"
+    "  --state-dir DIR    where templates live (default: $CONTAINERV_STATE_DIR\n"
+    "                     or /var/lib/containerv)\n"
     "  -h, --help         show this help\n"
     "  --version          show the version\n"
     "\n"
@@ -36,12 +39,13 @@ struct verb {
 };
 
 int cmd_bench(int argc, char **argv, const struct cli_global *g); /* bench.c */
+int cmd_template(int argc, char **argv, const struct cli_global *g); /* template.c */
 
 static const struct verb verbs[] = {
     {"run", cmd_run},         {"create", cmd_create}, {"exec", cmd_exec},
     {"list", cmd_list},       {"ls", cmd_list},       {"ps", cmd_list},
     {"destroy", cmd_destroy}, {"rm", cmd_destroy},    {"gc", cmd_gc},
-    {"bench", cmd_bench},
+    {"bench", cmd_bench},     {"template", cmd_template},
 };
 
 void cli_error(const char *fmt, ...)
@@ -143,11 +147,12 @@ static int print_version(void)
     return 0;
 }
 
-enum { OPT_RUNTIME_DIR = 0x100, OPT_DEBUG, OPT_VERSION };
+enum { OPT_RUNTIME_DIR = 0x100, OPT_DEBUG, OPT_VERSION, OPT_STATE_DIR };
 
 static const struct option global_opts[] = {
     {"runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -171,6 +176,13 @@ static int parse_global(int argc, char **argv, struct cli_global *g)
             g->runtime_dir = optarg;
             break;
         case OPT_DEBUG: g->debug = true; break;
+        case OPT_STATE_DIR: /* templates: the library reads $CONTAINERV_STATE_DIR */
+            if (optarg[0] != '/') {
+                cli_error("--state-dir: want an absolute path, not '%s'", optarg);
+                return CLI_EXIT_RUNTIME;
+            }
+            setenv("CONTAINERV_STATE_DIR", optarg, 1);
+            break;
         case 'h': return cli_usage(main_usage);
         case OPT_VERSION: return print_version();
         default: return cli_getopt_error("", opt, argv);

@@ -1,6 +1,8 @@
 /* containerv run: create a container, run one command in it, remove it. */
 #include "cli.h"
 
+#include <containerv/pool.h>
+
 #include <stdlib.h>
 
 static const char run_usage[] =
@@ -16,10 +18,12 @@ static const char run_usage[] =
     "      --rm                   accepted for docker habit (run always removes)\n"
     "      --metrics              print the start-up breakdown on stderr afterwards\n"
     "      --metrics-json FILE    write the start-up breakdown to FILE as JSON\n"
+    "      --template NAME        start from template NAME ('containerv template'); no\n"
+    "                             container options but --name with it\n"
     "  -h, --help                 show this help\n"
     "\n";
 
-enum { OPT_RM = 0x200, OPT_METRICS, OPT_METRICS_JSON };
+enum { OPT_RM = 0x200, OPT_METRICS, OPT_METRICS_JSON, OPT_TEMPLATE };
 
 static const struct option run_opts[] = {
     {"interactive", no_argument, NULL, 'i'},
@@ -27,6 +31,7 @@ static const struct option run_opts[] = {
     {"rm", no_argument, NULL, OPT_RM},
     {"metrics", no_argument, NULL, OPT_METRICS},
     {"metrics-json", required_argument, NULL, OPT_METRICS_JSON},
+    {"template", required_argument, NULL, OPT_TEMPLATE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -35,6 +40,8 @@ struct run_args {
     struct cli_copts co;
     bool interactive, tty, metrics;
     const char *metrics_json;
+    const char *template_name; /* --template */
+    bool copts_used;           /* a container option other than --name */
     char **cmd;
 };
 
@@ -53,8 +60,43 @@ static int run_option(struct run_args *ra, int opt, const char *arg)
     case OPT_RM: return 1;
     case OPT_METRICS: ra->metrics = true; return 1;
     case OPT_METRICS_JSON: ra->metrics_json = arg; return 1;
+    case OPT_TEMPLATE: ra->template_name = arg; return 1;
     default: return 0;
     }
+}
+
+/* A container option: -1 to go on, else the exit code. */
+static int container_option(struct run_args *ra, int opt, const char *arg)
+{
+    const char *name = ra->co.name;
+    int h = cli_copts_handle(&ra->co, opt, arg);
+
+    if (h < 0)
+        return CLI_EXIT_RUNTIME;
+    if (h > 0 && ra->co.name == name)
+        ra->copts_used = true;
+    return -1;
+}
+
+/* --template NAME: the template's options replace the (unused) defaults. */
+static int load_template(struct run_args *ra)
+{
+    struct containerv_options *o = NULL;
+    struct containerv_error err;
+    int rc;
+
+    if (ra->copts_used) {
+        cli_error("run: --template cannot be combined with container options (only --name)");
+        return CLI_EXIT_RUNTIME;
+    }
+    rc = containerv_template_load(NULL, ra->template_name, &o, &err);
+    if (rc < 0) {
+        cli_lib_error(&err, rc);
+        return CLI_EXIT_RUNTIME;
+    }
+    containerv_options_free(ra->co.opts);
+    ra->co.opts = o;
+    return -1;
 }
 
 /* Returns -1 to go on, else the exit code. */
@@ -74,8 +116,8 @@ static int parse_run(int argc, char **argv, struct run_args *ra)
             rc = usage();
         else if (opt == '?' || opt == ':')
             rc = cli_getopt_error("run", opt, argv);
-        else if (!run_option(ra, opt, optarg) && cli_copts_handle(&ra->co, opt, optarg) < 0)
-            rc = CLI_EXIT_RUNTIME;
+        else if (!run_option(ra, opt, optarg))
+            rc = container_option(ra, opt, optarg);
     }
     free(longopts);
     if (rc < 0 && optind >= argc) {
@@ -85,6 +127,8 @@ static int parse_run(int argc, char **argv, struct run_args *ra)
     if (rc < 0 && cli_tty_check("run", ra->interactive, ra->tty) < 0)
         rc = CLI_EXIT_RUNTIME;
     ra->cmd = argv + optind;
+    if (rc < 0 && ra->template_name)
+        rc = load_template(ra);
     return rc;
 }
 

@@ -92,6 +92,13 @@ void cvb_peer_cleanup(struct cvb *b, const struct cvb_peer *p, const char *name,
 /* The hybrid-cgroup environment for the calling thread; fills desc. */
 void cvb_enter_env(struct cvb *b, char *desc, size_t size);
 
+/* ---- pool_bench.c: the pooled modes' template (in the benchmark's tmp) and pool */
+struct containerv_pool;
+int cvb_pool_open(struct cvb *b, int size, struct containerv_pool **pool,
+                  struct containerv_error *err);
+/* get, spawn /bin/true, wait, return; 0 or -errno with why */
+int cvb_pool_run(struct containerv_pool *pool, char *why, size_t n);
+
 /* ---- the benchmarks */
 int cvb_startup(struct cvb *b);
 int cvb_throughput(struct cvb *b);

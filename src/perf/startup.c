@@ -3,6 +3,8 @@
  * of the machine hits every mode alike and no mode always follows another. */
 #include "bench.h"
 
+#include <containerv/pool.h>
+
 #include <libgen.h>
 
 struct mode_run {
@@ -16,6 +18,8 @@ struct mode_run {
     /* command modes */
     const struct cvb_peer *peer;
     char cli[PATH_MAX];
+    /* pooled */
+    struct containerv_pool *pool;
 };
 
 struct startup {
@@ -119,12 +123,22 @@ static int run_command(struct startup *s, struct mode_run *m, uint64_t *ns, char
     return r;
 }
 
+/* get, spawn, wait, return: what a user of a warm pool waits for */
+static int run_pooled(struct mode_run *m, uint64_t *ns, char *why, size_t n)
+{
+    uint64_t t0 = cv_now_ns();
+    int r = cvb_pool_run(m->pool, why, n);
+    *ns = cv_now_ns() - t0;
+    return r;
+}
+
 static int run_once(struct startup *s, struct mode_run *m, uint64_t *ns, char *why, size_t n)
 {
     switch (m->mode) {
     case CONTAINERV_MODE_FLOOR:
     case CONTAINERV_MODE_FLOOR_NS: return run_floor(s, m, ns, why, n);
     case CONTAINERV_MODE_COLD: return run_cold(s, m, ns, why, n);
+    case CONTAINERV_MODE_POOLED: return run_pooled(m, ns, why, n);
     default: return run_command(s, m, ns, why, n);
     }
 }
@@ -165,6 +179,15 @@ static void prepare_mode(struct startup *s, struct mode_run *m)
             skip(m, "%s", "allocating the container options failed");
         break;
     case CONTAINERV_MODE_COLD_CLI: find_cli(s, m); break;
+    case CONTAINERV_MODE_POOLED: {
+        struct containerv_error pe;
+        if (cvb_pool_open(b, 4, &m->pool, &pe) < 0)
+            skip(m, "pool: %s", pe.message);
+        break;
+    }
+    case CONTAINERV_MODE_POOLED_CLI:
+        skip(m, "%s", "needs the pool daemon, which is not implemented yet");
+        break;
     case CONTAINERV_MODE_CRUN: m->peer = &b->crun; break;
     case CONTAINERV_MODE_RUNC: m->peer = &b->runc; break;
     case CONTAINERV_MODE_BWRAP: m->peer = &b->bwrap; break;
@@ -289,6 +312,7 @@ static const char *const ratio_pairs[][2] = {
     {"cold", "floor-ns"}, {"cold", "floor"},     {"floor-ns", "floor"}, {"cold-cli", "crun"},
     {"cold-cli", "runc"}, {"cold-cli", "bwrap"}, {"cold", "crun"},      {"cold", "runc"},
     {"cold", "bwrap"},    {"cold-cli", "cold"},  {"crun", "floor-ns"},
+    {"pooled", "floor"},  {"pooled", "cold"},    {"pooled-cli", "crun"},
 };
 
 static int p50_ratio(struct cvb *b, const char *a, const char *c, double *out)
@@ -315,6 +339,10 @@ static int ratios(struct cvb *b)
         r = cvb_add_target(b, "cold p50 <= 2.0 x floor-ns p50", v, 2.0);
     if (r == 0 && p50_ratio(b, "cold-cli", "crun", &v) == 0)
         r = cvb_add_target(b, "cold-cli p50 <= 0.5 x crun p50", v, 0.5);
+    if (r == 0 && p50_ratio(b, "pooled", "floor", &v) == 0)
+        r = cvb_add_target(b, "pooled p50 <= 1.3 x floor p50", v, 1.3);
+    if (r == 0 && p50_ratio(b, "pooled-cli", "crun", &v) == 0)
+        r = cvb_add_target(b, "pooled-cli p50 <= 0.25 x crun p50", v, 0.25);
     return r < 0 ? cv_error(b->err, -r, "bench.startup", "allocating ratios") : 0;
 }
 
@@ -332,6 +360,11 @@ int cvb_startup(struct cvb *b)
             r = cv_error(b->err, ENOMEM, "bench.startup", "sorting samples");
         means(m);
         containerv_options_free(m->opts);
+        if (m->pool) {
+            struct containerv_error pe;
+            if (containerv_pool_destroy(m->pool, &pe) < 0 && r == 0)
+                r = cv_error_plain(b->err, pe.code, "bench.pool", "%s", pe.message);
+        }
     }
     return r == 0 ? ratios(b) : r;
 }

@@ -5,11 +5,14 @@
  * counted). */
 #include "bench.h"
 
+#include <containerv/pool.h>
+
 struct tp_mode {
     struct cvb *b;
     struct containerv_bench_result *res;
     bool crun;
     struct containerv_options *opts;
+    struct containerv_pool *pool; /* the pooled mode */
     uint64_t start, deadline;
     uint64_t progress_base; /* ms of the modes before this one */
     uint64_t completed; /* atomic */
@@ -57,7 +60,9 @@ static void *worker(void *p)
     uint64_t last_ms = 0;
     while (cv_now_ns() < t->deadline && !cvb_cancelled(t->b)) {
         char why[300];
-        int r = t->crun ? once_crun(t, why, sizeof(why)) : once_cold(t, why, sizeof(why));
+        int r = t->crun   ? once_crun(t, why, sizeof(why))
+                : t->pool ? cvb_pool_run(t->pool, why, sizeof(why))
+                          : once_cold(t, why, sizeof(why));
         pthread_mutex_lock(&t->lock);
         bool stop = t->failure[0] != '\0';
         if (r < 0 && !stop)
@@ -103,32 +108,63 @@ static int run_mode(struct cvb *b, struct tp_mode *t)
     return r;
 }
 
+static const char *const tp_names[] = {"cold", "crun", "pooled"};
+
+/* Mode i ("cold", "crun" or "pooled"), the slot-th to run; 0, or an error
+ * that stops the benchmark. */
+static int one_mode(struct cvb *b, int i, int slot)
+{
+    struct tp_mode t = {.b = b, .crun = i == 1,
+                        .progress_base = (uint64_t)slot * (uint64_t)b->conf.duration_s * 1000};
+    struct containerv_error pe;
+    t.res = cvb_add_result(b, tp_names[i]);
+    if (!t.res)
+        return cv_error(b->err, ENOMEM, "bench.throughput", "allocating results");
+    if (t.crun && !b->crun.path[0]) {
+        snprintf(t.res->skipped, sizeof(t.res->skipped), "crun is not installed (not found in PATH)");
+        return 0;
+    }
+    if (i == 2 && cvb_pool_open(b, 2 * b->conf.concurrency, &t.pool, &pe) < 0) {
+        snprintf(t.res->skipped, sizeof(t.res->skipped), "pool: %s", pe.message);
+        return 0;
+    }
+    if (i == 0 && !(t.opts = cvb_cold_options(b)))
+        return cv_error(b->err, ENOMEM, "bench.throughput", "allocating options");
+    int r = run_mode(b, &t);
+    containerv_options_free(t.opts);
+    if (t.pool && containerv_pool_destroy(t.pool, &pe) < 0 && r == 0)
+        r = cv_error_plain(b->err, pe.code, "bench.pool", "%s", pe.message);
+    return r;
+}
+
+static int tp_ratio(struct cvb *b, const char *x, const char *y, const char *name, bool target)
+{
+    const struct containerv_bench_result *c = containerv_bench_find(b->rep, x);
+    const struct containerv_bench_result *p = containerv_bench_find(b->rep, y);
+    if (!c || !p || c->skipped[0] || p->skipped[0] || p->containers_per_s <= 0)
+        return 0;
+    double v = c->containers_per_s / p->containers_per_s;
+    if (cvb_add_ratio(b, name, v) < 0 ||
+        (target && cvb_add_target(b, "cold/pooled <= 0.2 (pooled >= 5 x cold)", 1 / v, 0.2) < 0))
+        return cv_error(b->err, ENOMEM, "bench.throughput", "allocating ratios");
+    return 0;
+}
+
 int cvb_throughput(struct cvb *b)
 {
     b->rep->concurrency = b->conf.concurrency;
     b->rep->duration_s = b->conf.duration_s;
-    bool crun = b->conf.peers;
-    b->total = (uint64_t)(crun ? 2 : 1) * (uint64_t)b->conf.duration_s * 1000;
+    /* cold, crun (with peers), pooled */
+    int order[3] = {0, 1, 2}, n = b->conf.peers ? 3 : 2;
+    if (!b->conf.peers)
+        order[1] = 2;
+    b->total = (uint64_t)n * (uint64_t)b->conf.duration_s * 1000;
     int r = 0;
-    for (int i = 0; i < (crun ? 2 : 1) && r == 0 && !cvb_cancelled(b); i++) {
-        struct tp_mode t = {.b = b, .crun = i == 1,
-                            .progress_base = (uint64_t)i * (uint64_t)b->conf.duration_s * 1000};
-        t.res = cvb_add_result(b, i ? "crun" : "cold");
-        if (!t.res)
-            return cv_error(b->err, ENOMEM, "bench.throughput", "allocating results");
-        if (t.crun && !b->crun.path[0]) {
-            snprintf(t.res->skipped, sizeof(t.res->skipped), "crun is not installed (not found in PATH)");
-            continue;
-        }
-        if (!t.crun && !(t.opts = cvb_cold_options(b)))
-            return cv_error(b->err, ENOMEM, "bench.throughput", "allocating options");
-        r = run_mode(b, &t);
-        containerv_options_free(t.opts);
-    }
-    const struct containerv_bench_result *c = containerv_bench_find(b->rep, "cold");
-    const struct containerv_bench_result *p = containerv_bench_find(b->rep, "crun");
-    if (r == 0 && c && p && !c->skipped[0] && !p->skipped[0] && p->containers_per_s > 0 &&
-        cvb_add_ratio(b, "cold/crun", c->containers_per_s / p->containers_per_s) < 0)
-        r = cv_error(b->err, ENOMEM, "bench.throughput", "allocating ratios");
+    for (int k = 0; k < n && r == 0 && !cvb_cancelled(b); k++)
+        r = one_mode(b, order[k], k);
+    if (r == 0)
+        r = tp_ratio(b, "cold", "crun", "cold/crun", false);
+    if (r == 0)
+        r = tp_ratio(b, "pooled", "cold", "pooled/cold", true);
     return r;
 }

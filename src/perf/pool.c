@@ -1,0 +1,332 @@
+/* Warm container pools (docs/pools.md).
+ *
+ * One mutex guards the pool; one background thread, owned by the pool, does
+ * all slow work: it builds warm containers until the pool is full and
+ * destroys returned ones. It sleeps on a condition variable and is woken by
+ * get (a slot to refill), return (a container to dispose of) and destroy (stop);
+ * there is no polling. Warm containers are created by that thread, whose life
+ * is the pool's: die-with-parent (PR_SET_PDEATHSIG on the creating thread)
+ * kills them if the owning process dies, and `containerv gc` removes their
+ * state. */
+#include "../common/internal.h"
+
+#include <containerv/pool.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#define POOL_MAX 1024
+
+struct returned {
+    struct containerv_container *c;
+    struct returned *next;
+};
+
+struct containerv_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* the background thread's wake-up */
+    pthread_t thread;
+    bool stop;
+    bool stalled; /* the last background create failed: wait for the next get/return */
+    struct containerv_options *opts;
+    char name[CV_ID_MAX + 1];
+    char prefix[40];
+    uint64_t seq;
+    int size;
+    struct containerv_container **warm; /* a stack of size entries */
+    int n_warm;
+    struct returned *returned; /* to destroy */
+    int in_use;
+    int stop_rc; /* the first error of destroying what the pool held */
+    struct containerv_error stop_err;
+    uint64_t hits, misses, refills, replaces, failures, refill_ns;
+    char last_error[512];
+};
+
+void containerv_pool_config_init(struct containerv_pool_config *cfg)
+{
+    if (cfg)
+        memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ------------------------------------------------------------ background */
+
+static void next_id(struct containerv_pool *p, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%llu", p->prefix,
+             (unsigned long long)__atomic_add_fetch(&p->seq, 1, __ATOMIC_RELAXED));
+}
+
+/* Build one warm container (unlocked), then put it in the pool (locked). */
+static void refill_one(struct containerv_pool *p)
+{
+    struct containerv_container *c = NULL;
+    struct containerv_error e;
+    char id[CV_ID_MAX + 1];
+    next_id(p, id, sizeof(id));
+    pthread_mutex_unlock(&p->lock);
+    uint64_t t0 = cv_now_ns();
+    int r = containerv_create(id, p->opts, &c, &e);
+    uint64_t dt = cv_now_ns() - t0;
+    pthread_mutex_lock(&p->lock);
+    if (r < 0) {
+        p->failures++;
+        p->stalled = true;
+        snprintf(p->last_error, sizeof(p->last_error), "%s", e.message);
+        return;
+    }
+    p->warm[p->n_warm++] = c;
+    p->refills++;
+    p->refill_ns += dt;
+}
+
+/* Destroy one returned container (unlocked). */
+static void dispose_one(struct containerv_pool *p)
+{
+    struct returned *r = p->returned;
+    struct containerv_error e;
+    p->returned = r->next;
+    pthread_mutex_unlock(&p->lock);
+    if (containerv_destroy(r->c, &e) < 0) {
+        pthread_mutex_lock(&p->lock);
+        snprintf(p->last_error, sizeof(p->last_error), "%s", e.message);
+        pthread_mutex_unlock(&p->lock);
+    }
+    free(r);
+    pthread_mutex_lock(&p->lock);
+    p->replaces++;
+}
+
+/* When the pool stops, in its thread: destroy what the pool held; the first
+ * error wins. */
+static int destroy_held(struct containerv_container **warm, int n_warm, struct returned *returned,
+                        struct containerv_error *err)
+{
+    struct containerv_error e;
+    int rc = 0, r;
+    for (int i = 0; i < n_warm; i++)
+        if ((r = containerv_destroy(warm[i], &e)) < 0 && rc == 0) {
+            rc = r;
+            *err = e;
+        }
+    while (returned) {
+        struct returned *x = returned;
+        returned = x->next;
+        if ((r = containerv_destroy(x->c, &e)) < 0 && rc == 0) {
+            rc = r;
+            *err = e;
+        }
+        free(x);
+    }
+    return rc;
+}
+
+static bool needs_refill(const struct containerv_pool *p)
+{
+    return !p->stalled && p->n_warm < p->size;
+}
+
+static void *pool_thread(void *arg)
+{
+    struct containerv_pool *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop) {
+        if (needs_refill(p))
+            refill_one(p); /* a ready container first: it is what a get waits for */
+        else if (p->returned)
+            dispose_one(p);
+        else
+            pthread_cond_wait(&p->work, &p->lock);
+    }
+    /* the containers this thread made die with it: destroy them first (a
+     * return from now on destroys in the caller) */
+    struct returned *returned = p->returned;
+    int n_warm = p->n_warm;
+    p->returned = NULL;
+    p->n_warm = 0;
+    pthread_mutex_unlock(&p->lock);
+    p->stop_rc = destroy_held(p->warm, n_warm, returned, &p->stop_err);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ create */
+
+static int pool_options(struct containerv_pool *p, const char *name,
+                        const struct containerv_pool_config *cfg, struct containerv_error *err)
+{
+    int r = containerv_template_load(cfg->state_dir, name, &p->opts, err);
+    if (r < 0)
+        return r;
+    if (cfg->runtime_dir && (r = containerv_options_set_runtime_dir(p->opts, cfg->runtime_dir)) < 0)
+        return cv_error(err, -r, "pool.create", "runtime dir '%s'", cfg->runtime_dir);
+    /* the background thread lives as long as the pool: warm containers die
+     * with it, and so with the process that owns the pool */
+    containerv_options_set_die_with_parent(p->opts, true);
+    return 0;
+}
+
+static void pool_prefix(struct containerv_pool *p, const struct containerv_pool_config *cfg)
+{
+    static unsigned counter;
+    if (cfg->id_prefix)
+        snprintf(p->prefix, sizeof(p->prefix), "%.39s", cfg->id_prefix);
+    else
+        snprintf(p->prefix, sizeof(p->prefix), "cvp%dx%u-", (int)getpid(),
+                 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+}
+
+static void pool_free(struct containerv_pool *p)
+{
+    containerv_options_free(p->opts);
+    free(p->warm);
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+int containerv_pool_create_ex(const char *template_name, int pool_size,
+                              const struct containerv_pool_config *cfg_in,
+                              struct containerv_pool **pool, struct containerv_error *err)
+{
+    struct containerv_pool_config cfg;
+    containerv_error_clear(err);
+    if (!pool || pool_size < 1 || pool_size > POOL_MAX)
+        return cv_error_plain(err, EINVAL, "pool.create", "pool size %d out of range 1..%d",
+                              pool_size, POOL_MAX);
+    *pool = NULL;
+    containerv_pool_config_init(&cfg);
+    if (cfg_in)
+        cfg = *cfg_in;
+    struct containerv_pool *p = calloc(1, sizeof(*p));
+    if (!p)
+        return cv_error(err, ENOMEM, "pool.create", "allocating the pool");
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    p->size = pool_size;
+    snprintf(p->name, sizeof(p->name), "%s", template_name ? template_name : "");
+    pool_prefix(p, &cfg);
+    int r = pool_options(p, template_name, &cfg, err);
+    if (r == 0 && !(p->warm = calloc((size_t)pool_size, sizeof(*p->warm))))
+        r = cv_error(err, ENOMEM, "pool.create", "allocating the pool");
+    if (r == 0 && (r = pthread_create(&p->thread, NULL, pool_thread, p)) != 0)
+        r = cv_error(err, r, "pool.create", "starting the background thread");
+    if (r != 0) {
+        pool_free(p);
+        return r < 0 ? r : -r;
+    }
+    *pool = p;
+    return 0;
+}
+
+int containerv_pool_create(const char *template_name, int pool_size, struct containerv_pool **pool,
+                           struct containerv_error *err)
+{
+    return containerv_pool_create_ex(template_name, pool_size, NULL, pool, err);
+}
+
+/* ------------------------------------------------------------ get, return */
+
+static int get_cold(struct containerv_pool *p, struct containerv_container **c,
+                    struct containerv_error *err)
+{
+    char id[CV_ID_MAX + 1];
+    next_id(p, id, sizeof(id));
+    int r = containerv_create(id, p->opts, c, err);
+    if (r == 0) {
+        pthread_mutex_lock(&p->lock);
+        p->in_use++;
+        pthread_mutex_unlock(&p->lock);
+    }
+    return r;
+}
+
+int containerv_pool_get_container(struct containerv_pool *p, struct containerv_container **c,
+                                  struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!p || !c)
+        return cv_error_plain(err, EINVAL, "pool.get", "no pool or container pointer");
+    *c = NULL;
+    pthread_mutex_lock(&p->lock);
+    p->stalled = false; /* a get is the moment to try again after a failure */
+    if (p->n_warm > 0) {
+        *c = p->warm[--p->n_warm];
+        p->hits++;
+        p->in_use++;
+    } else {
+        p->misses++;
+    }
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    return *c ? 0 : get_cold(p, c, err);
+}
+
+int containerv_pool_return_container(struct containerv_pool *p, struct containerv_container *c,
+                                     struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!p || !c)
+        return cv_error_plain(err, EINVAL, "pool.return", "no pool or container");
+    struct returned *r = malloc(sizeof(*r));
+    pthread_mutex_lock(&p->lock);
+    if (p->in_use > 0)
+        p->in_use--;
+    bool now = !r || p->stop;
+    if (now)
+        p->replaces++;
+    pthread_mutex_unlock(&p->lock);
+    if (now) {
+        /* never keep a used container: destroy it here instead */
+        free(r);
+        return containerv_destroy(c, err);
+    }
+    r->c = c;
+    pthread_mutex_lock(&p->lock);
+    r->next = p->returned;
+    p->returned = r;
+    p->stalled = false;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+/* ------------------------------------------------------------ stats, destroy */
+
+int containerv_pool_get_stats(struct containerv_pool *p, struct containerv_pool_stats *s)
+{
+    if (!p || !s)
+        return -EINVAL;
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_lock(&p->lock);
+    snprintf(s->template_name, sizeof(s->template_name), "%s", p->name);
+    s->pool_size = p->size;
+    s->warm_containers = p->n_warm;
+    s->in_use = p->in_use;
+    s->hits = p->hits;
+    s->misses = p->misses;
+    s->refills = p->refills;
+    s->replaces = p->replaces;
+    s->failures = p->failures;
+    s->mean_refill_ns = p->refills ? p->refill_ns / p->refills : 0;
+    snprintf(s->last_error, sizeof(s->last_error), "%s", p->last_error);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+int containerv_pool_destroy(struct containerv_pool *p, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!p)
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    pthread_join(p->thread, NULL);
+    int r = p->stop_rc;
+    if (r < 0 && err)
+        *err = p->stop_err;
+    pool_free(p);
+    return r;
+}
