@@ -153,12 +153,14 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
 {
     const struct containerv_options *o = a->opts;
     uint64_t t = cv_now_ns();
+    /* first: among the creator's fds is its own end of the sync socket,
+     * which must close with the creator for the child to notice it died */
+    close_others(a);
     if (cv_fault_child(a->fault, "child.init", a->sync_fd))
         return cv_child_fail(m, "child.init", EIO, "injected fault");
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             signal(sig, SIG_DFL);
-    close_others(a);
     for (int i = 0; i < 3; i++)
         if (dup2(a->devnull_fd, i) < 0)
             return cv_child_fail(m, "child.init", errno, "/dev/null");
