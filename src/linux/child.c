@@ -141,12 +141,13 @@ static int apply_security(struct cv_child_args *a, struct cv_sync_msg *m)
     return 0;
 }
 
-static void send_sync(int fd, const struct cv_sync_msg *m)
+static int send_sync(int fd, const struct cv_sync_msg *m)
 {
     ssize_t n;
     do
         n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof(*m) ? 0 : -1;
 }
 
 static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
@@ -241,8 +242,8 @@ void cv_child_main(struct cv_child_args *a)
     if (r == 0 && cv_fault_child(a->fault, "child.ready", a->sync_fd))
         r = cv_child_fail(&m, "child.ready", EIO, "injected fault");
     m.t[CV_T_READY] = cv_now_ns();
-    send_sync(a->sync_fd, &m);
-    if (r < 0)
+    /* a creator that is gone never learns of this container: don't outlive it */
+    if (send_sync(a->sync_fd, &m) < 0 || r < 0)
         _exit(1);
     close(a->devnull_fd);
     for (int i = 0; i < a->n_lowers; i++)
