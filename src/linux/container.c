@@ -10,11 +10,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+
+#define SKIPPED 1 /* a step that had nothing to do: neither timed nor traced */
 
 enum phase { PH_NONE, PH_LAYERS, PH_RESOURCES, PH_NAMESPACES, PH_SECURITY, PH_NETWORK };
 
@@ -52,10 +55,13 @@ static int sys_open_tree(int fd, unsigned flags)
     return t < 0 ? -errno : t;
 }
 
+/* Set attrs on a detached tree, and make it private: a tree cloned from a
+ * shared mount is shared too, which pivot_root refuses, and which would let
+ * mount events cross between the container and the host. */
 static int set_tree_attrs(int tree, uint64_t attrs)
 {
-    struct mount_attr attr = {.attr_set = attrs};
-    if (attrs && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+    struct mount_attr attr = {.attr_set = attrs, .propagation = MS_PRIVATE};
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
         return -errno;
     return 0;
 }
@@ -188,8 +194,20 @@ static void undo_control_socket(struct create_ctx *x)
     x->a.listen_fd = -1;
 }
 
+/* On cgroup v2 the cgroup is made before clone: claim the id first (a
+ * locked state file without an init yet), so that a creator killed in
+ * between leaves a stale state that gc finds, with the cgroup's name. */
+static int step_state_claim(struct create_ctx *x)
+{
+    if (cv_cgroup_mode() != CV_CGROUP_V2)
+        return SKIPPED;
+    return cv_state_write(x->c, x->err);
+}
+
 static int step_state_write(struct create_ctx *x)
 {
+    if (x->c->lock_fd >= 0)
+        return cv_state_update(x->c, x->err);
     return cv_state_write(x->c, x->err);
 }
 
@@ -218,8 +236,6 @@ static int step_control_bind(struct create_ctx *x)
         return cv_error(x->err, errno, "control.socket", "binding '%s'", sa.sun_path);
     return 0;
 }
-
-#define SKIPPED 1 /* a step that had nothing to do: neither timed nor traced */
 
 static int step_cgroup_create_v2(struct create_ctx *x)
 {
@@ -450,6 +466,7 @@ static const struct step steps[] = {
     {"cgroup.probe", step_cgroup_probe, NULL, PH_RESOURCES},
     {"runtime.dir", step_runtime_dir, NULL, PH_NONE},
     {"control.socket", step_control_socket, undo_control_socket, PH_NONE},
+    {"state.write", step_state_claim, undo_state_write, PH_NONE},
     {"cgroup.create", step_cgroup_create_v2, undo_cgroup_create, PH_RESOURCES},
     {"layers.prepare", step_layers, NULL, PH_LAYERS},
     {"clone", step_clone, undo_clone, PH_NONE},
@@ -719,6 +736,10 @@ int containerv_destroy(struct containerv_container *c, struct containerv_error *
 
 void containerv_release(struct containerv_container *c)
 {
+    /* the creator stays the init's parent: if the init is gone (destroyed
+     * by another process), reap it now rather than leave a zombie */
+    if (c && c->owner && c->init_pid > 0)
+        waitpid(c->init_pid, NULL, WNOHANG);
     cv_container_free(c);
 }
 

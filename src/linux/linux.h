@@ -79,6 +79,8 @@ struct containerv_container {
 
 /* state.c */
 int cv_state_write(struct containerv_container *c, struct containerv_error *err);
+/* Rewrite the content of a state file this handle already holds locked. */
+int cv_state_update(struct containerv_container *c, struct containerv_error *err);
 /* 0 when id is free (a stale container of that id is removed), -EEXIST when taken. */
 int cv_state_claimable(const char *runtime_dir, const char *id, struct containerv_error *err);
 int cv_state_remove(const char *runtime_dir, const char *id);

@@ -175,6 +175,17 @@ int cv_state_write(struct containerv_container *c, struct containerv_error *err)
     return r;
 }
 
+int cv_state_update(struct containerv_container *c, struct containerv_error *err)
+{
+    char *text = state_json(c);
+    if (!text)
+        return cv_error(err, ENOMEM, "state.write", "building the state of '%s'", c->id);
+    size_t len = strlen(text);
+    int r = pwrite(c->lock_fd, text, len, 0) == (ssize_t)len && ftruncate(c->lock_fd, (off_t)len) == 0 ? 0 : -errno;
+    free(text);
+    return r < 0 ? cv_error(err, -r ? -r : EIO, "state.write", "updating '%s/%s.json'", c->runtime_dir, c->id) : 0;
+}
+
 int cv_state_remove(const char *runtime_dir, const char *id)
 {
     int rfd = open(runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -223,7 +234,8 @@ static int info_of(int rfd, const char *id, struct containerv_info *info, int64_
     int stale = cv_state_lock_free(rfd, id);
     if (stale < 0)
         return stale;
-    info->status = stale ? CONTAINERV_STATUS_STALE : CONTAINERV_STATUS_RUNNING;
+    info->status = stale ? CONTAINERV_STATUS_STALE
+                         : (info->init_pid > 0 ? CONTAINERV_STATUS_RUNNING : CONTAINERV_STATUS_CREATING);
     return 0;
 }
 
@@ -368,5 +380,7 @@ int cv_state_load(const char *runtime_dir, const char *id, struct containerv_inf
     if (info->status == CONTAINERV_STATUS_STALE)
         return cv_error_plain(err, ESRCH, "attach", "container '%s' is stale (its runtime was killed); "
                               "run 'containerv gc'", id);
+    if (info->status == CONTAINERV_STATUS_CREATING)
+        return cv_error_plain(err, EAGAIN, "attach", "container '%s' is still being created", id);
     return 0;
 }
