@@ -119,7 +119,8 @@ CONTAINERV_API int containerv_options_set_trace(struct containerv_options *o, co
  * EIO, and CONTAINERV_FAULT=pause:<step> makes create block at that step. */
 CONTAINERV_API const char *const *containerv_create_steps(void);
 
-/* Parse "64M", "1g", "512k", "1048576" into bytes; -EINVAL on anything else. */
+/* Parse "64M", "1g", "512k", "1048576" into bytes; -ERANGE when it does not
+ * fit in 64 bits, -EINVAL on anything else. */
 CONTAINERV_API int containerv_parse_size(const char *text, uint64_t *bytes);
 
 /* The built-in default rootfs directory, or NULL when none is found. */

@@ -66,6 +66,36 @@ static void close_others(struct cv_child_args *a)
 
 /* Wait for the host's next step; fds sent with it land in fds (up to max,
  * *nfds of them), the others are closed. */
+/* The init is a copy of its creator, and /proc/1/cmdline (readable by the
+ * workload) would show the creator's command line with host paths: blank it
+ * in place (fields 48 and 49 of /proc/self/stat bound it). */
+static void scrub_cmdline(void)
+{
+    char buf[2048];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long start = 0, end = 0;
+    for (int field = 2; p && *p && field < 49; p++) {
+        if (*p != ' ')
+            continue;
+        field++;
+        if (field == 48)
+            start = strtoul(p + 1, NULL, 10);
+        else if (field == 49)
+            end = strtoul(p + 1, NULL, 10);
+    }
+    if (start && end > start + 16) {
+        memset((void *)start, 0, end - start);
+        memcpy((void *)start, "containerv-init", 16);
+    }
+}
+
 static int sync_wait(int fd, uint32_t expected, int *fds, int max, int *nfds)
 {
     struct cv_sync_msg m;
@@ -157,6 +187,7 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
     /* first: among the creator's fds is its own end of the sync socket,
      * which must close with the creator for the child to notice it died */
     close_others(a);
+    scrub_cmdline();
     if (cv_fault_child(a->fault, "child.init", a->sync_fd))
         return cv_child_fail(m, "child.init", EIO, "injected fault");
     for (int sig = 1; sig < NSIG; sig++)

@@ -364,6 +364,8 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     STEP("child.mount.sys", mount_sys(rootfd, o));
     what = "/tmp";
     STEP("child.mount.tmp", mount_in_root(rootfd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"));
+    if (o->n_binds == 0)
+        STEP("child.mount.binds", 0); /* nothing to mount; a fault still fires */
     for (int i = 0; i < o->n_binds; i++) {
         what = o->binds[i].dst;
         STEP("child.mount.binds", move_in_root(rootfd, a->bind_trees[i], o->binds[i].dst, a->bind_is_file[i]));

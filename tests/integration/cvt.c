@@ -1,0 +1,568 @@
+/* Shared helpers of containerv's C integration tests: see cvt.h. */
+#include "cvt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct cvt cvt;
+
+/* ------------------------------------------------------------ small files */
+
+void cvt_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "we");
+    if (!f)
+        fail_msg("writing %s: %s", path, strerror(errno));
+    fputs(text, f);
+    if (fclose(f) != 0)
+        fail_msg("writing %s: %s", path, strerror(errno));
+}
+
+char *cvt_read_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (len + 1 >= cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            errno = e;
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    return buf;
+}
+
+int cvt_count_lines(const char *path)
+{
+    char *s = cvt_read_file(path);
+    if (!s)
+        return -1;
+    int n = 0;
+    for (char *p = s; *p; p++)
+        n += *p == '\n';
+    free(s);
+    return n;
+}
+
+const char *cvt_join(const char *first, ...)
+{
+    static char buf[1024];
+    va_list ap;
+    size_t len = 0;
+    buf[0] = '\0';
+    va_start(ap, first);
+    for (const char *s = first; s; s = va_arg(ap, const char *))
+        len += (size_t)snprintf(buf + len, len < sizeof(buf) ? sizeof(buf) - len : 0, "%s%s",
+                                len ? " " : "", s);
+    va_end(ap);
+    return buf;
+}
+
+/* ------------------------------------------------------------ containers */
+
+const char *cvt_id(void)
+{
+    static char ring[16][64];
+    char *id = ring[cvt.seq % 16];
+    snprintf(id, 64, "%s%u", cvt.prefix, cvt.seq++);
+    return id;
+}
+
+struct containerv_options *cvt_options(void)
+{
+    struct containerv_options *o = containerv_options_new();
+    assert_non_null(o);
+    assert_int_equal(containerv_options_add_lower(o, cvt.helper_layer), 0);
+    assert_int_equal(containerv_options_add_lower(o, cvt.rootfs), 0);
+    assert_int_equal(containerv_options_set_runtime_dir(o, cvt.runtime_dir), 0);
+    return o;
+}
+
+struct containerv_container *cvt_create(struct containerv_options *o)
+{
+    struct containerv_container *c = NULL;
+    struct containerv_error err;
+    containerv_error_clear(&err);
+    const char *id = cvt_id();
+    int r = containerv_create(id, o, &c, &err);
+    if (r < 0 || !c)
+        fail_msg("containerv_create(%s): %d: %s", id, r, err.message);
+    assert_string_equal(containerv_id(c), id);
+    return c;
+}
+
+void cvt_destroy(struct containerv_container *c)
+{
+    struct containerv_error err;
+    containerv_error_clear(&err);
+    int r = containerv_destroy(c, &err);
+    if (r < 0)
+        fail_msg("containerv_destroy: %d: %s", r, err.message);
+}
+
+int cvt_run(struct containerv_container *c, const char *const argv[],
+            const struct containerv_spawn_options *so_in, char *out, size_t out_size)
+{
+    struct containerv_spawn_options so;
+    if (so_in)
+        so = *so_in;
+    else
+        containerv_spawn_options_init(&so);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        fail_msg("pipe2: %s", strerror(errno));
+    so.stdout_fd = p[1];
+    if (!so_in)
+        so.stderr_fd = STDERR_FILENO;
+    struct containerv_error err;
+    containerv_error_clear(&err);
+    pid_t pid = -1;
+    int r = containerv_spawn(c, argv, &so, &pid, &err);
+    close(p[1]);
+    if (r < 0) {
+        close(p[0]);
+        fail_msg("containerv_spawn(%s): %d: %s", argv[0], r, err.message);
+    }
+    size_t len = 0;
+    char sink[4096];
+    for (;;) {
+        char *dst = out && len + 1 < out_size ? out + len : sink;
+        size_t room = out && len + 1 < out_size ? out_size - 1 - len : sizeof(sink);
+        ssize_t n = read(p[0], dst, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (dst != sink)
+            len += (size_t)n;
+    }
+    close(p[0]);
+    if (out && out_size) {
+        out[len] = '\0';
+        while (len > 0 && out[len - 1] == '\n')
+            out[--len] = '\0';
+    }
+    int code = -1;
+    containerv_error_clear(&err);
+    r = containerv_wait(c, pid, &code, &err);
+    if (r < 0)
+        fail_msg("containerv_wait(%s): %d: %s", argv[0], r, err.message);
+    return code;
+}
+
+int cvt_cvtest(struct containerv_container *c, char *out, size_t out_size, ...)
+{
+    const char *argv[16] = {"/bin/cvtest"};
+    size_t n = 1;
+    va_list ap;
+    va_start(ap, out_size);
+    for (const char *a; (a = va_arg(ap, const char *)) && n < 15;)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return cvt_run(c, argv, NULL, out, out_size);
+}
+
+/* ------------------------------------------------------------ leak checks */
+
+bool cvt_strict_mounts(void)
+{
+    const char *ci = getenv("CI"), *strict = getenv("CVT_STRICT_MOUNTS");
+    if (strict && *strict)
+        return strcmp(strict, "0") != 0;
+    return ci && *ci && strcmp(ci, "false") != 0 && strcmp(ci, "0") != 0;
+}
+
+static bool marked(const char *line)
+{
+    return strstr(line, cvt.tmp) || strstr(line, cvt.prefix);
+}
+
+static int count_marked_lines(const char *text)
+{
+    int n = 0;
+    if (!text)
+        return 0;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[8192];
+        snprintf(line, sizeof(line), "%.*s", (int)len, p);
+        n += marked(line) ? 1 : 0;
+        p += len + (nl ? 1 : 0);
+    }
+    return n;
+}
+
+/* Directories below dir (to depth) whose name holds the prefix. With
+ * remove, rmdir them (deepest first) instead of counting survivors. */
+static int walk_cgroups(const char *dir, int depth, bool remove)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (depth > 0)
+            n += walk_cgroups(path, depth - 1, remove);
+        if (strstr(e->d_name, cvt.prefix)) {
+            int r = remove ? rmdir(path) : -1;
+            /* a killed process holds its cgroup until it is reaped: retry a little */
+            for (int tries = 0; remove && r < 0 && errno == EBUSY && tries < 100; tries++) {
+                usleep(20000);
+                r = rmdir(path);
+            }
+            if (r < 0)
+                n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Processes whose cgroup names the prefix; with sig, send it to them. */
+static int scan_procs(int sig)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%s/cgroup", e->d_name);
+        char *s = cvt_read_file(path);
+        if (s && strstr(s, cvt.prefix)) {
+            n++;
+            if (sig)
+                kill(atoi(e->d_name), sig);
+        }
+        free(s);
+    }
+    closedir(d);
+    return n;
+}
+
+static int count_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+void cvt_snapshot(struct cvt_snap *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->self_mountinfo = cvt_read_file("/proc/self/mountinfo");
+    s->host_mountinfo = cvt_read_file("/proc/1/mountinfo");
+    s->self_mounts = cvt_count_lines("/proc/self/mountinfo");
+    s->host_mounts = cvt_count_lines("/proc/1/mountinfo");
+    s->marked_mounts = count_marked_lines(s->self_mountinfo) + count_marked_lines(s->host_mountinfo);
+    s->cgroups = walk_cgroups("/sys/fs/cgroup", 6, false);
+    s->procs = scan_procs(0);
+    s->fds = count_dir("/proc/self/fd") - 1; /* the listing's own fd */
+    s->rt_entries = count_dir(cvt.runtime_dir);
+}
+
+void cvt_snap_free(struct cvt_snap *s)
+{
+    free(s->self_mountinfo);
+    free(s->host_mountinfo);
+    s->self_mountinfo = s->host_mountinfo = NULL;
+}
+
+/* Lines of b not in a, appended to out (at most a few). */
+static void diff_lines(const char *a, const char *b, char *out, size_t size)
+{
+    if (!a || !b)
+        return;
+    const char *p = b;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[1024];
+        snprintf(line, sizeof(line), "\n%.*s\n", (int)len, p);
+        /* search "\nLINE\n" in "\n" a */
+        bool found = false;
+        for (const char *q = a; (q = strstr(q, line + 1)); q++) {
+            if ((q == a || q[-1] == '\n') && (q[len] == '\n' || q[len] == '\0')) {
+                found = true;
+                break;
+            }
+        }
+        size_t used = strlen(out);
+        if (!found && used + len + 8 < size)
+            snprintf(out + used, size - used, "\n    %.*s", (int)len, p);
+        p += len + (nl ? 1 : 0);
+    }
+}
+
+char *cvt_check_leaks(const struct cvt_snap *before, const char *what)
+{
+    struct cvt_snap after;
+    char report[8192] = "";
+    size_t used = 0;
+#define LEAK(...) used += (size_t)snprintf(report + used, used < sizeof(report) ? sizeof(report) - used : 0, __VA_ARGS__)
+
+    cvt_snapshot(&after);
+    if (after.marked_mounts != before->marked_mounts) {
+        LEAK("\n  mounts naming %s or %s: %d before, %d after", cvt.tmp, cvt.prefix,
+             before->marked_mounts, after.marked_mounts);
+        diff_lines(before->self_mountinfo, after.self_mountinfo, report, sizeof(report));
+        used = strlen(report);
+    }
+    if (after.cgroups != before->cgroups)
+        LEAK("\n  cgroup dirs named %s*: %d before, %d after", cvt.prefix, before->cgroups,
+             after.cgroups);
+    if (after.procs != before->procs)
+        LEAK("\n  processes in cgroups named %s*: %d before, %d after", cvt.prefix, before->procs,
+             after.procs);
+    if (after.fds != before->fds)
+        LEAK("\n  open fds of the test process: %d before, %d after", before->fds, after.fds);
+    if (after.rt_entries != before->rt_entries)
+        LEAK("\n  entries in %s: %d before, %d after", cvt.runtime_dir, before->rt_entries,
+             after.rt_entries);
+    if (after.self_mounts != before->self_mounts || after.host_mounts != before->host_mounts) {
+        char diff[4096] = "";
+        diff_lines(before->self_mountinfo, after.self_mountinfo, diff, sizeof(diff));
+        diff_lines(before->host_mountinfo, after.host_mountinfo, diff, sizeof(diff));
+        if (cvt_strict_mounts())
+            LEAK("\n  mount count (self %d -> %d, host %d -> %d); new:%s", before->self_mounts,
+                 after.self_mounts, before->host_mounts, after.host_mounts, diff);
+        else
+            print_message("note: %s: the mount count changed (self %d -> %d, host %d -> %d), not by "
+                          "a mount naming this test's paths (set CVT_STRICT_MOUNTS=1 to fail); "
+                          "new:%s\n",
+                          what, before->self_mounts, after.self_mounts, before->host_mounts,
+                          after.host_mounts, diff);
+    }
+#undef LEAK
+    cvt_snap_free(&after);
+    return report[0] ? strdup(report) : NULL;
+}
+
+void cvt_assert_no_leaks(const struct cvt_snap *before, const char *what)
+{
+    char *report = cvt_check_leaks(before, what);
+    if (report) {
+        char copy[8192];
+        snprintf(copy, sizeof(copy), "%s", report);
+        free(report);
+        fail_msg("%s leaked:%s", what, copy);
+    }
+}
+
+/* ------------------------------------------------------------ main + watchdog */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+/* Remove what a test binary left behind; returns how many things were left. */
+static int sweep(void)
+{
+    int left = 0;
+    struct containerv_error err;
+
+    /* containers: the stale ones with gc, the live ones with destroy */
+    containerv_error_clear(&err);
+    int removed = 0;
+    containerv_gc(cvt.runtime_dir, &removed, &err);
+    left += removed;
+    struct containerv_info *infos = NULL;
+    size_t n = 0;
+    if (containerv_list(cvt.runtime_dir, &infos, &n, &err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            fprintf(stderr, "cvt: sweeping container %s (status %d)\n", infos[i].id, infos[i].status);
+            left++;
+            struct containerv_container *c = NULL;
+            if (containerv_attach(cvt.runtime_dir, infos[i].id, &c, &err) == 0)
+                containerv_destroy(c, &err);
+        }
+        containerv_list_free(infos);
+    }
+    containerv_gc(cvt.runtime_dir, NULL, &err);
+
+    /* processes and cgroups named after our ids */
+    int procs = scan_procs(SIGKILL);
+    if (procs) {
+        fprintf(stderr, "cvt: killed %d leftover processes in cgroups named %s*\n", procs, cvt.prefix);
+        left += procs;
+        for (int tries = 0; tries < 50 && scan_procs(0); tries++)
+            usleep(20000); /* only for the leak sweep: the kernel reaps asynchronously */
+    }
+    int cgroups = walk_cgroups("/sys/fs/cgroup", 6, false);
+    if (cgroups) {
+        fprintf(stderr, "cvt: removing %d leftover cgroup dirs named %s*\n", cgroups, cvt.prefix);
+        left += cgroups;
+        walk_cgroups("/sys/fs/cgroup", 6, true);
+    }
+
+    /* mounts below our tmp dir, deepest (last) first */
+    for (int round = 0; round < 8; round++) {
+        char *mi = cvt_read_file("/proc/self/mountinfo");
+        if (!mi)
+            break;
+        char *last = NULL;
+        for (char *line = strtok(mi, "\n"); line; line = strtok(NULL, "\n")) {
+            char mp[4096];
+            if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+                !strncmp(mp, cvt.tmp, strlen(cvt.tmp)))
+                last = line;
+        }
+        if (!last) {
+            free(mi);
+            break;
+        }
+        char mp[4096];
+        sscanf(last, "%*s %*s %*s %*s %4095s", mp);
+        fprintf(stderr, "cvt: unmounting leftover mount %s\n", mp);
+        left++;
+        umount2(mp, MNT_DETACH);
+        free(mi);
+    }
+
+    /* the files: never crossing into a mount */
+    nftw(cvt.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    rmdir(cvt.tmp);
+    return left;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    /* One warm-up container, so that what the library sets up once per
+     * process (probes, caches) is not counted as a per-container leak. */
+    struct containerv_options *o = containerv_options_new();
+    containerv_options_add_lower(o, cvt.helper_layer);
+    containerv_options_add_lower(o, cvt.rootfs);
+    containerv_options_set_runtime_dir(o, cvt.runtime_dir);
+    struct containerv_container *c = NULL;
+    struct containerv_error err;
+    containerv_error_clear(&err);
+    char id[64];
+    snprintf(id, sizeof(id), "%swarmup", cvt.prefix);
+    if (containerv_create(id, o, &c, &err) == 0)
+        containerv_destroy(c, &err);
+    else
+        print_message("note: warm-up create failed: %s\n", err.message);
+    containerv_options_free(o);
+    return 0;
+}
+
+static const char *need_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        fprintf(stderr, "cvt: $%s is not set (run through ctest)\n", name);
+        exit(1);
+    }
+    return v;
+}
+
+int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigned timeout_s)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "%s: skipped: needs root\n", name);
+        return 77;
+    }
+    cvt.containerv = need_env("CONTAINERV");
+    cvt.helper_layer = need_env("CV_HELPER_LAYER");
+    cvt.rootfs = need_env("CV_DEFAULT_ROOTFS");
+    snprintf(cvt.tmp, sizeof(cvt.tmp), "/tmp/cvt-%s.XXXXXX", name);
+    if (!mkdtemp(cvt.tmp)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    chmod(cvt.tmp, 0755);
+    snprintf(cvt.runtime_dir, sizeof(cvt.runtime_dir), "%s/run", cvt.tmp);
+    mkdir(cvt.runtime_dir, 0711);
+    snprintf(cvt.prefix, sizeof(cvt.prefix), "cvt%dx", (int)getpid());
+    fflush(NULL);
+
+    pid_t child = fork();
+    if (child < 0) {
+        perror("fork");
+        return 1;
+    }
+    if (child == 0) {
+        setpgid(0, 0);
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        int r = _cmocka_run_group_tests(name, tests, n, group_setup, NULL);
+        fflush(NULL);
+        _exit(r);
+    }
+
+    int status = 0;
+    int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+    int ready = pidfd >= 0 ? poll(&pfd, 1, (int)timeout_s * 1000) : 1;
+    if (ready == 0) {
+        fprintf(stderr, "%s: timed out after %us; killing the tests\n", name, timeout_s);
+        kill(-child, SIGKILL);
+        kill(child, SIGKILL);
+    }
+    waitpid(child, &status, 0);
+    if (pidfd >= 0)
+        close(pidfd);
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (ready == 0)
+        rc = 1;
+
+    int left = sweep();
+    if (left) {
+        fprintf(stderr, "%s: FAIL: %d things were left behind (removed now)\n", name, left);
+        if (rc == 0)
+            rc = 1;
+    }
+    return rc;
+}

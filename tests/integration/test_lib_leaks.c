@@ -1,0 +1,351 @@
+/* Nothing is left behind: 50 create/destroy cycles, every create step made to
+ * fail in turn (CONTAINERV_FAULT=<step>), and a creator killed while it is
+ * paused at each step (CONTAINERV_FAULT=pause:<step>) followed by gc. */
+#include "cvt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void test_50_create_destroy(void **state)
+{
+    (void)state;
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_set_memory_limit(o, 64ull << 20), 0);
+    assert_int_equal(containerv_options_set_pids_limit(o, 32), 0);
+    /* warm up: what is set up once per process is not a per-container leak */
+    struct containerv_container *c = cvt_create(o);
+    cvt_destroy(c);
+
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    for (int i = 0; i < 50; i++) {
+        c = cvt_create(o);
+        if (i % 5 == 0) {
+            char out[32];
+            assert_int_equal(cvt_cvtest(c, out, sizeof(out), "exit", "0", NULL), 0);
+        }
+        if (i % 10 == 3) {
+            /* a process still running at destroy */
+            const char *const argv[] = {"/bin/cvtest", "sleep", "100", NULL};
+            struct containerv_spawn_options so;
+            containerv_spawn_options_init(&so);
+            pid_t pid;
+            struct containerv_error err;
+            assert_int_equal(containerv_spawn(c, argv, &so, &pid, &err), 0);
+        }
+        cvt_destroy(c);
+    }
+    containerv_options_free(o);
+    cvt_assert_no_leaks(&before, "50 create/destroy cycles");
+    cvt_snap_free(&before);
+}
+
+/* Append to a bounded report (truncating, never overflowing). */
+__attribute__((format(printf, 3, 4))) static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    if (len + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + len, size - len, fmt, ap);
+    va_end(ap);
+}
+
+static const char *const *steps(void)
+{
+    const char *const *s = containerv_create_steps();
+    assert_non_null(s);
+    assert_non_null(s[0]);
+    return s;
+}
+
+static void test_fault_every_step(void **state)
+{
+    (void)state;
+    const char *const *s = steps();
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_set_memory_limit(o, 64ull << 20), 0);
+    assert_int_equal(containerv_options_set_pids_limit(o, 32), 0);
+    char vol[4096];
+    snprintf(vol, sizeof(vol), "%s/fault-volume", cvt.tmp);
+    mkdir(vol, 0755);
+    assert_int_equal(containerv_options_add_bind(o, vol, "/mnt/vol", false), 0);
+
+    char failures[16384] = "";
+    for (size_t i = 0; s[i]; i++) {
+        struct cvt_snap before;
+        cvt_snapshot(&before);
+        setenv("CONTAINERV_FAULT", s[i], 1);
+        struct containerv_container *c = NULL;
+        struct containerv_error err;
+        containerv_error_clear(&err);
+        const char *id = cvt_id();
+        int r = containerv_create(id, o, &c, &err);
+        unsetenv("CONTAINERV_FAULT");
+        if (r == 0) {
+            containerv_destroy(c, NULL);
+            append(failures, sizeof(failures),
+                                     "\n  %s: create succeeded", s[i]);
+        } else {
+            if (c)
+                append(failures, sizeof(failures),
+                                         "\n  %s: failed create returned a handle", s[i]);
+            if (err.code != EIO || r != -EIO)
+                append(failures, sizeof(failures),
+                                         "\n  %s: want EIO, got %d / code %d (%s)", s[i], r, err.code,
+                                         err.message);
+            if (strcmp(err.step, s[i]) && !strstr(err.message, s[i]))
+                append(failures, sizeof(failures),
+                                         "\n  %s: the error does not name the step: step \"%s\", "
+                                         "message \"%s\"",
+                                         s[i], err.step, err.message);
+        }
+        print_message("fault %-24s -> %s\n", s[i], err.message);
+        char *leaks = cvt_check_leaks(&before, s[i]);
+        if (leaks)
+            append(failures, sizeof(failures),
+                                     "\n  %s: left behind:%s", s[i], leaks);
+        free(leaks);
+        cvt_snap_free(&before);
+        if (leaks) /* clean up before the next step, so that each is judged alone */
+            containerv_gc(cvt.runtime_dir, NULL, NULL);
+    }
+    containerv_options_free(o);
+    if (failures[0]) {
+        print_error("fault injection:%s\n", failures); /* in full: fail_msg truncates */
+        fail_msg("fault injection failed (see above)");
+    }
+    /* and create works again afterwards */
+    o = cvt_options();
+    cvt_destroy(cvt_create(o));
+    containerv_options_free(o);
+}
+
+/* ---- pause:<step>: find the paused process among the creator's descendants */
+
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    int ppid = -1;
+    if (!rp || sscanf(rp + 2, "%*c %d", &ppid) != 1)
+        return -1;
+    return ppid;
+}
+
+static bool descends_from(pid_t pid, pid_t root)
+{
+    for (int depth = 0; pid > 1 && depth < 32; depth++) {
+        if (pid == root)
+            return true;
+        pid = parent_of(pid);
+    }
+    return false;
+}
+
+static bool task_in_pause(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool paused = false;
+    struct dirent *e;
+    while (!paused && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[128];
+        snprintf(path, sizeof(path), "%s/%s/syscall", dir, e->d_name);
+        char *s = cvt_read_file(path);
+        long nr = -1;
+        unsigned long long a1, a2, a3;
+        int got = s ? sscanf(s, "%ld %llx %llx %llx", &nr, &a1, &a2, &a3) : 0;
+        /* host steps pause(2); child steps poll(2) one fd, no timeout, until
+         * their parent goes away */
+#ifdef SYS_pause
+        if (got >= 1 && nr == SYS_pause)
+            paused = true;
+#endif
+#ifdef SYS_poll
+        if (got == 4 && nr == SYS_poll && a2 == 1 &&
+            (a3 == 0xffffffffull || a3 == 0xffffffffffffffffull))
+            paused = true;
+#endif
+        (void)a1;
+        free(s);
+    }
+    closedir(d);
+    return paused;
+}
+
+/* Descendants of root (root included), into pids; returns how many, and
+ * whether one of them is paused. */
+static int tree(pid_t root, pid_t *pids, int max, bool *paused)
+{
+    int n = 0;
+    *paused = false;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d)) && n < max) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        pid_t pid = atoi(e->d_name);
+        if (!descends_from(pid, root))
+            continue;
+        pids[n++] = pid;
+        if (task_in_pause(pid))
+            *paused = true;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_kill_paused_creator_then_gc(void **state)
+{
+    (void)state;
+    const char *const *s = steps();
+    char failures[16384] = "";
+    for (size_t i = 0; s[i]; i++) {
+        struct cvt_snap before;
+        cvt_snapshot(&before);
+        const char *id = cvt_id();
+        char spec[128];
+        snprintf(spec, sizeof(spec), "pause:%s", s[i]);
+        fflush(NULL);
+        pid_t child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+            setenv("CONTAINERV_FAULT", spec, 1);
+            struct containerv_options *o = cvt_options();
+            containerv_options_set_pids_limit(o, 32);
+            struct containerv_container *c = NULL;
+            struct containerv_error err;
+            int r = containerv_create(id, o, &c, &err);
+            _exit(r == 0 ? 0 : 1); /* not reached when paused */
+        }
+        /* wait (bounded: only so that a bug cannot hang the test) for the pause */
+        pid_t pids[64];
+        int n = 0;
+        bool paused = false;
+        for (int tries = 0; tries < 1000 && !paused; tries++) {
+            n = tree(child, pids, 64, &paused);
+            if (!paused) {
+                int status;
+                if (waitpid(child, &status, WNOHANG) == child) {
+                    child = -1;
+                    break;
+                }
+                struct timespec ts = {0, 10 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        /* once paused, the tree holds still: list it again, since the scan that
+         * saw the pause may have read /proc before the creator's last clone */
+        if (paused)
+            n = tree(child, pids, 64, &paused);
+        if (!paused)
+            append(failures, sizeof(failures),
+                                     "\n  %s: the creator never paused (%s)", s[i],
+                                     child < 0 ? "it exited" : "timeout");
+        if (child > 0) {
+            kill(child, SIGKILL);
+            waitpid(child, NULL, 0);
+        }
+        /* whatever it started dies with it (or at the latest when gc finds it
+         * stale): wait for that on pidfds, bounded only to catch a hang */
+        int fds[64], nfds = 0;
+        pid_t fpids[64];
+        for (int k = 0; k < n; k++)
+            if (pids[k] != child && (fds[nfds] = (int)syscall(SYS_pidfd_open, pids[k], 0)) >= 0)
+                fpids[nfds++] = pids[k];
+        for (int k = 0; k < nfds; k++) {
+            struct pollfd pfd = {.fd = fds[k], .events = POLLIN};
+            poll(&pfd, 1, 5000);
+        }
+        struct containerv_error err;
+        containerv_error_clear(&err);
+        int removed = 0;
+        if (containerv_gc(cvt.runtime_dir, &removed, &err) < 0)
+            append(failures, sizeof(failures),
+                                     "\n  %s: gc failed: %s", s[i], err.message);
+        for (int k = 0; k < nfds; k++) {
+            struct pollfd pfd = {.fd = fds[k], .events = POLLIN};
+            if (poll(&pfd, 1, 5000) != 1) {
+                append(failures, sizeof(failures),
+                                         "\n  %s: process %d of the killed creator still runs "
+                                         "after gc", s[i], (int)fpids[k]);
+                syscall(SYS_pidfd_send_signal, fds[k], SIGKILL, NULL, 0);
+                poll(&pfd, 1, 5000);
+                containerv_gc(cvt.runtime_dir, NULL, NULL);
+            }
+            close(fds[k]);
+        }
+        struct containerv_info *infos = NULL;
+        size_t count = 0;
+        if (containerv_list(cvt.runtime_dir, &infos, &count, &err) == 0 && count) {
+            char st[64] = "gone", path[64];
+            snprintf(path, sizeof(path), "/proc/%d/stat", (int)infos[0].init_pid);
+            char *stat = cvt_read_file(path);
+            if (stat) {
+                char *rp = strrchr(stat, ')');
+                snprintf(st, sizeof(st), "%.20s", rp ? rp + 2 : stat);
+            }
+            free(stat);
+            bool known = false;
+            for (int k = 0; k < n; k++)
+                known |= pids[k] == infos[0].init_pid;
+            append(failures, sizeof(failures),
+                   "\n  %s: %zu containers listed after gc (first %s, status %d, init %d %s the "
+                   "creator's tree when paused, now \"%s\")",
+                   s[i], count, infos[0].id, infos[0].status, (int)infos[0].init_pid,
+                   known ? "in" : "NOT in", st);
+        }
+        containerv_list_free(infos);
+        print_message("pause:%-24s -> %d processes, gc removed %d\n", s[i], n, removed);
+        char *leaks = cvt_check_leaks(&before, spec);
+        if (leaks)
+            append(failures, sizeof(failures),
+                                     "\n  %s: left behind:%s", spec, leaks);
+        free(leaks);
+        cvt_snap_free(&before);
+        if (leaks)
+            containerv_gc(cvt.runtime_dir, NULL, NULL);
+    }
+    if (failures[0]) {
+        print_error("kill while paused:%s\n", failures);
+        fail_msg("kill while paused failed (see above)");
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_50_create_destroy),
+        cmocka_unit_test(test_fault_every_step),
+        cmocka_unit_test(test_kill_paused_creator_then_gc),
+    };
+    return cvt_main("lib_leaks", tests, sizeof(tests) / sizeof(tests[0]), 850);
+}

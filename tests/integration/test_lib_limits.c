@@ -1,0 +1,126 @@
+/* Resource limits: memory (OOM kill inside the container only), pids (a fork
+ * bomb stops at the limit), and the container's processes in its cgroup. */
+#include "cvt.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct containerv_container *make(struct containerv_options *o)
+{
+    struct containerv_container *c = cvt_create(o);
+    containerv_options_free(o);
+    return c;
+}
+
+static void test_memory_limit_oom(void **state)
+{
+    (void)state;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_options *o = cvt_options();
+    uint64_t bytes;
+    assert_int_equal(containerv_parse_size("32M", &bytes), 0);
+    assert_int_equal(containerv_options_set_memory_limit(o, bytes), 0);
+    struct containerv_container *c = make(o);
+
+    char out[128];
+    /* under the limit: fine */
+    assert_int_equal(cvt_cvtest(c, out, sizeof(out), "alloc", "8", NULL), 0);
+    assert_string_equal(out, "OK 8");
+    /* over it: the OOM killer takes the workload, and only it */
+    int rc = cvt_cvtest(c, out, sizeof(out), "alloc", "200", NULL);
+    if (rc != 137)
+        fail_msg("cvtest alloc 200 under --memory 32M: want exit 137 (OOM kill), got %d (\"%s\")",
+                 rc, out);
+    /* the container (its init) and this process survived */
+    assert_int_equal(cvt_cvtest(c, out, sizeof(out), "exit", "7", NULL), 7);
+    assert_int_equal(kill(containerv_init_pid(c), 0), 0);
+    cvt_destroy(c);
+    cvt_assert_no_leaks(&before, "memory-limited container");
+    cvt_snap_free(&before);
+}
+
+static void test_pids_limit_stops_fork_bomb(void **state)
+{
+    (void)state;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_set_pids_limit(o, 16), 0);
+    struct containerv_container *c = make(o);
+
+    char out[128];
+    /* a few forks are fine */
+    assert_int_equal(cvt_cvtest(c, out, sizeof(out), "forkbomb", "5", NULL), 0);
+    assert_string_equal(out, "5 OK");
+    /* a hundred are not */
+    assert_int_equal(cvt_cvtest(c, out, sizeof(out), "forkbomb", "100", NULL), 0);
+    int forked = -1;
+    char err[32] = "";
+    if (sscanf(out, "%d %31s", &forked, err) != 2)
+        fail_msg("forkbomb output \"%s\"", out);
+    if (forked >= 16 || forked < 1 || strcmp(err, "EAGAIN"))
+        fail_msg("forkbomb 100 under --pids 16: want fewer than 16 forks and EAGAIN, got \"%s\"", out);
+    /* and the limit is not a leak: the bomb's children are gone */
+    assert_int_equal(cvt_cvtest(c, out, sizeof(out), "forkbomb", "5", NULL), 0);
+    assert_string_equal(out, "5 OK");
+    cvt_destroy(c);
+    cvt_assert_no_leaks(&before, "pids-limited container");
+    cvt_snap_free(&before);
+}
+
+/* The init and the workloads live in a cgroup named after the container. */
+static void test_processes_in_container_cgroup(void **state)
+{
+    (void)state;
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_set_pids_limit(o, 64), 0);
+    assert_int_equal(containerv_options_set_memory_limit(o, 256ull << 20), 0);
+    struct containerv_container *c = make(o);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)containerv_init_pid(c));
+    char *s = cvt_read_file(path);
+    assert_non_null(s);
+    if (!strstr(s, containerv_id(c)))
+        fail_msg("the init's cgroups do not name the container %s:\n%s", containerv_id(c), s);
+    /* every hierarchy that holds a limit */
+    const char *ctrls[] = {"memory", "pids"};
+    for (size_t i = 0; i < 2; i++) {
+        bool found = false;
+        for (char *line = s; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+            char *nl = strchr(line, '\n');
+            size_t len = nl ? (size_t)(nl - line) : strlen(line);
+            char buf[512];
+            snprintf(buf, sizeof(buf), "%.*s", (int)len, line);
+            bool v2 = !strncmp(buf, "0::", 3);
+            if ((strstr(buf, ctrls[i]) || v2) && strstr(buf, containerv_id(c)))
+                found = true;
+        }
+        if (!found)
+            fail_msg("the init is not in a %s cgroup of its own:\n%s", ctrls[i], s);
+    }
+    free(s);
+    /* from inside, a cgroup namespace hides the host's hierarchy: every line is "/" */
+    char out[4096];
+    assert_int_equal(cvt_cvtest(c, out, sizeof(out), "cat", "/proc/self/cgroup", NULL), 0);
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        size_t len = strlen(line);
+        if (len < 2 || strcmp(line + len - 2, ":/"))
+            fail_msg("inside the container /proc/self/cgroup shows \"%s\" (want a cgroup "
+                     "namespace root, \"/\")", line);
+    }
+    cvt_destroy(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_memory_limit_oom),
+        cmocka_unit_test(test_pids_limit_stops_fork_bomb),
+        cmocka_unit_test(test_processes_in_container_cgroup),
+    };
+    return cvt_main("lib_limits", tests, sizeof(tests) / sizeof(tests[0]), 240);
+}

@@ -1,0 +1,355 @@
+/* Warm container pools: hits and misses, the background refill, two users
+ * through one pool (the second sees nothing of the first), concurrent users,
+ * destroy leaves nothing, and a pool owner killed with SIGKILL leaves only
+ * what `gc` removes. */
+#include "cvt.h"
+
+#include <containerv/pool.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char state[512], probe_layer[512], pool_prefix[64];
+
+/* A static probe for what cvtest cannot do: IPC objects and a background
+ * process (`dirty`), and one line of what a container holds (`report`). */
+static const char probe_src[] =
+    "#define _GNU_SOURCE\n"
+    "#include <dirent.h>\n#include <fcntl.h>\n#include <mqueue.h>\n#include <stdio.h>\n"
+    "#include <stdlib.h>\n#include <string.h>\n#include <sys/ipc.h>\n#include <sys/msg.h>\n"
+    "#include <sys/sem.h>\n#include <sys/shm.h>\n#include <sys/mman.h>\n#include <unistd.h>\n"
+    "static int lines(const char *p){FILE*f=fopen(p,\"r\");int n=-1;char b[512];\n"
+    " if(!f)return -1;while(fgets(b,sizeof b,f))n++;fclose(f);return n;}\n"
+    "static int procs(void){DIR*d=opendir(\"/proc\");struct dirent*e;int n=0;\n"
+    " while(d&&(e=readdir(d)))n+=e->d_name[0]>='0'&&e->d_name[0]<='9';if(d)closedir(d);return n;}\n"
+    "static int ex(const char*p){return access(p,F_OK)==0;}\n"
+    "static void wr(const char*p){int fd=open(p,O_WRONLY|O_CREAT,0644);if(fd<0){perror(p);exit(2);}\n"
+    " if(write(fd,\"A\",1)!=1)exit(2);close(fd);}\n"
+    "int main(int c,char**v){\n"
+    " if(c>1&&!strcmp(v[1],\"dirty\")){\n"
+    "  wr(\"/userA\");wr(\"/tmp/userA\");wr(\"/dev/shm/userA\");\n"
+    "  if(shmget(0x5a5a,4096,IPC_CREAT|0600)<0||semget(0x5a5a,1,IPC_CREAT|0600)<0||\n"
+    "     msgget(0x5a5a,IPC_CREAT|0600)<0){perror(\"sysv\");return 3;}\n"
+    "  if(mq_open(\"/userA\",O_CREAT|O_RDWR,0600,NULL)==(mqd_t)-1){perror(\"mq_open\");return 4;}\n"
+    "  if(sethostname(\"userA\",5)<0){perror(\"sethostname\");return 5;}\n"
+    "  if(fork()==0){setsid();close(0);close(1);close(2);for(;;)pause();}\n"
+    "  return 0;}\n"
+    " char h[65]={0};gethostname(h,64);mqd_t q=mq_open(\"/userA\",O_RDONLY);\n"
+    " printf(\"files=%d procs=%d shm=%d sem=%d msg=%d mq=%d host=%s\\n\",\n"
+    "  ex(\"/userA\")+ex(\"/tmp/userA\")+ex(\"/dev/shm/userA\"),procs(),lines(\"/proc/sysvipc/shm\"),\n"
+    "  lines(\"/proc/sysvipc/sem\"),lines(\"/proc/sysvipc/msg\"),q!=(mqd_t)-1,h);return 0;}\n";
+
+/* Compile the probe into <tmp>/probe/bin/cvprobe; false when no compiler. */
+static bool build_probe(void)
+{
+    char src[600], cmd[2048];
+    snprintf(probe_layer, sizeof(probe_layer), "%s/probe", cvt.tmp);
+    snprintf(src, sizeof(src), "%s/probe.c", cvt.tmp);
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s/bin && cc -static -O1 -o %s/bin/cvprobe %s", probe_layer,
+             probe_layer, src);
+    cvt_write_file(src, probe_src);
+    return system(cmd) == 0;
+}
+
+static void setup_names(void)
+{
+    snprintf(state, sizeof(state), "%s/state", cvt.tmp);
+    snprintf(pool_prefix, sizeof(pool_prefix), "%sp", cvt.prefix);
+}
+
+/* The test template: helper layer (+ probe layer) over the default rootfs;
+ * caps relaxed so that user A may change the hostname. */
+static void make_template(const char *name, bool probe)
+{
+    struct containerv_error err;
+    struct containerv_options *o = containerv_options_new();
+    assert_non_null(o);
+    if (probe)
+        assert_int_equal(containerv_options_add_lower(o, probe_layer), 0);
+    assert_int_equal(containerv_options_add_lower(o, cvt.helper_layer), 0);
+    assert_int_equal(containerv_options_add_lower(o, cvt.rootfs), 0);
+    assert_int_equal(containerv_options_set_hostname(o, "fresh"), 0);
+    if (probe)
+        assert_int_equal(containerv_options_set_relax(o, CONTAINERV_RELAX_CAPS), 0);
+    if (containerv_template_create(state, name, o, &err) < 0)
+        fail_msg("template create: %s", err.message);
+    containerv_options_free(o);
+}
+
+static struct containerv_pool *make_pool(const char *tpl, int size)
+{
+    struct containerv_pool_config cfg;
+    struct containerv_pool *p = NULL;
+    struct containerv_error err;
+    containerv_pool_config_init(&cfg);
+    cfg.state_dir = state;
+    cfg.runtime_dir = cvt.runtime_dir;
+    cfg.id_prefix = pool_prefix;
+    if (containerv_pool_create_ex(tpl, size, &cfg, &p, &err) < 0)
+        fail_msg("pool create: %s", err.message);
+    return p;
+}
+
+/* Wait (a hang guard only, never a timing assertion) until cond holds. */
+static struct containerv_pool_stats wait_stats(struct containerv_pool *p, int warm, uint64_t replaces)
+{
+    struct containerv_pool_stats s;
+    for (int i = 0; i < 6000; i++) {
+        assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+        if (s.warm_containers >= warm && s.replaces >= replaces)
+            return s;
+        if (s.failures)
+            fail_msg("background create failed: %s", s.last_error);
+        usleep(10000);
+    }
+    fail_msg("pool never reached %d warm / %llu replaced (warm %d, replaced %llu)", warm,
+             (unsigned long long)replaces, s.warm_containers, (unsigned long long)s.replaces);
+    return s;
+}
+
+static struct containerv_container *get(struct containerv_pool *p)
+{
+    struct containerv_container *c = NULL;
+    struct containerv_error err;
+    if (containerv_pool_get_container(p, &c, &err) < 0)
+        fail_msg("pool get: %s", err.message);
+    return c;
+}
+
+static void put(struct containerv_pool *p, struct containerv_container *c)
+{
+    struct containerv_error err;
+    if (containerv_pool_return_container(p, c, &err) < 0)
+        fail_msg("pool return: %s", err.message);
+}
+
+static void destroy_pool(struct containerv_pool *p)
+{
+    struct containerv_error err;
+    if (containerv_pool_destroy(p, &err) < 0)
+        fail_msg("pool destroy: %s", err.message);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_hits_misses_refill(void **st)
+{
+    (void)st;
+    setup_names();
+    make_template("basic", false);
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_pool *p = make_pool("basic", 2);
+    struct containerv_pool_stats s = wait_stats(p, 2, 0);
+    assert_string_equal(s.template_name, "basic");
+    assert_int_equal(s.pool_size, 2);
+    assert_true(s.refills >= 2 && s.mean_refill_ns > 0);
+
+    struct containerv_container *a = get(p), *b = get(p), *c = get(p); /* 2 hits, 1 miss */
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    assert_int_equal(s.hits, 2);
+    assert_int_equal(s.misses, 1);
+    assert_int_equal(s.in_use, 3);
+    cvt_assert_out(a, "fresh", "hostname");
+    cvt_assert_out(c, "fresh", "hostname");
+    assert_string_not_equal(containerv_id(a), containerv_id(b));
+    put(p, a);
+    put(p, b);
+    put(p, c);
+    s = wait_stats(p, 2, 3);
+    assert_int_equal(s.in_use, 0);
+    assert_int_equal(s.resets, 0);
+    destroy_pool(p);
+    cvt_assert_no_leaks(&before, "pool destroyed after gets and returns");
+    cvt_snap_free(&before);
+}
+
+static void probe_report(struct containerv_container *c, char *out, size_t size)
+{
+    const char *const argv[] = {"/bin/cvprobe", "report", NULL};
+    assert_int_equal(cvt_run(c, argv, NULL, out, size), 0);
+}
+
+static void ipc_ns(struct containerv_container *c, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/ipc", (int)containerv_init_pid(c));
+    ssize_t n = readlink(path, buf, size - 1);
+    assert_true(n > 0);
+    buf[n] = '\0';
+}
+
+static void test_two_users(void **st)
+{
+    (void)st;
+    setup_names();
+    if (!build_probe())
+        skip();
+    make_template("probe", true);
+    struct containerv_pool *p = make_pool("probe", 1);
+    wait_stats(p, 1, 0);
+    char out[512], ns_a[64], ns_b[64], id_a[80];
+
+    /* user A: files in /, /tmp, /dev/shm; SysV and POSIX IPC; hostname; a daemon */
+    struct containerv_container *a = get(p);
+    probe_report(a, out, sizeof(out));
+    assert_string_equal(out, "files=0 procs=2 shm=0 sem=0 msg=0 mq=0 host=fresh");
+    const char *const dirty[] = {"/bin/cvprobe", "dirty", NULL};
+    assert_int_equal(cvt_run(a, dirty, NULL, NULL, 0), 0);
+    probe_report(a, out, sizeof(out));
+    assert_string_equal(out, "files=3 procs=3 shm=1 sem=1 msg=1 mq=1 host=userA");
+    snprintf(id_a, sizeof(id_a), "%s", containerv_id(a));
+    pid_t init_a = containerv_init_pid(a);
+    ipc_ns(a, ns_a, sizeof(ns_a));
+    put(p, a);
+
+    /* user B, through the same pool of one */
+    wait_stats(p, 1, 1);
+    struct containerv_container *b = get(p);
+    probe_report(b, out, sizeof(out));
+    assert_string_equal(out, "files=0 procs=2 shm=0 sem=0 msg=0 mq=0 host=fresh");
+    assert_string_not_equal(containerv_id(b), id_a);
+    assert_int_not_equal(containerv_init_pid(b), init_a);
+    ipc_ns(b, ns_b, sizeof(ns_b));
+    assert_string_not_equal(ns_a, ns_b);
+    assert_int_equal(kill(init_a, 0), -1); /* A's container, daemon included, is gone */
+    put(p, b);
+    destroy_pool(p);
+}
+
+struct worker {
+    struct containerv_pool *p;
+    int rounds, failures;
+};
+
+static void *worker(void *arg)
+{
+    struct worker *w = arg;
+    static const char *const argv[] = {"/bin/true", NULL};
+    for (int i = 0; i < w->rounds; i++) {
+        struct containerv_container *c = NULL;
+        struct containerv_error err;
+        pid_t pid;
+        int code = -1;
+        if (containerv_pool_get_container(w->p, &c, &err) < 0 ||
+            containerv_spawn(c, argv, NULL, &pid, &err) < 0 ||
+            containerv_wait(c, pid, &code, &err) < 0 || code != 0)
+            w->failures++;
+        if (c && containerv_pool_return_container(w->p, c, &err) < 0)
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_users(void **st)
+{
+    (void)st;
+    setup_names();
+    make_template("conc", false);
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_pool *p = make_pool("conc", 2);
+    struct worker w[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = (struct worker){.p = p, .rounds = 8};
+        assert_int_equal(pthread_create(&th[i], NULL, worker, &w[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    struct containerv_pool_stats s;
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    assert_int_equal(s.hits + s.misses, 24);
+    assert_int_equal(s.in_use, 0);
+    destroy_pool(p); /* returned containers not yet disposed of go too */
+    cvt_assert_no_leaks(&before, "pool destroyed with returns pending");
+    cvt_snap_free(&before);
+}
+
+/* A child process owns a pool, is killed with SIGKILL; gc leaves nothing. */
+static void test_killed_owner(void **st)
+{
+    (void)st;
+    setup_names();
+    make_template("killed", false);
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    int ready[2];
+    assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct containerv_pool *p = make_pool("killed", 3);
+        wait_stats(p, 3, 0);
+        struct containerv_container *c = get(p); /* one in use, too */
+        (void)c;
+        if (write(ready[1], "r", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(ready[1]);
+    char ch;
+    assert_int_equal(read(ready[0], &ch, 1), 1);
+    close(ready[0]);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+
+    /* the inits die with their creator (PDEATHSIG); wait until all are stale */
+    for (int i = 0; i < 3000; i++) {
+        struct containerv_info *infos = NULL;
+        size_t n = 0, stale = 0;
+        struct containerv_error err;
+        assert_int_equal(containerv_list(cvt.runtime_dir, &infos, &n, &err), 0);
+        for (size_t k = 0; k < n; k++)
+            stale += infos[k].status == CONTAINERV_STATUS_STALE;
+        containerv_list_free(infos);
+        if (n > 0 && stale == n)
+            break;
+        usleep(10000);
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s --runtime-dir %s gc", cvt.containerv, cvt.runtime_dir);
+    assert_int_equal(system(cmd), 0);
+    cvt_assert_no_leaks(&before, "pool owner killed, then gc");
+    cvt_snap_free(&before);
+}
+
+static void test_bad_input(void **st)
+{
+    (void)st;
+    setup_names();
+    struct containerv_pool *p = NULL;
+    struct containerv_error err;
+    struct containerv_pool_config cfg;
+    containerv_pool_config_init(&cfg);
+    cfg.state_dir = state;
+    assert_int_equal(containerv_pool_create_ex("nosuch", 1, &cfg, &p, &err), -ENOENT);
+    assert_null(p);
+    assert_non_null(strstr(err.message, "nosuch"));
+    assert_int_equal(containerv_pool_create_ex("basic", 0, &cfg, &p, &err), -EINVAL);
+    assert_int_equal(containerv_pool_get_container(NULL, NULL, &err), -EINVAL);
+    assert_int_equal(containerv_pool_destroy(NULL, &err), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hits_misses_refill),
+        cmocka_unit_test(test_two_users),
+        cmocka_unit_test(test_concurrent_users),
+        cmocka_unit_test(test_killed_owner),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cvt_main("pool", tests, sizeof(tests) / sizeof(tests[0]), 280);
+}
