@@ -11,47 +11,27 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../src/common/seccomp_profile.h"
+
 static struct {
     char what[128];
 } cached;
 
-/* Refused with EPERM: kernel state, other namespaces, module and key
- * management, tracing other processes, raw I/O. */
-static const char *const denied[] = {
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module",
-    "delete_module", "finit_module", "get_kernel_syms", "init_module", "ioperm", "iopl",
-    "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mount",
-    "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at", "perf_event_open",
-    "pivot_root", "process_vm_readv", "process_vm_writev", "ptrace", "query_module",
-    "quotactl", "quotactl_fd", "reboot", "request_key", "setns", "settimeofday", "stime",
-    "swapon", "swapoff", "sysfs", "_sysctl", "syslog", "umount", "umount2", "unshare",
-    "uselib", "userfaultfd", "ustat", "vm86", "vm86old", "fsopen", "fsconfig", "fsmount",
-    "fspick", "move_mount", "open_tree", "mount_setattr", "fanotify_init", "adjtimex",
-    "io_uring_setup", "io_uring_enter", "io_uring_register", "pidfd_getfd",
-    "set_mempolicy_home_node", "lsm_set_self_attr", NULL,
-};
-
-/* clone flags that create namespaces: refused in clone(2). */
-static const unsigned long ns_flags[] = {
-    CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
-    CLONE_NEWCGROUP, 0x00000080 /* CLONE_NEWTIME */,
-};
-
 static int build_rules(scmp_filter_ctx ctx)
 {
-    for (int i = 0; denied[i]; i++) {
-        int nr = seccomp_syscall_resolve_name(denied[i]);
+    for (int i = 0; cv_seccomp_denied[i]; i++) {
+        int nr = seccomp_syscall_resolve_name(cv_seccomp_denied[i]);
         if (nr == __NR_SCMP_ERROR)
             continue; /* not on this architecture */
         int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
         if (r < 0) {
-            snprintf(cached.what, sizeof(cached.what), "adding rule for %s", denied[i]);
+            snprintf(cached.what, sizeof(cached.what), "adding rule for %s", cv_seccomp_denied[i]);
             return r;
         }
     }
-    for (size_t i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++) {
+    for (size_t i = 0; i < sizeof(cv_seccomp_clone_ns_flags) / sizeof(cv_seccomp_clone_ns_flags[0]); i++) {
         int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-                                 SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
+                                 SCMP_A0(SCMP_CMP_MASKED_EQ, cv_seccomp_clone_ns_flags[i], cv_seccomp_clone_ns_flags[i]));
         if (r < 0) {
             snprintf(cached.what, sizeof(cached.what), "adding the clone flags rule");
             return r;

@@ -360,25 +360,13 @@ static int step_child_ready(struct create_ctx *x);
 static int send_step(struct create_ctx *x, uint32_t step, const char *name, const int *fds, int nfds)
 {
     struct cv_sync_msg m = {.step = step};
-    char cbuf[CMSG_SPACE(CV_SYNC_MAX_FDS * sizeof(int))];
-    memset(cbuf, 0, sizeof(cbuf));
-    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (nfds > 0) {
-        mh.msg_control = cbuf;
-        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-        memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
-    }
-    if (sendmsg(x->sync_fd, &mh, MSG_NOSIGNAL) >= 0)
+    int r = cv_send_fds(x->sync_fd, &m, sizeof(m), fds, nfds);
+    if (r == 0)
         return 0;
-    if (errno != EPIPE)
-        return cv_error(x->err, errno, name, "telling the child");
+    if (r != -EPIPE)
+        return cv_error(x->err, -r, name, "telling the child");
     /* the child failed first: its report says why */
-    int r = step_child_ready(x);
+    r = step_child_ready(x);
     return r < 0 ? r : cv_error(x->err, EPIPE, name, "telling the child");
 }
 

@@ -130,20 +130,7 @@ __attribute__((noinline)) static pid_t start_child(const struct spawn_plan *p, v
 
 static int send_reply(int fd, const struct cv_spawned_msg *msg, const int *fds, int nfds)
 {
-    char cbuf[CMSG_SPACE(2 * sizeof(int))];
-    struct iovec iov = {.iov_base = (void *)msg, .iov_len = sizeof(*msg)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (nfds > 0) {
-        memset(cbuf, 0, sizeof(cbuf));
-        mh.msg_control = cbuf;
-        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-        memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
-    }
-    return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+    return cv_send_fds(fd, msg, sizeof(*msg), fds, nfds);
 }
 
 /* Split the strings of a request into argv and envp arrays on our stack. */

@@ -38,6 +38,10 @@ struct cv_child_args {
 
 /* child.c: runs after clone3, becomes the init; never returns */
 __attribute__((noreturn)) void cv_child_main(struct cv_child_args *a);
+/* fdpass.c: send buf with nfds fds (SCM_RIGHTS); 0 or -errno; no allocation */
+#define CV_MAX_PASSED_FDS 8
+int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+
 /* rootfs.c (child) */
 int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);
 /* init.c (child): never returns */

@@ -83,25 +83,6 @@ static struct cv_spawn_req *build_request(struct containerv_container *c, const 
     return req;
 }
 
-static int send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
-{
-    char cbuf[CMSG_SPACE(4 * sizeof(int))];
-    memset(cbuf, 0, sizeof(cbuf));
-    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                        .msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int))};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-    memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
-    ssize_t n;
-    do
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n < 0 ? -errno : 0;
-}
-
 /* Receive one message with its fds and, when the sender's credentials came
  * along (SO_PASSCRED), the sender's pid as our pid namespace sees it. */
 static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds, pid_t *sender)
@@ -215,7 +196,7 @@ int containerv_spawn(struct containerv_container *c, const char *const argv[],
     int on = 1;
     int r = setsockopt(conn, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0 ? -errno : 0;
     if (r == 0)
-        r = send_with_fds(c->ctl_fd, req, len, fds, nfds);
+        r = cv_send_fds(c->ctl_fd, req, len, fds, nfds);
     close(sp[1]);
     if (r < 0)
         return cv_error(err, -r, "spawn", "sending the request to the init of '%s'", c->id);

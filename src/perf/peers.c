@@ -6,6 +6,7 @@
  * (cheaper than containerv's overlay with a writable layer: in the peers'
  * favour). */
 #include "bench.h"
+#include "../common/seccomp_profile.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -38,23 +39,7 @@ static bool find_in_path(const char *name, char *out, size_t size)
 
 /* ------------------------------------------------------------ bundles */
 
-/* The same lists as src/linux/security.c (kept in step by hand). */
-static const char *const denied_syscalls[] = {
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module",
-    "delete_module", "finit_module", "get_kernel_syms", "init_module", "ioperm", "iopl",
-    "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mount",
-    "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at", "perf_event_open",
-    "pivot_root", "process_vm_readv", "process_vm_writev", "ptrace", "query_module",
-    "quotactl", "quotactl_fd", "reboot", "request_key", "setns", "settimeofday", "stime",
-    "swapon", "swapoff", "sysfs", "_sysctl", "syslog", "umount", "umount2", "unshare",
-    "uselib", "userfaultfd", "ustat", "vm86", "vm86old", "fsopen", "fsconfig", "fsmount",
-    "fspick", "move_mount", "open_tree", "mount_setattr", "fanotify_init", "adjtimex",
-    "io_uring_setup", "io_uring_enter", "io_uring_register", "pidfd_getfd",
-    "set_mempolicy_home_node", "lsm_set_self_attr", NULL,
-};
-static const unsigned long clone_ns_flags[] = {
-    0x00020000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x02000000, 0x00000080,
-};
+/* the same lists as the default profile (src/common/seccomp_profile.h) */
 static const char *const caps[] = {
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
     "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",
@@ -80,13 +65,13 @@ static json_t *str_array(const char *const *v)
 static json_t *seccomp_json(void)
 {
     json_t *rules = json_array();
-    json_array_append_new(rules, json_pack("{s:o, s:s, s:i}", "names", str_array(denied_syscalls),
+    json_array_append_new(rules, json_pack("{s:o, s:s, s:i}", "names", str_array(cv_seccomp_denied),
                                            "action", "SCMP_ACT_ERRNO", "errnoRet", EPERM));
-    for (size_t i = 0; i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++)
+    for (size_t i = 0; i < sizeof(cv_seccomp_clone_ns_flags) / sizeof(cv_seccomp_clone_ns_flags[0]); i++)
         json_array_append_new(
             rules, json_pack("{s:[s], s:s, s:i, s:[{s:i, s:I, s:I, s:s}]}", "names", "clone", "action",
                              "SCMP_ACT_ERRNO", "errnoRet", EPERM, "args", "index", 0, "value",
-                             (json_int_t)clone_ns_flags[i], "valueTwo", (json_int_t)clone_ns_flags[i],
+                             (json_int_t)cv_seccomp_clone_ns_flags[i], "valueTwo", (json_int_t)cv_seccomp_clone_ns_flags[i],
                              "op", "SCMP_CMP_MASKED_EQ"));
     json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "clone3", "action",
                                            "SCMP_ACT_ERRNO", "errnoRet", ENOSYS));

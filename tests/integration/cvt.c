@@ -566,3 +566,32 @@ int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigne
     }
     return rc;
 }
+
+int cvt_fixture_setup_with(void **state, struct containerv_options *o)
+{
+    struct cvt_fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    cvt_snapshot(&f->before);
+    f->c = cvt_create(o);
+    containerv_options_free(o);
+    *state = f;
+    return 0;
+}
+
+int cvt_fixture_setup(void **state)
+{
+    return cvt_fixture_setup_with(state, cvt_options());
+}
+
+int cvt_fixture_teardown(void **state)
+{
+    struct cvt_fixture *f = *state;
+    if (!f)
+        return 0;
+    if (f->c)
+        cvt_destroy(f->c);
+    cvt_assert_no_leaks(&f->before, "container");
+    cvt_snap_free(&f->before);
+    free(f);
+    return 0;
+}

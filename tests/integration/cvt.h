@@ -88,6 +88,16 @@ void cvt_snap_free(struct cvt_snap *s);
 char *cvt_check_leaks(const struct cvt_snap *before, const char *what);
 /* Fail the test (with what differs) unless nothing leaked since before. */
 void cvt_assert_no_leaks(const struct cvt_snap *before, const char *what);
+
+/* A cmocka fixture: one container (made with o, or cvt_options()) and a
+ * snapshot taken before it; teardown destroys it and asserts no leak. */
+struct cvt_fixture {
+    struct containerv_container *c;
+    struct cvt_snap before;
+};
+int cvt_fixture_setup_with(void **state, struct containerv_options *o);
+int cvt_fixture_setup(void **state);
+int cvt_fixture_teardown(void **state);
 /* Strict mount totals: on in CI (CI set) or with CVT_STRICT_MOUNTS=1; else a
  * change of the totals that names none of our paths is only reported, since
  * other users of a shared machine mount things too. */

@@ -11,38 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct fix {
-    struct containerv_container *c;
-    struct cvt_snap before;
-};
-
-static int setup_with(void **state, struct containerv_options *o)
-{
-    struct fix *f = calloc(1, sizeof(*f));
-    cvt_snapshot(&f->before);
-    f->c = cvt_create(o);
-    containerv_options_free(o);
-    *state = f;
-    return 0;
-}
-
-static int setup(void **state)
-{
-    return setup_with(state, cvt_options());
-}
-
-static int teardown(void **state)
-{
-    struct fix *f = *state;
-    if (!f)
-        return 0;
-    if (f->c)
-        cvt_destroy(f->c);
-    cvt_assert_no_leaks(&f->before, "container");
-    cvt_snap_free(&f->before);
-    free(f);
-    return 0;
-}
+/* the per-test container and its leak snapshot: struct cvt_fixture, cvt.h */
 
 /* ---- a fingerprint of a directory tree: names, types, modes, sizes, mtimes */
 
@@ -89,7 +58,7 @@ static bool exists(const char *dir, const char *name)
 
 static void test_writes_stay_in_upper(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     uint64_t helper_fp = fingerprint(cvt.helper_layer);
     uint64_t rootfs_fp = fingerprint(cvt.rootfs);
 
@@ -154,12 +123,12 @@ static void test_single_rootfs_is_read_only(void **state)
     struct containerv_options *o = containerv_options_new();
     assert_int_equal(containerv_options_set_rootfs(o, dir), 0);
     assert_int_equal(containerv_options_set_runtime_dir(o, cvt.runtime_dir), 0);
-    struct fix *f;
-    setup_with((void **)&f, o);
+    struct cvt_fixture *f;
+    cvt_fixture_setup_with((void **)&f, o);
     cvt_assert_out(f->c, "EROFS", "write", "/cvt-x", "x");
     cvt_assert_out(f->c, "EROFS", "write", "/bin/cvtest", "x");
     cvt_assert_out(f->c, "lo", "netdevs");
-    teardown((void **)&f);
+    cvt_fixture_teardown((void **)&f);
     if (fingerprint(dir) != fp)
         fail_msg("the read-only rootfs %s changed", dir);
 }
@@ -169,12 +138,12 @@ static void test_read_only(void **state)
     (void)state;
     struct containerv_options *o = cvt_options();
     assert_int_equal(containerv_options_set_read_only(o, true), 0);
-    struct fix *f;
-    setup_with((void **)&f, o);
+    struct cvt_fixture *f;
+    cvt_fixture_setup_with((void **)&f, o);
     cvt_assert_out(f->c, "EROFS", "write", "/cvt-x", "x");
     cvt_assert_out(f->c, "EROFS", "write", "/etc/hostname", "x");
     cvt_assert_out(f->c, "OK", "write", "/tmp/cvt-x", "x"); /* /tmp stays writable */
-    teardown((void **)&f);
+    cvt_fixture_teardown((void **)&f);
 }
 
 static void test_bind_mounts(void **state)
@@ -191,15 +160,15 @@ static void test_bind_mounts(void **state)
     struct containerv_options *o = cvt_options();
     assert_int_equal(containerv_options_add_bind(o, ro, "/mnt/ro", true), 0);
     assert_int_equal(containerv_options_add_bind(o, rw, "/mnt/rw", false), 0);
-    struct fix *f;
-    setup_with((void **)&f, o);
+    struct cvt_fixture *f;
+    cvt_fixture_setup_with((void **)&f, o);
     char out[256];
     assert_int_equal(cvt_cvtest(f->c, out, sizeof(out), "cat", "/mnt/ro/hello.txt", NULL), 0);
     assert_string_equal(out, "hello from the host");
     cvt_assert_out(f->c, "EROFS", "write", "/mnt/ro/new", "x");
     cvt_assert_out(f->c, "EROFS", "write", "/mnt/ro/hello.txt", "x");
     cvt_assert_out(f->c, "OK", "write", "/mnt/rw/from-container", "written inside");
-    teardown((void **)&f);
+    cvt_fixture_teardown((void **)&f);
 
     snprintf(path, sizeof(path), "%s/from-container", rw);
     char *s = cvt_read_file(path);
@@ -217,7 +186,7 @@ static void test_bind_mounts(void **state)
 
 static void test_upload_download_roundtrip(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     char src[4096], back[4096];
     snprintf(src, sizeof(src), "%s/upload.bin", cvt.tmp);
     snprintf(back, sizeof(back), "%s/download.bin", cvt.tmp);
@@ -276,7 +245,7 @@ static void test_upload_download_roundtrip(void **state)
  * container leads to the container's file, never the host's. */
 static void test_symlink_escapes_stay_inside(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     char host_target[4096], back[4096], out[256];
     snprintf(host_target, sizeof(host_target), "%s/host-secret", cvt.tmp);
     cvt_write_file(host_target, "host secret\n");
@@ -343,12 +312,12 @@ static void test_symlink_escapes_stay_inside(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_writes_stay_in_upper, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writes_stay_in_upper, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test(test_single_rootfs_is_read_only),
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_bind_mounts),
-        cmocka_unit_test_setup_teardown(test_upload_download_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_symlink_escapes_stay_inside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_download_roundtrip, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_symlink_escapes_stay_inside, cvt_fixture_setup, cvt_fixture_teardown),
     };
     return cvt_main("lib_files", tests, sizeof(tests) / sizeof(tests[0]), 240);
 }

@@ -16,42 +16,11 @@
  * AUDIT_WRITE. */
 #define OCI_DEFAULT_CAPS "00000000a80425fb"
 
-struct fix {
-    struct containerv_container *c;
-    struct cvt_snap before;
-};
-
-static int setup_with(void **state, struct containerv_options *o)
-{
-    struct fix *f = calloc(1, sizeof(*f));
-    cvt_snapshot(&f->before);
-    f->c = cvt_create(o);
-    containerv_options_free(o);
-    *state = f;
-    return 0;
-}
-
-static int setup(void **state)
-{
-    return setup_with(state, cvt_options());
-}
-
-static int teardown(void **state)
-{
-    struct fix *f = *state;
-    if (!f)
-        return 0;
-    if (f->c)
-        cvt_destroy(f->c);
-    cvt_assert_no_leaks(&f->before, "container");
-    cvt_snap_free(&f->before);
-    free(f);
-    return 0;
-}
+/* the per-test container and its leak snapshot: struct cvt_fixture, cvt.h */
 
 static void test_pid1_is_init(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     char out[256];
     assert_int_equal(cvt_cvtest(f->c, out, sizeof(out), "comm1", NULL), 0);
     if (!strcmp(out, "cvtest") || !out[0])
@@ -75,7 +44,7 @@ static void test_pid1_is_init(void **state)
 
 static void test_hostname_differs(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     struct utsname u;
     uname(&u);
     char out[256];
@@ -92,21 +61,21 @@ static void test_hostname_option(void **state)
     char name[64];
     snprintf(name, sizeof(name), "box-%d", (int)getpid());
     assert_int_equal(containerv_options_set_hostname(o, name), 0);
-    struct fix *f;
-    setup_with((void **)&f, o);
+    struct cvt_fixture *f;
+    cvt_fixture_setup_with((void **)&f, o);
     cvt_assert_out(f->c, name, "hostname");
-    teardown((void **)&f);
+    cvt_fixture_teardown((void **)&f);
 }
 
 static void test_network_is_loopback_only(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     cvt_assert_out(f->c, "lo", "netdevs");
 }
 
 static void test_capabilities(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     cvt_assert_out(f->c, OCI_DEFAULT_CAPS, "capeff");
     cvt_assert_out(f->c, OCI_DEFAULT_CAPS, "capbnd");
     cvt_assert_out(f->c, OCI_DEFAULT_CAPS, "capprm");
@@ -116,7 +85,7 @@ static void test_capabilities(void **state)
 
 static void test_blocked_syscalls(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     /* refused by the seccomp filter (EPERM, like docker's profile) */
     const char *blocked[] = {"keyctl", "add_key", "unshare", "mount", "bpf"};
     for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++)
@@ -141,8 +110,8 @@ static void test_relaxed_security(void **state)
                                                         CONTAINERV_RELAX_NO_NEW_PRIVS |
                                                         CONTAINERV_RELAX_MASKED_PATHS),
                      0);
-    struct fix *f;
-    setup_with((void **)&f, o);
+    struct cvt_fixture *f;
+    cvt_fixture_setup_with((void **)&f, o);
     cvt_assert_out(f->c, "0", "seccomp");
     cvt_assert_out(f->c, "0", "nnp");
     cvt_assert_out(f->c, "OK", "syscall", "keyctl");
@@ -152,7 +121,7 @@ static void test_relaxed_security(void **state)
     assert_int_equal(cvt_cvtest(f->c, out, sizeof(out), "read", "/proc/timer_list", NULL), 0);
     if (atoi(out) <= 0)
         fail_msg("unmasked /proc/timer_list read %s bytes", out);
-    teardown((void **)&f);
+    cvt_fixture_teardown((void **)&f);
 }
 
 static void expect_masked(struct containerv_container *c, const char *path, bool may_be_missing)
@@ -168,7 +137,7 @@ static void expect_masked(struct containerv_container *c, const char *path, bool
 
 static void test_masked_and_readonly_paths(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     struct stat st;
     /* /proc/kcore and /proc/sched_debug do not exist on every kernel */
     expect_masked(f->c, "/proc/kcore", stat("/proc/kcore", &st) < 0);
@@ -186,7 +155,7 @@ static void test_masked_and_readonly_paths(void **state)
 
 static void test_no_fds_leak(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     /* fds the test process holds without O_CLOEXEC must not reach the workload */
     int a = open("/etc/hostname", O_RDONLY);
     int d = open("/", O_RDONLY | O_DIRECTORY);
@@ -208,7 +177,7 @@ static void test_no_fds_leak(void **state)
  * root, not a socket of the runtime. Probes only: nothing is written. */
 static void test_no_way_back_to_the_host(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     char out[4096];
     const char *denied_open[] = {"/proc/1/exe", "/proc/1/environ", "/proc/1/fd/0", "/proc/1/fd/3",
                                  "/proc/1/mem"};
@@ -241,7 +210,7 @@ static void test_no_way_back_to_the_host(void **state)
 
 static void test_exit_codes_and_signals(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     char out[64];
     assert_int_equal(cvt_cvtest(f->c, out, sizeof(out), "exit", "0", NULL), 0);
     assert_int_equal(cvt_cvtest(f->c, out, sizeof(out), "exit", "42", NULL), 42);
@@ -254,17 +223,17 @@ static void test_exit_codes_and_signals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pid1_is_init, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hostname_differs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pid1_is_init, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_hostname_differs, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test(test_hostname_option),
-        cmocka_unit_test_setup_teardown(test_network_is_loopback_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blocked_syscalls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_network_is_loopback_only, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_capabilities, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_syscalls, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test(test_relaxed_security),
-        cmocka_unit_test_setup_teardown(test_masked_and_readonly_paths, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_fds_leak, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_way_back_to_the_host, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exit_codes_and_signals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_masked_and_readonly_paths, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_no_fds_leak, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_no_way_back_to_the_host, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_exit_codes_and_signals, cvt_fixture_setup, cvt_fixture_teardown),
     };
     return cvt_main("lib_isolation", tests, sizeof(tests) / sizeof(tests[0]), 240);
 }

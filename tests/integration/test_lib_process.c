@@ -12,38 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-struct fix {
-    struct containerv_container *c;
-    struct cvt_snap before;
-};
-
-static int setup_with(void **state, struct containerv_options *o)
-{
-    struct fix *f = calloc(1, sizeof(*f));
-    cvt_snapshot(&f->before);
-    f->c = cvt_create(o);
-    containerv_options_free(o);
-    *state = f;
-    return 0;
-}
-
-static int setup(void **state)
-{
-    return setup_with(state, cvt_options());
-}
-
-static int teardown(void **state)
-{
-    struct fix *f = *state;
-    if (!f)
-        return 0;
-    if (f->c)
-        cvt_destroy(f->c);
-    cvt_assert_no_leaks(&f->before, "container");
-    cvt_snap_free(&f->before);
-    free(f);
-    return 0;
-}
+/* the per-test container and its leak snapshot: struct cvt_fixture, cvt.h */
 
 static pid_t spawn_quiet(struct containerv_container *c, const char *const argv[])
 {
@@ -94,7 +63,7 @@ static void test_spawn_options_init(void **state)
 
 static void test_concurrent_processes(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     const char *const sleeper_argv[] = {"/bin/cvtest", "sleep", "60", NULL};
     pid_t sleeper = spawn_quiet(f->c, sleeper_argv);
     int pidfd = containerv_process_pidfd(f->c, sleeper);
@@ -138,7 +107,7 @@ static void *wait_thread(void *arg)
  * of another on the same handle. */
 static void test_wait_does_not_block_others(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     const char *const sleeper_argv[] = {"/bin/cvtest", "sleep", "60", NULL};
     struct waiter w = {.c = f->c, .pid = spawn_quiet(f->c, sleeper_argv), .code = -1, .rc = -1};
     pthread_t t;
@@ -159,7 +128,7 @@ static void test_wait_does_not_block_others(void **state)
 
 static void test_kill_and_wait_errors(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     struct containerv_error err;
     containerv_error_clear(&err);
     int code;
@@ -184,8 +153,8 @@ static void test_user_workdir_env_options(void **state)
     assert_int_equal(containerv_options_set_user(o, 1000, 1000), 0);
     assert_int_equal(containerv_options_set_workdir(o, "/tmp"), 0);
     assert_int_equal(containerv_options_add_env(o, "CVT_FOO=bar baz"), 0);
-    struct fix *f;
-    setup_with((void **)&f, o);
+    struct cvt_fixture *f;
+    cvt_fixture_setup_with((void **)&f, o);
     cvt_assert_out(f->c, "1000", "uid");
     cvt_assert_out(f->c, "1000", "gid");
     char out[256];
@@ -223,12 +192,12 @@ static void test_user_workdir_env_options(void **state)
     assert_string_equal(out, "/bin");
     assert_int_equal(cvt_run(f->c, a_only, &so, out, sizeof(out)), 0);
     assert_string_equal(out, "this");
-    teardown((void **)&f);
+    cvt_fixture_teardown((void **)&f);
 }
 
 static void test_root_by_default(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     cvt_assert_out(f->c, "0", "uid");
     cvt_assert_out(f->c, "0", "gid");
     cvt_assert_out(f->c, "/", "cwd");
@@ -236,7 +205,7 @@ static void test_root_by_default(void **state)
 
 static void test_path_lookup_and_stdin(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     char out[256];
     /* argv[0] without '/' is looked up in PATH inside the container */
     const char *const argv[] = {"cvtest", "exit", "4", NULL};
@@ -281,7 +250,7 @@ static void expect_spawn_fails(struct containerv_container *c, const char *cmd, 
 
 static void test_spawn_failures(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     expect_spawn_fails(f->c, "/no/such/command", ENOENT);
     expect_spawn_fails(f->c, "no-such-command-in-path", ENOENT);
     cvt_assert_out(f->c, "OK", "write", "/tmp/not-executable", "#!/bin/sh\nexit 0\n");
@@ -305,7 +274,7 @@ static void test_spawn_failures(void **state)
 
 static void test_many_sequential_spawns(void **state)
 {
-    struct fix *f = *state;
+    struct cvt_fixture *f = *state;
     struct cvt_snap s;
     cvt_snapshot(&s);
     for (int i = 0; i < 100; i++) {
@@ -325,14 +294,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spawn_options_init),
-        cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wait_does_not_block_others, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_and_wait_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_processes, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_does_not_block_others, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_and_wait_errors, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test(test_user_workdir_env_options),
-        cmocka_unit_test_setup_teardown(test_root_by_default, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_path_lookup_and_stdin, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_spawn_failures, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_sequential_spawns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_root_by_default, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_path_lookup_and_stdin, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_spawn_failures, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_many_sequential_spawns, cvt_fixture_setup, cvt_fixture_teardown),
     };
     return cvt_main("lib_process", tests, sizeof(tests) / sizeof(tests[0]), 240);
 }
