@@ -280,6 +280,18 @@ static void accept_control(int listen_fd)
     add_conn(fd, CONN_CONTROL, 0);
 }
 
+/* Signals sent to the init (from the host: inside, pid 1 only gets those
+ * it has handlers for) go on to every process it spawned, as a container's
+ * pid 1 is expected to do. */
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+static void forward(int sig)
+{
+    for (int i = 0; i < conns_hi; i++)
+        if (conns[i].kind == CONN_PROC && conns[i].pid > 0)
+            kill(conns[i].pid, sig);
+}
+
 static void reap(void)
 {
     int status;
@@ -304,10 +316,12 @@ void cv_init_main(int ctl_fd, int listen_fd, bool userns)
     reqbuf = mmap(NULL, CV_SPAWN_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (reqbuf == MAP_FAILED)
         _exit(1);
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGCHLD);
+    for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+        sigaddset(&sigs, forwarded[i]);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0)
         _exit(1);
     for (int i = 0; i < MAX_CONNS; i++)
@@ -323,9 +337,15 @@ void cv_init_main(int ctl_fd, int listen_fd, bool userns)
             continue;
         if (pfds[0].revents) {
             struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof(si)) > 0)
-                ;
-            reap();
+            bool chld = false;
+            while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                if ((int)si.ssi_signo == SIGCHLD)
+                    chld = true;
+                else
+                    forward((int)si.ssi_signo);
+            }
+            if (chld)
+                reap();
         }
         if (pfds[1].revents & POLLIN)
             accept_control(listen_fd);

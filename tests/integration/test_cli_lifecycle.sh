@@ -122,3 +122,20 @@ is "$RC" 5 "and it still runs commands"
 capture cv destroy "$ID"
 is "$RC" 0 "destroy kills the orphaned exec'd process too"
 no_leaks "kill -9 exec + destroy"
+
+# ---- a signal sent to the container's init reaches the processes it runs
+newid
+cvcreate --name "$ID" >/dev/null
+init_pid=$(cv list | awk -v id="$ID" '$1 == id { print $3 }')
+"$CONTAINERV" --runtime-dir "$RT" exec "$ID" -- sh -c 'trap "exit 9" TERM; cvtest sleep 30 & wait' \
+  >/dev/null 2>&1 &
+pid=$!
+BG_PIDS+=("$pid")
+exec_running() { [ "$(grep -l -- "$ID" /proc/[0-9]*/cgroup 2>/dev/null | wc -l)" -ge 3 ]; }
+wait_until 400 exec_running || fail "the exec never started"
+kill -TERM "$init_pid"
+wait "$pid"
+is "$?" 9 "SIGTERM to the init (pid $init_pid) is forwarded to the exec'd shell, which exits 9"
+capture cv destroy "$ID"
+is "$RC" 0 "destroy after the forwarded signal"
+no_leaks "signal forwarding"
