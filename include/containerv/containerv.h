@@ -167,6 +167,17 @@ CONTAINERV_API int containerv_kill(struct containerv_container *c, pid_t pid, in
  * or pidfd_send_signal(2); -1 when pid is unknown. */
 CONTAINERV_API int containerv_process_pidfd(struct containerv_container *c, pid_t pid);
 
+/* Make a container as new again, for the next user (pools do this on
+ * return). Every process but the init is killed (its handles here are
+ * closed), every other control connection to the init is closed, then the
+ * places a workload can write are checked: the writable layer, /tmp,
+ * /dev/shm, /dev/mqueue, System V IPC and the hostname. 0 when all are as
+ * new; -EBUSY (message: "... is not as new: /tmp") when one is not, and
+ * -EOPNOTSUPP when the container's security is relaxed so that a workload
+ * could change what is not checked (capabilities, /proc/sys, devices), or
+ * the handle is not the creator's: the caller should destroy it then. */
+CONTAINERV_API int containerv_reset(struct containerv_container *c, struct containerv_error *err);
+
 /* Kill everything in the container and remove all it made; frees c. */
 CONTAINERV_API int containerv_destroy(struct containerv_container *c, struct containerv_error *err);
 /* Close the handle without touching the container; frees c. */

@@ -11,10 +11,11 @@
  *
  * A pool keeps `pool_size` containers of one template warm (created, idle,
  * waiting), so that get + spawn costs about a fork and exec. A background
- * thread, owned by the pool, refills it and disposes of returned containers.
- * A returned container is never handed out again: it is destroyed in the
- * background and a fresh one takes its place (see docs/pools.md, "reset vs
- * replace"), so one user's state never reaches the next.
+ * thread, owned by the pool, refills it and takes back returned containers:
+ * each is reset in place (containerv_reset: every process killed, then
+ * checked to be as new) or, when it is not as new, destroyed and replaced by
+ * a fresh one (docs/pools.md, "reset vs replace"), so one user's state never
+ * reaches the next.
  *
  * Same error convention as containerv.h: 0 or a negative errno, details in
  * the caller's struct containerv_error (may be NULL); nothing is printed.
@@ -89,9 +90,10 @@ CONTAINERV_API int containerv_pool_create_ex(const char *template_name, int pool
 CONTAINERV_API int containerv_pool_get_container(struct containerv_pool *pool,
                                                  struct containerv_container **container,
                                                  struct containerv_error *err);
-/* Give a container back: the pool takes ownership at once and the background
- * thread destroys it (with everything in it) and builds a fresh one; it is
- * never handed out again. O(1). Thread-safe. */
+/* Give a container back: the pool takes ownership at once; its background
+ * thread resets it in place for the next get when it is as new, else
+ * destroys it (with everything in it) and builds a fresh one. A container
+ * made on a miss is always replaced. O(1). Thread-safe. */
 CONTAINERV_API int containerv_pool_return_container(struct containerv_pool *pool,
                                                     struct containerv_container *container,
                                                     struct containerv_error *err);
@@ -108,11 +110,14 @@ struct containerv_pool_stats {
     uint64_t hits;         /* gets served by a warm container */
     uint64_t misses;       /* gets that created a container cold */
     uint64_t refills;      /* warm containers built by the background thread */
-    uint64_t resets;       /* returned containers reset in place (always 0: see pools.md) */
-    uint64_t replaces;     /* returned containers destroyed in the background */
+    uint64_t resets;       /* returned containers reset in place (containerv_reset) */
+    uint64_t replaces;     /* returned containers destroyed (not as new, or made on a miss) */
     uint64_t failures;     /* background creates that failed */
     uint64_t mean_refill_ns; /* mean time of one background create */
+    uint64_t mean_reset_ns;  /* mean time of one successful reset */
     char last_error[512];  /* the last background failure, "" when none */
+    char last_replace[256]; /* why the last returned container was replaced, "" when none
+                             * (e.g. "reset: container 'x' is not as new: /tmp") */
 };
 
 CONTAINERV_API int containerv_pool_get_stats(struct containerv_pool *pool,

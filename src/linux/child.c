@@ -283,5 +283,5 @@ void cv_child_main(struct cv_child_args *a)
         close(a->bind_trees[i]);
     if (a->single_tree >= 0)
         close(a->single_tree);
-    cv_init_main(a->sync_fd, a->listen_fd, a->userns);
+    cv_init_main(a->sync_fd, a->listen_fd, a->upper_fd, a->userns);
 }

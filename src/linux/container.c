@@ -337,6 +337,7 @@ static int step_clone(struct create_ctx *x)
     x->c->init_pid = pid;
     x->c->init_pidfd = pidfd;
     x->c->owner = true;
+    x->c->relax = x->o->relax;
     if (into)
         x->c->cg.v2_attached = true;
     return 0;
@@ -677,7 +678,8 @@ int containerv_create(const char *id, const struct containerv_options *opts,
     describe_rootfs(c, opts);
     struct create_ctx x = {.c = c, .o = opts, .err = err, .fault = getenv("CONTAINERV_FAULT"), .sync_fd = -1};
     x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,
-                                 .lock_fd = -1, .devnull_fd = -1, .single_tree = -1};
+                                 .lock_fd = -1, .devnull_fd = -1, .single_tree = -1,
+                                 .upper_fd = -1};
     for (int i = 0; i < CV_MAX_LOWERS; i++)
         x.a.lower_fds[i] = -1;
     for (int i = 0; i < CV_MAX_BINDS; i++)

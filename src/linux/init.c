@@ -12,10 +12,15 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
 
@@ -34,6 +39,22 @@ static int conns_hi; /* one past the highest slot in use */
 static struct pollfd pfds[MAX_CONNS + 2];
 static char *reqbuf; /* CV_SPAWN_MAX bytes, mmap'ed */
 static bool in_userns;
+static int sig_fd = -1;
+
+/* What a reset compares against: the places a workload can write to (with
+ * the default capabilities) and how they looked when the init started. */
+struct watched {
+    const char *what;
+    int fd;
+    struct stat st;
+};
+static struct watched watched[] = {
+    {"writable layer", -1, {0}}, /* the overlay's upper dir (upper_fd) */
+    {"/tmp", -1, {0}},
+    {"/dev/shm", -1, {0}},
+    {"/dev/mqueue", -1, {0}},
+};
+static struct utsname uts0;
 
 static int add_conn(int fd, enum conn_kind kind, pid_t pid)
 {
@@ -235,6 +256,139 @@ static void do_spawn(const struct cv_spawn_req *req, size_t len, int *fds, int n
         close(reply_fd);
 }
 
+/* ------------------------------------------------------------ reset */
+
+static void watch_init(int upper_fd)
+{
+    watched[0].fd = upper_fd;
+    for (size_t i = 1; i < sizeof(watched) / sizeof(watched[0]); i++)
+        watched[i].fd = open(watched[i].what, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++)
+        if (watched[i].fd >= 0 && fstat(watched[i].fd, &watched[i].st) < 0) {
+            close(watched[i].fd);
+            watched[i].fd = -1;
+        }
+    uname(&uts0);
+}
+
+/* True when the directory has an entry besides "." and "..". */
+static bool dir_has_entries(int fd)
+{
+    char buf[1024] __attribute__((aligned(8)));
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return true;
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+        if (n < 0)
+            return true; /* cannot tell: not as new */
+        if (n == 0)
+            return false;
+        for (long off = 0; off < n;) {
+            /* struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof(reclen));
+            const char *name = buf + off + 19;
+            if (!(name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))))
+                return true;
+            off += reclen;
+        }
+    }
+}
+
+static bool same_attrs(const struct stat *a, const struct stat *b)
+{
+    return a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* True when the IPC namespace holds a System V object (the *_INFO queries
+ * count them: no file to open). */
+static bool sysvipc_used(void)
+{
+    struct shm_info shm;
+    struct msginfo msg;
+    struct seminfo sem;
+    union semun {
+        int val;
+        struct semid_ds *buf;
+        unsigned short *array;
+        struct seminfo *__buf;
+    } arg = {.__buf = &sem};
+    if (shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&shm) < 0 || shm.used_ids > 0)
+        return true;
+    if (msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&msg) < 0 || msg.msgpool > 0)
+        return true;
+    return semctl(0, 0, SEM_INFO, arg) < 0 || sem.semusz > 0;
+}
+
+/* The first thing a user left behind, or NULL when the container is as new. */
+static const char *leftover(void)
+{
+    struct stat st;
+    for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
+        if (watched[i].fd < 0)
+            continue;
+        if (fstat(watched[i].fd, &st) < 0 || !same_attrs(&st, &watched[i].st) ||
+            dir_has_entries(watched[i].fd))
+            return watched[i].what;
+    }
+    if (sysvipc_used())
+        return "SysV IPC";
+    struct utsname u;
+    if (uname(&u) < 0 || strcmp(u.nodename, uts0.nodename) != 0 ||
+        strcmp(u.domainname, uts0.domainname) != 0)
+        return "hostname";
+    return NULL;
+}
+
+static void reap(void);
+
+/* Kill every process of the container but us: kill(-1) from pid 1 reaches
+ * them all, the host's attached processes too. Our children are reaped (and
+ * reported); others are waited for as long as they show up, up to a second
+ * (a zombie whose parent is on the host lingers until that parent reaps it).
+ * Returns false when some are still there. */
+static bool kill_all(uint32_t *were_running)
+{
+    for (int round = 0; round < 200; round++) {
+        bool none = kill(-1, SIGKILL) < 0 && errno == ESRCH;
+        if (!none && round == 0)
+            *were_running = 1;
+        reap();
+        if (none)
+            return true;
+        struct pollfd pf = {.fd = sig_fd, .events = POLLIN};
+        if (poll(&pf, 1, 5) > 0) {
+            struct signalfd_siginfo si;
+            while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+                ; /* SIGCHLD: reaped next round; forwarded signals have nobody to go to */
+        }
+    }
+    return false;
+}
+
+static void do_reset(struct conn *self, int reply_fd)
+{
+    struct cv_reset_msg rep = {.type = CV_MSG_RESET_DONE};
+    if (!kill_all(&rep.were_running)) {
+        rep.error = EBUSY;
+        snprintf(rep.what, sizeof(rep.what), "processes");
+    }
+    /* nobody else may drive the next user's container: the last user's
+     * control connections go, and with them what they were told */
+    for (int i = 0; i < conns_hi; i++)
+        if (conns[i].kind != CONN_FREE && &conns[i] != self)
+            drop_conn(&conns[i]);
+    const char *what = rep.error ? NULL : leftover();
+    if (what) {
+        rep.error = EBUSY;
+        snprintf(rep.what, sizeof(rep.what), "%s", what);
+    }
+    send(reply_fd, &rep, sizeof(rep), MSG_NOSIGNAL);
+    close(reply_fd);
+}
+
 static void handle_control(struct conn *c)
 {
     char cbuf[CMSG_SPACE(8 * sizeof(int))];
@@ -255,6 +409,11 @@ static void handle_control(struct conn *c)
             memcpy(&fds[nfds++], CMSG_DATA(cm) + (size_t)i * sizeof(int), sizeof(int));
     }
     const struct cv_spawn_req *req = (const void *)reqbuf;
+    if ((size_t)n == sizeof(struct cv_reset_req) && req->type == CV_MSG_RESET && nfds == 1 &&
+        !(mh.msg_flags & MSG_CTRUNC)) {
+        do_reset(c, fds[0]);
+        return;
+    }
     if ((size_t)n < sizeof(*req) || req->type != CV_MSG_SPAWN || nfds < 1 || (mh.msg_flags & MSG_CTRUNC)) {
         for (int i = 0; i < nfds; i++)
             close(fds[i]);
@@ -308,9 +467,10 @@ static void reap(void)
     }
 }
 
-void cv_init_main(int ctl_fd, int listen_fd, bool userns)
+void cv_init_main(int ctl_fd, int listen_fd, int upper_fd, bool userns)
 {
     in_userns = userns;
+    watch_init(upper_fd);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_NAME, "containerv-init", 0, 0, 0);
     reqbuf = mmap(NULL, CV_SPAWN_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -324,6 +484,7 @@ void cv_init_main(int ctl_fd, int listen_fd, bool userns)
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0)
         _exit(1);
+    sig_fd = sfd;
     for (int i = 0; i < MAX_CONNS; i++)
         conns[i] = (struct conn){-1, CONN_FREE, 0};
     add_conn(ctl_fd, CONN_CONTROL, 0);

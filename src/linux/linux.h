@@ -21,6 +21,7 @@ struct cv_child_args {
     int lower_fds[CV_MAX_LOWERS]; /* O_PATH dirs, top first */
     int n_lowers;
     const char *lower_paths[CV_MAX_LOWERS];
+    int upper_fd;               /* the overlay's upper dir, kept by the init for resets; -1 */
     char layer_dir[4200];       /* where the writable layer's tmpfs goes: the runtime dir */
     /* Detached mount trees cloned on the host (open_tree(OPEN_TREE_CLONE)):
      * the kernel refuses to clone, inside the new mount namespace, a mount
@@ -45,7 +46,7 @@ int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
 /* rootfs.c (child) */
 int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);
 /* init.c (child): never returns */
-__attribute__((noreturn)) void cv_init_main(int ctl_fd, int listen_fd, bool userns);
+__attribute__((noreturn)) void cv_init_main(int ctl_fd, int listen_fd, int upper_fd, bool userns);
 
 /* Child-side step bookkeeping, shared by rootfs.c and container.c. */
 int cv_child_fail(struct cv_sync_msg *m, const char *step, int code, const char *what);
@@ -63,6 +64,7 @@ struct containerv_container {
     char runtime_dir[4096];
     char rootfs_desc[4096];
     bool owner;          /* we created it (and are the init's parent) */
+    unsigned relax;      /* the options' enum containerv_relax (creator only) */
     pid_t init_pid;
     int init_pidfd;
     int ctl_fd;          /* control connection to the init */

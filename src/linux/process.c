@@ -310,6 +310,57 @@ int containerv_kill(struct containerv_container *c, pid_t pid, int sig, struct c
     return 0;
 }
 
+/* ------------------------------------------------------------ reset */
+
+/* What a workload can change in a way a reset does not see or cannot undo:
+ * with every capability it could mount, set the hostname or configure the
+ * network; with writable /proc/sys, set namespace sysctls; with devices,
+ * make nodes in /dev. Such containers are always replaced. */
+#define CV_RELAX_NO_RESET (CONTAINERV_RELAX_CAPS | CONTAINERV_RELAX_READONLY_PATHS | CONTAINERV_RELAX_DEVICES)
+
+int containerv_reset(struct containerv_container *c, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!c)
+        return cv_error_plain(err, EINVAL, "reset", "no container given");
+    if (!c->owner)
+        return cv_error_plain(err, EOPNOTSUPP, "reset", "container '%s' was not created by this handle", c->id);
+    if (c->relax & CV_RELAX_NO_RESET)
+        return cv_error_plain(err, EOPNOTSUPP, "reset",
+                              "container '%s' has relaxed security (capabilities, /proc/sys or devices)", c->id);
+    if (c->ctl_fd < 0)
+        return cv_error_plain(err, ENOTCONN, "reset", "container '%s' has no control connection", c->id);
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return cv_error(err, errno, "reset", "socketpair");
+    cv_cleanup_fd int conn = sp[0];
+    struct cv_reset_req req = {.type = CV_MSG_RESET};
+    int r = cv_send_fds(c->ctl_fd, &req, sizeof(req), &sp[1], 1);
+    close(sp[1]);
+    if (r < 0)
+        return cv_error(err, -r, "reset", "sending the request to the init of '%s'", c->id);
+    struct cv_reset_msg rep;
+    ssize_t n;
+    do
+        n = recv(conn, &rep, sizeof(rep), 0);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(rep) || rep.type != CV_MSG_RESET_DONE)
+        return cv_error(err, n < 0 ? errno : EPIPE, "reset", "no answer from the init of '%s'", c->id);
+    /* the last user's processes are gone: so are their handles */
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n_procs; i++) {
+        close(c->procs[i].conn);
+        close(c->procs[i].pidfd);
+    }
+    c->n_procs = 0;
+    pthread_mutex_unlock(&c->lock);
+    if (rep.error) {
+        rep.what[sizeof(rep.what) - 1] = '\0';
+        return cv_error_plain(err, rep.error, "reset", "container '%s' is not as new: %s", c->id, rep.what);
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ attach */
 
 static int load_spawn_defaults(struct containerv_container *c, struct containerv_error *err)

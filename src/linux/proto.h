@@ -59,6 +59,8 @@ enum cv_msg_type {
     CV_MSG_HELLO = 0x5204, /* from the new process itself, just before execve: the
                             * host reads its pid from SCM_CREDENTIALS, which the
                             * kernel translates into the host's pid namespace */
+    CV_MSG_RESET = 0x5205,      /* host -> init: make the container as new (containerv_reset) */
+    CV_MSG_RESET_DONE = 0x5206, /* init -> host, on the connection the request brought */
 };
 
 enum cv_spawn_flags {
@@ -91,6 +93,23 @@ struct cv_spawned_msg {
 struct cv_exited_msg {
     uint32_t type;
     int32_t status; /* as from waitpid */
+};
+
+/* CV_MSG_RESET brings, by SCM_RIGHTS, one fresh connection for the answer.
+ * The init kills every process of the container but itself, closes every
+ * other control connection, then checks that nothing of the last user is
+ * left: CV_MSG_RESET_DONE has error 0, or EBUSY and what names the first
+ * thing that is not as new ("writable layer", "/tmp", "SysV IPC", ...). */
+struct cv_reset_req {
+    uint32_t type;
+    uint32_t flags; /* none yet */
+};
+
+struct cv_reset_msg {
+    uint32_t type;
+    int32_t error;
+    char what[64];
+    uint32_t were_running; /* 1 when processes of the last user were still running */
 };
 
 #endif

@@ -188,7 +188,12 @@ static int mount_overlay(struct cv_child_args *a)
         return -ENAMETOOLONG;
     snprintf(opts + off, n - off, "%s", a->userns ? ",userxattr" : "");
     unsigned long fl = (a->opts->relax & CONTAINERV_RELAX_DEVICES) ? 0 : MS_NODEV;
-    return mount("overlay", a->rootfs_mnt, "overlay", fl, opts) < 0 ? -errno : 0;
+    if (mount("overlay", a->rootfs_mnt, "overlay", fl, opts) < 0)
+        return -errno;
+    /* the init keeps the upper dir to tell, at a reset, whether anything was
+     * written (it stays reachable after pivot_root detaches the layer) */
+    a->upper_fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return a->upper_fd < 0 ? -errno : 0;
 }
 
 static int mount_root(struct cv_child_args *a)

@@ -1,8 +1,9 @@
 /* Warm container pools (docs/pools.md).
  *
  * One mutex guards the pool; one background thread, owned by the pool, does
- * all slow work: it builds warm containers until the pool is full and
- * destroys returned ones. It sleeps on a condition variable and is woken by
+ * all slow work: it resets returned containers in place (containerv_reset),
+ * destroys those that cannot be (a replacement is then built), and builds
+ * warm containers until the pool is full. It sleeps on a condition variable and is woken by
  * get (a slot to refill), return (a container to dispose of) and destroy (stop);
  * there is no polling. Warm containers are created by that thread, whose life
  * is the pool's: die-with-parent (PR_SET_PDEATHSIG on the creating thread)
@@ -20,7 +21,15 @@
 
 struct returned {
     struct containerv_container *c;
+    bool cold; /* made on a miss */
     struct returned *next;
+};
+
+/* A container a get made on a miss: it dies with the thread that made it, so
+ * it is never kept when it comes back. */
+struct cold {
+    struct containerv_container *c;
+    struct cold *next;
 };
 
 struct containerv_pool {
@@ -36,12 +45,15 @@ struct containerv_pool {
     int size;
     struct containerv_container **warm; /* a stack of size entries */
     int n_warm;
-    struct returned *returned; /* to destroy */
-    int in_use;
+    struct returned *returned; /* to reset or destroy */
+    struct cold *cold;         /* made on a miss, taken and not returned */
+    int in_use;                /* taken and not returned: lent + made on a miss */
+    int lent;                  /* warm containers taken and not returned */
     int stop_rc; /* the first error of destroying what the pool held */
     struct containerv_error stop_err;
-    uint64_t hits, misses, refills, replaces, failures, refill_ns;
+    uint64_t hits, misses, refills, resets, replaces, failures, refill_ns, reset_ns;
     char last_error[512];
+    char last_replace[256];
 };
 
 void containerv_pool_config_init(struct containerv_pool_config *cfg)
@@ -81,12 +93,29 @@ static void refill_one(struct containerv_pool *p)
     p->refill_ns += dt;
 }
 
-/* Destroy one returned container (unlocked). */
+/* Take back one returned container: reset in place and warm again when it
+ * is as new and the pool has room, else destroyed (a refill replaces it). */
 static void dispose_one(struct containerv_pool *p)
 {
     struct returned *r = p->returned;
     struct containerv_error e;
     p->returned = r->next;
+    bool try_reset = !r->cold && p->n_warm < p->size;
+    pthread_mutex_unlock(&p->lock);
+    uint64_t t0 = cv_now_ns();
+    bool reset = try_reset && containerv_reset(r->c, &e) == 0;
+    uint64_t dt = cv_now_ns() - t0;
+    pthread_mutex_lock(&p->lock);
+    if (reset && p->n_warm < p->size) {
+        p->warm[p->n_warm++] = r->c;
+        p->resets++;
+        p->reset_ns += dt;
+        free(r);
+        return;
+    }
+    p->replaces++;
+    snprintf(p->last_replace, sizeof(p->last_replace), "%s",
+             r->cold ? "made on a miss" : (reset || !try_reset) ? "the pool was full" : e.message);
     pthread_mutex_unlock(&p->lock);
     if (containerv_destroy(r->c, &e) < 0) {
         pthread_mutex_lock(&p->lock);
@@ -95,7 +124,6 @@ static void dispose_one(struct containerv_pool *p)
     }
     free(r);
     pthread_mutex_lock(&p->lock);
-    p->replaces++;
 }
 
 /* When the pool stops, in its thread: destroy what the pool held; the first
@@ -122,9 +150,12 @@ static int destroy_held(struct containerv_container **warm, int n_warm, struct r
     return rc;
 }
 
+/* The pool owns `size` containers: warm ones and those lent out, which come
+ * back (reset) to be warm again. Only what is missing is built, so a get and
+ * return cost no create at all while the users' containers stay as new. */
 static bool needs_refill(const struct containerv_pool *p)
 {
-    return !p->stalled && p->n_warm < p->size;
+    return !p->stalled && p->n_warm + p->lent < p->size;
 }
 
 static void *pool_thread(void *arg)
@@ -132,10 +163,10 @@ static void *pool_thread(void *arg)
     struct containerv_pool *p = arg;
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {
-        if (needs_refill(p))
-            refill_one(p); /* a ready container first: it is what a get waits for */
-        else if (p->returned)
-            dispose_one(p);
+        if (p->returned)
+            dispose_one(p); /* a reset is the cheapest way to a warm container */
+        else if (needs_refill(p))
+            refill_one(p);
         else
             pthread_cond_wait(&p->work, &p->lock);
     }
@@ -178,6 +209,11 @@ static void pool_prefix(struct containerv_pool *p, const struct containerv_pool_
 
 static void pool_free(struct containerv_pool *p)
 {
+    while (p->cold) { /* taken and never returned: the caller's */
+        struct cold *k = p->cold;
+        p->cold = k->next;
+        free(k);
+    }
     containerv_options_free(p->opts);
     free(p->warm);
     pthread_cond_destroy(&p->work);
@@ -232,13 +268,21 @@ static int get_cold(struct containerv_pool *p, struct containerv_container **c,
 {
     char id[CV_ID_MAX + 1];
     next_id(p, id, sizeof(id));
+    struct cold *k = malloc(sizeof(*k));
+    if (!k)
+        return cv_error(err, ENOMEM, "pool.get", "allocating");
     int r = containerv_create(id, p->opts, c, err);
-    if (r == 0) {
-        pthread_mutex_lock(&p->lock);
-        p->in_use++;
-        pthread_mutex_unlock(&p->lock);
+    if (r < 0) {
+        free(k);
+        return r;
     }
-    return r;
+    k->c = *c;
+    pthread_mutex_lock(&p->lock);
+    p->in_use++;
+    k->next = p->cold;
+    p->cold = k;
+    pthread_mutex_unlock(&p->lock);
+    return 0;
 }
 
 int containerv_pool_get_container(struct containerv_pool *p, struct containerv_container **c,
@@ -254,6 +298,7 @@ int containerv_pool_get_container(struct containerv_pool *p, struct containerv_c
         *c = p->warm[--p->n_warm];
         p->hits++;
         p->in_use++;
+        p->lent++;
     } else {
         p->misses++;
     }
@@ -269,9 +314,20 @@ int containerv_pool_return_container(struct containerv_pool *p, struct container
     if (!p || !c)
         return cv_error_plain(err, EINVAL, "pool.return", "no pool or container");
     struct returned *r = malloc(sizeof(*r));
+    bool cold = false;
     pthread_mutex_lock(&p->lock);
     if (p->in_use > 0)
         p->in_use--;
+    for (struct cold **k = &p->cold; *k; k = &(*k)->next)
+        if ((*k)->c == c) {
+            struct cold *x = *k;
+            *k = x->next;
+            free(x);
+            cold = true;
+            break;
+        }
+    if (!cold && p->lent > 0)
+        p->lent--;
     bool now = !r || p->stop;
     if (now)
         p->replaces++;
@@ -282,6 +338,7 @@ int containerv_pool_return_container(struct containerv_pool *p, struct container
         return containerv_destroy(c, err);
     }
     r->c = c;
+    r->cold = cold;
     pthread_mutex_lock(&p->lock);
     r->next = p->returned;
     p->returned = r;
@@ -306,10 +363,13 @@ int containerv_pool_get_stats(struct containerv_pool *p, struct containerv_pool_
     s->hits = p->hits;
     s->misses = p->misses;
     s->refills = p->refills;
+    s->resets = p->resets;
     s->replaces = p->replaces;
+    s->mean_reset_ns = p->resets ? p->reset_ns / p->resets : 0;
     s->failures = p->failures;
     s->mean_refill_ns = p->refills ? p->refill_ns / p->refills : 0;
     snprintf(s->last_error, sizeof(s->last_error), "%s", p->last_error);
+    snprintf(s->last_replace, sizeof(s->last_replace), "%s", p->last_replace);
     pthread_mutex_unlock(&p->lock);
     return 0;
 }

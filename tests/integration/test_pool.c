@@ -25,7 +25,7 @@ static const char probe_src[] =
     "#define _GNU_SOURCE\n"
     "#include <dirent.h>\n#include <fcntl.h>\n#include <mqueue.h>\n#include <stdio.h>\n"
     "#include <stdlib.h>\n#include <string.h>\n#include <sys/ipc.h>\n#include <sys/msg.h>\n"
-    "#include <sys/sem.h>\n#include <sys/shm.h>\n#include <sys/mman.h>\n#include <unistd.h>\n"
+    "#include <sys/sem.h>\n#include <sys/shm.h>\n#include <sys/mman.h>\n#include <sys/stat.h>\n#include <unistd.h>\n"
     "static int lines(const char *p){FILE*f=fopen(p,\"r\");int n=-1;char b[512];\n"
     " if(!f)return -1;while(fgets(b,sizeof b,f))n++;fclose(f);return n;}\n"
     "static int procs(void){DIR*d=opendir(\"/proc\");struct dirent*e;int n=0;\n"
@@ -42,6 +42,13 @@ static const char probe_src[] =
     "  if(sethostname(\"userA\",5)<0){perror(\"sethostname\");return 5;}\n"
     "  if(fork()==0){setsid();close(0);close(1);close(2);for(;;)pause();}\n"
     "  return 0;}\n"
+    " if(c>1&&!strcmp(v[1],\"bg\")){if(fork()==0){setsid();close(0);close(1);close(2);for(;;)pause();}return 0;}\n"
+    " if(c>2&&!strcmp(v[1],\"file\")){wr(v[2]);return 0;}\n"
+    " if(c>2&&!strcmp(v[1],\"chmod\")){return chmod(v[2],0700)<0;}\n"
+    " if(c>1&&!strcmp(v[1],\"shm\")){return shmget(0x5a5b,4096,IPC_CREAT|0600)<0;}\n"
+    " if(c>1&&!strcmp(v[1],\"sem\")){return semget(0x5a5b,1,IPC_CREAT|0600)<0;}\n"
+    " if(c>1&&!strcmp(v[1],\"msg\")){return msgget(0x5a5b,IPC_CREAT|0600)<0;}\n"
+    " if(c>1&&!strcmp(v[1],\"mq\")){return mq_open(\"/q\",O_CREAT|O_RDWR,0600,NULL)==(mqd_t)-1;}\n"
     " char h[65]={0};gethostname(h,64);mqd_t q=mq_open(\"/userA\",O_RDONLY);\n"
     " printf(\"files=%d procs=%d shm=%d sem=%d msg=%d mq=%d host=%s\\n\",\n"
     "  ex(\"/userA\")+ex(\"/tmp/userA\")+ex(\"/dev/shm/userA\"),procs(),lines(\"/proc/sysvipc/shm\"),\n"
@@ -66,8 +73,8 @@ static void setup_names(void)
 }
 
 /* The test template: helper layer (+ probe layer) over the default rootfs;
- * caps relaxed so that user A may change the hostname. */
-static void make_template(const char *name, bool probe)
+ * with relax, caps relaxed so that user A may change the hostname. */
+static void make_template_ex(const char *name, bool probe, bool relax)
 {
     struct containerv_error err;
     struct containerv_options *o = containerv_options_new();
@@ -77,11 +84,16 @@ static void make_template(const char *name, bool probe)
     assert_int_equal(containerv_options_add_lower(o, cvt.helper_layer), 0);
     assert_int_equal(containerv_options_add_lower(o, cvt.rootfs), 0);
     assert_int_equal(containerv_options_set_hostname(o, "fresh"), 0);
-    if (probe)
+    if (relax)
         assert_int_equal(containerv_options_set_relax(o, CONTAINERV_RELAX_CAPS), 0);
     if (containerv_template_create(state, name, o, &err) < 0)
         fail_msg("template create: %s", err.message);
     containerv_options_free(o);
+}
+
+static void make_template(const char *name, bool probe)
+{
+    make_template_ex(name, probe, probe);
 }
 
 static struct containerv_pool *make_pool(const char *tpl, int size)
@@ -98,20 +110,22 @@ static struct containerv_pool *make_pool(const char *tpl, int size)
     return p;
 }
 
-/* Wait (a hang guard only, never a timing assertion) until cond holds. */
-static struct containerv_pool_stats wait_stats(struct containerv_pool *p, int warm, uint64_t replaces)
+/* Wait (a hang guard only, never a timing assertion) until `warm` are warm
+ * and `back` returned containers were taken back (reset or replaced). */
+static struct containerv_pool_stats wait_stats(struct containerv_pool *p, int warm, uint64_t back)
 {
     struct containerv_pool_stats s;
     for (int i = 0; i < 6000; i++) {
         assert_int_equal(containerv_pool_get_stats(p, &s), 0);
-        if (s.warm_containers >= warm && s.replaces >= replaces)
+        if (s.warm_containers >= warm && s.resets + s.replaces >= back)
             return s;
         if (s.failures)
             fail_msg("background create failed: %s", s.last_error);
         usleep(10000);
     }
-    fail_msg("pool never reached %d warm / %llu replaced (warm %d, replaced %llu)", warm,
-             (unsigned long long)replaces, s.warm_containers, (unsigned long long)s.replaces);
+    fail_msg("pool never reached %d warm / %llu taken back (warm %d, reset %llu, replaced %llu)", warm,
+             (unsigned long long)back, s.warm_containers, (unsigned long long)s.resets,
+             (unsigned long long)s.replaces);
     return s;
 }
 
@@ -166,7 +180,11 @@ static void test_hits_misses_refill(void **st)
     put(p, c);
     s = wait_stats(p, 2, 3);
     assert_int_equal(s.in_use, 0);
-    assert_int_equal(s.resets, 0);
+    /* a and b come back as new (only hostname ran): reset in place; the
+     * miss is never kept */
+    assert_int_equal(s.resets, 2);
+    assert_int_equal(s.replaces, 1);
+    assert_true(s.mean_reset_ns > 0);
     destroy_pool(p);
     cvt_assert_no_leaks(&before, "pool destroyed after gets and returns");
     cvt_snap_free(&before);
@@ -221,8 +239,145 @@ static void test_two_users(void **st)
     ipc_ns(b, ns_b, sizeof(ns_b));
     assert_string_not_equal(ns_a, ns_b);
     assert_int_equal(kill(init_a, 0), -1); /* A's container, daemon included, is gone */
+    struct containerv_pool_stats s;
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    assert_int_equal(s.resets, 0); /* relaxed capabilities: never reset */
     put(p, b);
     destroy_pool(p);
+}
+
+/* Return c and take the next container of a pool of one, once the pool has
+ * taken c back; *reset says whether c was reset in place (else replaced). */
+static struct containerv_container *cycle(struct containerv_pool *p, struct containerv_container *c,
+                                          bool *reset)
+{
+    struct containerv_pool_stats s0, s1;
+    assert_int_equal(containerv_pool_get_stats(p, &s0), 0);
+    put(p, c);
+    s1 = wait_stats(p, 1, s0.resets + s0.replaces + 1);
+    *reset = s1.resets > s0.resets;
+    return get(p);
+}
+
+/* A user who only ran processes (one left running in the background) gets
+ * the same container reset in place: same init, nothing of theirs left, and
+ * a handle they attached on the side no longer reaches it. */
+static void test_reset_in_place(void **st)
+{
+    (void)st;
+    setup_names();
+    if (!build_probe())
+        skip();
+    make_template_ex("plain", true, false);
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_pool *p = make_pool("plain", 1);
+    wait_stats(p, 1, 0);
+    char out[512], id_a[80];
+    struct containerv_error err;
+
+    struct containerv_container *a = get(p);
+    const char *const bg[] = {"/bin/cvprobe", "bg", NULL};
+    assert_int_equal(cvt_run(a, bg, NULL, NULL, 0), 0);
+    probe_report(a, out, sizeof(out));
+    assert_string_equal(out, "files=0 procs=3 shm=0 sem=0 msg=0 mq=0 host=fresh");
+    snprintf(id_a, sizeof(id_a), "%s", containerv_id(a));
+    pid_t init_a = containerv_init_pid(a);
+    struct containerv_container *side = NULL;
+    assert_int_equal(containerv_attach(cvt.runtime_dir, id_a, &side, &err), 0);
+
+    bool reset = false;
+    struct containerv_container *b = cycle(p, a, &reset);
+    assert_true(reset);
+    assert_string_equal(containerv_id(b), id_a);
+    assert_int_equal(containerv_init_pid(b), init_a);
+    probe_report(b, out, sizeof(out));
+    assert_string_equal(out, "files=0 procs=2 shm=0 sem=0 msg=0 mq=0 host=fresh");
+    const char *const tru[] = {"/bin/true", NULL};
+    pid_t pid;
+    assert_true(containerv_spawn(side, tru, NULL, &pid, &err) < 0); /* A's side door is closed */
+    containerv_release(side);
+    put(p, b);
+    destroy_pool(p);
+    cvt_assert_no_leaks(&before, "pool with resets destroyed");
+    cvt_snap_free(&before);
+}
+
+/* Whatever a user leaves in the writable layer, /tmp, /dev/shm, IPC, or in
+ * the attributes of those places, makes the pool replace the container. */
+static void test_reset_detects(void **st)
+{
+    (void)st;
+    setup_names();
+    if (!build_probe())
+        skip();
+    make_template_ex("plain", true, false);
+    struct containerv_pool *p = make_pool("plain", 1);
+    wait_stats(p, 1, 0);
+    static const char *const dirt[][3] = {
+        {"file", "/userA"},      {"file", "/etc/userA"}, {"file", "/tmp/userA"},
+        {"file", "/dev/shm/userA"}, {"chmod", "/tmp"},  {"chmod", "/"},
+        {"shm", NULL},           {"sem", NULL},         {"msg", NULL},
+        {"mq", NULL},
+    };
+    char out[512];
+    struct containerv_container *c = get(p);
+    for (size_t i = 0; i < sizeof(dirt) / sizeof(dirt[0]); i++) {
+        const char *const argv[] = {"/bin/cvprobe", dirt[i][0], dirt[i][1], NULL};
+        assert_int_equal(cvt_run(c, argv, NULL, NULL, 0), 0);
+        char id[80];
+        snprintf(id, sizeof(id), "%s", containerv_id(c));
+        bool reset = true;
+        c = cycle(p, c, &reset);
+        if (reset)
+            fail_msg("'%s %s' was not noticed: the container was reset", dirt[i][0],
+                     dirt[i][1] ? dirt[i][1] : "");
+        assert_string_not_equal(containerv_id(c), id);
+        probe_report(c, out, sizeof(out));
+        assert_string_equal(out, "files=0 procs=2 shm=0 sem=0 msg=0 mq=0 host=fresh");
+    }
+    put(p, c);
+    destroy_pool(p);
+}
+
+/* containerv_reset itself: as new after processes (one still running, its
+ * handle closed), refused for relaxed security and for attached handles. */
+static void test_reset_api(void **st)
+{
+    (void)st;
+    struct containerv_error err;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_container *c = cvt_create(cvt_options());
+    assert_int_equal(containerv_reset(c, &err), 0);
+    const char *const sleeper[] = {"/bin/cvtest", "sleep", "60", NULL};
+    pid_t pid;
+    assert_int_equal(containerv_spawn(c, sleeper, NULL, &pid, &err), 0);
+    int pidfd = containerv_process_pidfd(c, pid);
+    assert_true(pidfd >= 0);
+    assert_int_equal(containerv_reset(c, &err), 0);
+    assert_int_equal(containerv_process_pidfd(c, pid), -1); /* its handle is gone */
+    assert_int_equal(kill(pid, 0), -1);                     /* and so is it */
+    cvt_assert_out(c, containerv_id(c), "hostname");
+    struct containerv_container *side = NULL;
+    assert_int_equal(containerv_attach(cvt.runtime_dir, containerv_id(c), &side, &err), 0);
+    assert_int_equal(containerv_reset(side, &err), -EOPNOTSUPP);
+    containerv_release(side);
+    const char *const w[] = {"/bin/cvtest", "write", "/tmp/x", "x", NULL};
+    assert_int_equal(cvt_run(c, w, NULL, NULL, 0), 0);
+    assert_int_equal(containerv_reset(c, &err), -EBUSY);
+    assert_non_null(strstr(err.message, "/tmp"));
+    cvt_destroy(c);
+
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_set_relax(o, CONTAINERV_RELAX_CAPS), 0);
+    c = cvt_create(o);
+    assert_int_equal(containerv_reset(c, &err), -EOPNOTSUPP);
+    assert_non_null(strstr(err.message, "relaxed"));
+    cvt_destroy(c);
+    assert_int_equal(containerv_reset(NULL, &err), -EINVAL);
+    cvt_assert_no_leaks(&before, "containers reset then destroyed");
+    cvt_snap_free(&before);
 }
 
 struct worker {
@@ -347,6 +502,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hits_misses_refill),
         cmocka_unit_test(test_two_users),
+        cmocka_unit_test(test_reset_api),
+        cmocka_unit_test(test_reset_in_place),
+        cmocka_unit_test(test_reset_detects),
         cmocka_unit_test(test_concurrent_users),
         cmocka_unit_test(test_killed_owner),
         cmocka_unit_test(test_bad_input),
