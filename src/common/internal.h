@@ -111,4 +111,10 @@ bool cv_fault(const char *fault_spec, const char *step);
  * (its end of sync_fd closes), as a slow step would, then goes on. */
 bool cv_fault_child(const char *fault_spec, const char *step, int sync_fd);
 
+/* containerv_reset in two halves, so that many resets run at once (pools):
+ * begin sends the request to the container's init and gives the connection
+ * its answer will come on; end reads the answer (blocking) and closes conn. */
+int cv_reset_begin(struct containerv_container *c, int *conn, struct containerv_error *err);
+int cv_reset_end(struct containerv_container *c, int conn, struct containerv_error *err);
+
 #endif

@@ -318,9 +318,10 @@ int containerv_kill(struct containerv_container *c, pid_t pid, int sig, struct c
  * make nodes in /dev. Such containers are always replaced. */
 #define CV_RELAX_NO_RESET (CONTAINERV_RELAX_CAPS | CONTAINERV_RELAX_READONLY_PATHS | CONTAINERV_RELAX_DEVICES)
 
-int containerv_reset(struct containerv_container *c, struct containerv_error *err)
+int cv_reset_begin(struct containerv_container *c, int *conn, struct containerv_error *err)
 {
     containerv_error_clear(err);
+    *conn = -1;
     if (!c)
         return cv_error_plain(err, EINVAL, "reset", "no container given");
     if (!c->owner)
@@ -333,19 +334,29 @@ int containerv_reset(struct containerv_container *c, struct containerv_error *er
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
         return cv_error(err, errno, "reset", "socketpair");
-    cv_cleanup_fd int conn = sp[0];
     struct cv_reset_req req = {.type = CV_MSG_RESET};
     int r = cv_send_fds(c->ctl_fd, &req, sizeof(req), &sp[1], 1);
     close(sp[1]);
-    if (r < 0)
+    if (r < 0) {
+        close(sp[0]);
         return cv_error(err, -r, "reset", "sending the request to the init of '%s'", c->id);
+    }
+    *conn = sp[0];
+    return 0;
+}
+
+int cv_reset_end(struct containerv_container *c, int conn, struct containerv_error *err)
+{
+    containerv_error_clear(err);
     struct cv_reset_msg rep;
     ssize_t n;
     do
         n = recv(conn, &rep, sizeof(rep), 0);
     while (n < 0 && errno == EINTR);
+    int e = errno;
+    close(conn);
     if (n != (ssize_t)sizeof(rep) || rep.type != CV_MSG_RESET_DONE)
-        return cv_error(err, n < 0 ? errno : EPIPE, "reset", "no answer from the init of '%s'", c->id);
+        return cv_error(err, n < 0 ? e : EPIPE, "reset", "no answer from the init of '%s'", c->id);
     /* the last user's processes are gone: so are their handles */
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < c->n_procs; i++) {
@@ -359,6 +370,13 @@ int containerv_reset(struct containerv_container *c, struct containerv_error *er
         return cv_error_plain(err, rep.error, "reset", "container '%s' is not as new: %s", c->id, rep.what);
     }
     return 0;
+}
+
+int containerv_reset(struct containerv_container *c, struct containerv_error *err)
+{
+    int conn;
+    int r = cv_reset_begin(c, &conn, err);
+    return r < 0 ? r : cv_reset_end(c, conn, err);
 }
 
 /* ------------------------------------------------------------ attach */

@@ -21,7 +21,10 @@
 
 struct returned {
     struct containerv_container *c;
-    bool cold; /* made on a miss */
+    bool cold;   /* made on a miss */
+    int conn;    /* where the answer to its reset comes, -1: not being reset */
+    uint64_t t0; /* when it came back */
+    char why[200]; /* why no reset was begun */
     struct returned *next;
 };
 
@@ -35,6 +38,7 @@ struct cold {
 struct containerv_pool {
     pthread_mutex_t lock;
     pthread_cond_t work; /* the background thread's wake-up */
+    pthread_cond_t ready; /* a get waiting for a reset: warm grew or back shrank */
     pthread_t thread;
     bool stop;
     bool stalled; /* the last background create failed: wait for the next get/return */
@@ -49,6 +53,7 @@ struct containerv_pool {
     struct cold *cold;         /* made on a miss, taken and not returned */
     int in_use;                /* taken and not returned: lent + made on a miss */
     int lent;                  /* warm containers taken and not returned */
+    int back;                  /* returned, not made on a miss, not yet taken back */
     int stop_rc; /* the first error of destroying what the pool held */
     struct containerv_error stop_err;
     uint64_t hits, misses, refills, resets, replaces, failures, refill_ns, reset_ns;
@@ -93,36 +98,46 @@ static void refill_one(struct containerv_pool *p)
     p->refill_ns += dt;
 }
 
-/* Take back one returned container: reset in place and warm again when it
- * is as new and the pool has room, else destroyed (a refill replaces it). */
-static void dispose_one(struct containerv_pool *p)
+/* Take back every returned container, oldest first: the resets were begun
+ * by return (the inits work on them at the same time); read each answer, and
+ * put the container back warm when it is as new and the pool has room, else
+ * destroy it (a refill replaces it). Called locked; unlocks while working. */
+static void take_back(struct containerv_pool *p)
 {
-    struct returned *r = p->returned;
-    struct containerv_error e;
-    p->returned = r->next;
-    bool try_reset = !r->cold && p->n_warm < p->size;
-    pthread_mutex_unlock(&p->lock);
-    uint64_t t0 = cv_now_ns();
-    bool reset = try_reset && containerv_reset(r->c, &e) == 0;
-    uint64_t dt = cv_now_ns() - t0;
-    pthread_mutex_lock(&p->lock);
-    if (reset && p->n_warm < p->size) {
-        p->warm[p->n_warm++] = r->c;
-        p->resets++;
-        p->reset_ns += dt;
-        free(r);
-        return;
+    struct returned *list = NULL, *r;
+    while ((r = p->returned)) { /* reverse: oldest first */
+        p->returned = r->next;
+        r->next = list;
+        list = r;
     }
-    p->replaces++;
-    snprintf(p->last_replace, sizeof(p->last_replace), "%s",
-             r->cold ? "made on a miss" : (reset || !try_reset) ? "the pool was full" : e.message);
     pthread_mutex_unlock(&p->lock);
-    if (containerv_destroy(r->c, &e) < 0) {
+    while ((r = list)) {
+        list = r->next;
+        struct containerv_error e;
+        bool reset = r->conn >= 0 && cv_reset_end(r->c, r->conn, &e) == 0;
+        if (r->conn >= 0 && !reset)
+            snprintf(r->why, sizeof(r->why), "%s", e.message);
         pthread_mutex_lock(&p->lock);
-        snprintf(p->last_error, sizeof(p->last_error), "%s", e.message);
+        if (!r->cold)
+            p->back--;
+        bool keep = reset && p->n_warm < p->size;
+        if (keep) {
+            p->warm[p->n_warm++] = r->c;
+            p->resets++;
+            p->reset_ns += cv_now_ns() - r->t0;
+        } else {
+            p->replaces++;
+            snprintf(p->last_replace, sizeof(p->last_replace), "%s", reset ? "the pool was full" : r->why);
+        }
+        pthread_cond_broadcast(&p->ready);
         pthread_mutex_unlock(&p->lock);
+        if (!keep && containerv_destroy(r->c, &e) < 0) {
+            pthread_mutex_lock(&p->lock);
+            snprintf(p->last_error, sizeof(p->last_error), "%s", e.message);
+            pthread_mutex_unlock(&p->lock);
+        }
+        free(r);
     }
-    free(r);
     pthread_mutex_lock(&p->lock);
 }
 
@@ -141,6 +156,8 @@ static int destroy_held(struct containerv_container **warm, int n_warm, struct r
     while (returned) {
         struct returned *x = returned;
         returned = x->next;
+        if (x->conn >= 0)
+            close(x->conn);
         if ((r = containerv_destroy(x->c, &e)) < 0 && rc == 0) {
             rc = r;
             *err = e;
@@ -155,7 +172,7 @@ static int destroy_held(struct containerv_container **warm, int n_warm, struct r
  * return cost no create at all while the users' containers stay as new. */
 static bool needs_refill(const struct containerv_pool *p)
 {
-    return !p->stalled && p->n_warm + p->lent < p->size;
+    return !p->stalled && p->n_warm + p->lent + p->back < p->size;
 }
 
 static void *pool_thread(void *arg)
@@ -164,7 +181,7 @@ static void *pool_thread(void *arg)
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {
         if (p->returned)
-            dispose_one(p); /* a reset is the cheapest way to a warm container */
+            take_back(p); /* a reset is the cheapest way to a warm container */
         else if (needs_refill(p))
             refill_one(p);
         else
@@ -176,6 +193,8 @@ static void *pool_thread(void *arg)
     int n_warm = p->n_warm;
     p->returned = NULL;
     p->n_warm = 0;
+    p->back = 0;
+    pthread_cond_broadcast(&p->ready);
     pthread_mutex_unlock(&p->lock);
     p->stop_rc = destroy_held(p->warm, n_warm, returned, &p->stop_err);
     return NULL;
@@ -217,6 +236,7 @@ static void pool_free(struct containerv_pool *p)
     containerv_options_free(p->opts);
     free(p->warm);
     pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->ready);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -239,6 +259,7 @@ int containerv_pool_create_ex(const char *template_name, int pool_size,
         return cv_error(err, ENOMEM, "pool.create", "allocating the pool");
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->ready, NULL);
     p->size = pool_size;
     snprintf(p->name, sizeof(p->name), "%s", template_name ? template_name : "");
     pool_prefix(p, &cfg);
@@ -294,6 +315,9 @@ int containerv_pool_get_container(struct containerv_pool *p, struct containerv_c
     *c = NULL;
     pthread_mutex_lock(&p->lock);
     p->stalled = false; /* a get is the moment to try again after a failure */
+    /* a reset under way takes microseconds, a cold create milliseconds */
+    while (p->n_warm == 0 && p->back > 0 && !p->stop)
+        pthread_cond_wait(&p->ready, &p->lock);
     if (p->n_warm > 0) {
         *c = p->warm[--p->n_warm];
         p->hits++;
@@ -313,7 +337,7 @@ int containerv_pool_return_container(struct containerv_pool *p, struct container
     containerv_error_clear(err);
     if (!p || !c)
         return cv_error_plain(err, EINVAL, "pool.return", "no pool or container");
-    struct returned *r = malloc(sizeof(*r));
+    struct returned *r = calloc(1, sizeof(*r));
     bool cold = false;
     pthread_mutex_lock(&p->lock);
     if (p->in_use > 0)
@@ -329,23 +353,41 @@ int containerv_pool_return_container(struct containerv_pool *p, struct container
     if (!cold && p->lent > 0)
         p->lent--;
     bool now = !r || p->stop;
-    if (now)
-        p->replaces++;
+    if (!now && !cold)
+        p->back++;
     pthread_mutex_unlock(&p->lock);
-    if (now) {
-        /* never keep a used container: destroy it here instead */
-        free(r);
-        return containerv_destroy(c, err);
+    if (!now) {
+        r->c = c;
+        r->cold = cold;
+        r->conn = -1;
+        r->t0 = cv_now_ns();
+        struct containerv_error e;
+        /* the init starts on it now; the background thread reads the answer */
+        if (cold)
+            snprintf(r->why, sizeof(r->why), "made on a miss");
+        else if (cv_reset_begin(c, &r->conn, &e) < 0)
+            snprintf(r->why, sizeof(r->why), "%s", e.message);
+        pthread_mutex_lock(&p->lock);
+        if (!p->stop) {
+            r->next = p->returned;
+            p->returned = r;
+            p->stalled = false;
+            pthread_cond_signal(&p->work);
+            pthread_mutex_unlock(&p->lock);
+            return 0;
+        }
+        if (!cold)
+            p->back--; /* the pool stopped meanwhile */
+        pthread_mutex_unlock(&p->lock);
+        if (r->conn >= 0)
+            close(r->conn);
     }
-    r->c = c;
-    r->cold = cold;
+    /* never keep a used container: destroy it here instead */
     pthread_mutex_lock(&p->lock);
-    r->next = p->returned;
-    p->returned = r;
-    p->stalled = false;
-    pthread_cond_signal(&p->work);
+    p->replaces++;
     pthread_mutex_unlock(&p->lock);
-    return 0;
+    free(r);
+    return containerv_destroy(c, err);
 }
 
 /* ------------------------------------------------------------ stats, destroy */
@@ -382,6 +424,7 @@ int containerv_pool_destroy(struct containerv_pool *p, struct containerv_error *
     pthread_mutex_lock(&p->lock);
     p->stop = true;
     pthread_cond_signal(&p->work);
+    pthread_cond_broadcast(&p->ready);
     pthread_mutex_unlock(&p->lock);
     pthread_join(p->thread, NULL);
     int r = p->stop_rc;

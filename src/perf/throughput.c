@@ -1,6 +1,7 @@
 /* `bench throughput`: containers run to completion per second with C
- * workers, each a create/spawn/wait/destroy loop (or `crun run` loop), for S
- * seconds. The rate is completed runs over the wall time from the start to
+ * workers, each a create/spawn/wait/destroy loop (or `crun run` loop, or a
+ * pool get/spawn/wait/return loop), for S seconds, beside the floor: the same
+ * workers only forking and executing /bin/true, no isolation. The rate is completed runs over the wall time from the start to
  * the end of the last run (a run started before the deadline is finished and
  * counted). */
 #include "bench.h"
@@ -11,6 +12,7 @@ struct tp_mode {
     struct cvb *b;
     struct containerv_bench_result *res;
     bool crun;
+    bool floor;
     struct containerv_options *opts;
     struct containerv_pool *pool; /* the pooled mode */
     uint64_t start, deadline;
@@ -54,15 +56,24 @@ static int once_crun(struct tp_mode *t, char *why, size_t n)
     return r;
 }
 
+static int once_floor(struct tp_mode *t, char *why, size_t n)
+{
+    char *argv[] = {(char *)"true", NULL};
+    struct cvb_cmd c = {.path = t->b->true_path, .argv = argv};
+    uint64_t ns;
+    return cvb_run(t->b, &c, &ns, why, n);
+}
+
 static void *worker(void *p)
 {
     struct tp_mode *t = p;
     uint64_t last_ms = 0;
     while (cv_now_ns() < t->deadline && !cvb_cancelled(t->b)) {
         char why[300];
-        int r = t->crun   ? once_crun(t, why, sizeof(why))
-                : t->pool ? cvb_pool_run(t->pool, why, sizeof(why))
-                          : once_cold(t, why, sizeof(why));
+        int r = t->crun    ? once_crun(t, why, sizeof(why))
+                : t->floor ? once_floor(t, why, sizeof(why))
+                : t->pool  ? cvb_pool_run(t->pool, why, sizeof(why))
+                           : once_cold(t, why, sizeof(why));
         pthread_mutex_lock(&t->lock);
         bool stop = t->failure[0] != '\0';
         if (r < 0 && !stop)
@@ -108,13 +119,13 @@ static int run_mode(struct cvb *b, struct tp_mode *t)
     return r;
 }
 
-static const char *const tp_names[] = {"cold", "crun", "pooled"};
+static const char *const tp_names[] = {"cold", "crun", "pooled", "floor"};
 
-/* Mode i ("cold", "crun" or "pooled"), the slot-th to run; 0, or an error
- * that stops the benchmark. */
+/* Mode i ("cold", "crun", "pooled" or "floor"), the slot-th to run; 0, or an
+ * error that stops the benchmark. */
 static int one_mode(struct cvb *b, int i, int slot)
 {
-    struct tp_mode t = {.b = b, .crun = i == 1,
+    struct tp_mode t = {.b = b, .crun = i == 1, .floor = i == 3,
                         .progress_base = (uint64_t)slot * (uint64_t)b->conf.duration_s * 1000};
     struct containerv_error pe;
     t.res = cvb_add_result(b, tp_names[i]);
@@ -154,10 +165,10 @@ int cvb_throughput(struct cvb *b)
 {
     b->rep->concurrency = b->conf.concurrency;
     b->rep->duration_s = b->conf.duration_s;
-    /* cold, crun (with peers), pooled */
-    int order[3] = {0, 1, 2}, n = b->conf.peers ? 3 : 2;
+    /* floor, cold, crun (with peers), pooled */
+    int order[4] = {3, 0, 1, 2}, n = b->conf.peers ? 4 : 3;
     if (!b->conf.peers)
-        order[1] = 2;
+        order[2] = 2;
     b->total = (uint64_t)n * (uint64_t)b->conf.duration_s * 1000;
     int r = 0;
     for (int k = 0; k < n && r == 0 && !cvb_cancelled(b); k++)
@@ -166,5 +177,9 @@ int cvb_throughput(struct cvb *b)
         r = tp_ratio(b, "cold", "crun", "cold/crun", false);
     if (r == 0)
         r = tp_ratio(b, "pooled", "cold", "pooled/cold", true);
+    if (r == 0)
+        r = tp_ratio(b, "pooled", "floor", "pooled/floor", false);
+    if (r == 0)
+        r = tp_ratio(b, "cold", "floor", "cold/floor", false);
     return r;
 }
