@@ -21,7 +21,7 @@ static const char bench_usage[] =
     "  startup     /bin/true from the default rootfs: floor, floor-ns, cold,\n"
     "              pooled, pooled-cli,\n"
     "              cold-cli, crun, runc, bwrap; p50/p90/p99 and ratios\n"
-    "  throughput  containers run to completion per second, cold and crun\n"
+    "  throughput  containers run to completion per second: floor, cold, crun, pooled\n"
     "  memory      memory per idle container, cold and crun\n"
     "  io          sequential and random MB/s in a container and on the host\n"
     "  all         all four\n"
