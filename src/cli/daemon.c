@@ -67,6 +67,7 @@ struct client {
     int pidfd; /* owned by c: only watched here */
     uint64_t deadline;
     unsigned msgs;
+    char denied[200]; /* the peer check's refusal, told at its first message */
     struct client *next;
 };
 
@@ -384,6 +385,13 @@ static void handle_msg(struct daemon *d, struct client *cl, size_t n, int *fds, 
         fail(d, cl, CVD_ERR_PROTO, EPROTO, "daemon.request", "too many messages");
         return;
     }
+    if (cl->denied[0]) {
+        /* answered only now that its request is read: closing a socket with
+         * unread data would reset the connection and lose the answer */
+        close_fds(fds, nfds);
+        fail(d, cl, CVD_ERR_DENIED, EACCES, "daemon.permission", cl->denied);
+        return;
+    }
     if (type == CVD_RUN && cl->st == C_NEW) {
         do_run(d, cl, n, fds, nfds);
         return;
@@ -480,7 +488,7 @@ static bool peer_allowed(struct daemon *d, int fd, char *why, size_t n)
     return ok;
 }
 
-static void add_client(struct daemon *d, int fd)
+static void add_client(struct daemon *d, int fd, const char *denied)
 {
     struct client *cl = calloc(1, sizeof(*cl));
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
@@ -496,6 +504,7 @@ static void add_client(struct daemon *d, int fd)
     cl->ev_sock = (struct evsrc){EV_CLIENT, cl};
     cl->ev_proc = (struct evsrc){EV_PROC, cl};
     cl->deadline = now_ns() + REQUEST_TIMEOUT_NS;
+    cvd_strlcpy(cl->denied, denied, sizeof(cl->denied));
     ev.data.ptr = &cl->ev_sock;
     if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
         close(fd);
@@ -512,7 +521,7 @@ static void on_listen(struct daemon *d)
     static bool told_emfile;
 
     for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-        char why[200];
+        char why[200] = "";
         int fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if ((errno == EMFILE || errno == ENFILE) && !told_emfile) {
@@ -524,11 +533,9 @@ static void on_listen(struct daemon *d)
         if (d->n_clients >= MAX_CLIENTS) {
             send_error(fd, CVD_ERR_BUSY, EAGAIN, "daemon.accept", "daemon: too many clients");
             close(fd);
-        } else if (!peer_allowed(d, fd, why, sizeof(why))) {
-            send_error(fd, CVD_ERR_DENIED, EACCES, "daemon.permission", why);
-            close(fd);
         } else {
-            add_client(d, fd);
+            /* a refused peer is told at its first message (add_client) */
+            add_client(d, fd, peer_allowed(d, fd, why, sizeof(why)) ? "" : why);
         }
     }
 }

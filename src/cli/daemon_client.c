@@ -125,13 +125,16 @@ static struct cvd_run *build_run(const struct cli_daemon_run *r, size_t *len, in
     return m;
 }
 
-/* One reply: its type (-1 when the daemon hung up or sent garbage; said). */
-static int recv_reply(int sock, char *buf, size_t size, int *fds, int *nfds)
+/* One reply: its type (-1 when the daemon hung up or sent garbage; said
+ * unless quiet). */
+static int recv_reply(int sock, char *buf, size_t size, int *fds, int *nfds, bool quiet)
 {
     ssize_t n = cvd_recv(sock, buf, size, fds, CVD_MAX_FDS, nfds);
     int type = n > 0 ? cvd_check(buf, (size_t)n) : -1;
 
-    if (n == 0 || n == -ECONNRESET) {
+    if (quiet) {
+        /* nothing to say */
+    } else if (n == 0 || n == -ECONNRESET) {
         cli_error("run: the daemon closed the connection before the command ended");
     } else if (n < 0) {
         cli_error("run: reading from the daemon: %s", strerror((int)-n));
@@ -175,7 +178,7 @@ static int follow(int sock, const struct cli_daemon_run *r, int master)
             fprintf(stderr, "containerv: debug: terminal relay: %s\n", strerror(-rc));
         close(master);
     }
-    type = recv_reply(sock, u.buf, sizeof(u.buf), fds, &nfds);
+    type = recv_reply(sock, u.buf, sizeof(u.buf), fds, &nfds, false);
     for (int i = 0; i < nfds; i++)
         close(fds[i]);
     if (type == CVD_EXITED)
@@ -208,11 +211,12 @@ static int request(int sock, const struct cli_daemon_run *r, const char *path)
     install_forwarding();
     rc = cvd_send(sock, m, len, io, nio);
     free(m);
-    if (rc < 0) {
+    type = recv_reply(sock, u.buf, sizeof(u.buf), fds, &nfds, rc < 0);
+    if (rc < 0 && type != CVD_ERROR) {
+        /* no answer that tells why */
         cli_error("run: sending the request to the daemon on '%s': %s", path, strerror(-rc));
         return CLI_EXIT_RUNTIME;
     }
-    type = recv_reply(sock, u.buf, sizeof(u.buf), fds, &nfds);
     if (type == CVD_ERROR && ((struct cvd_error *)u.buf)->kind == CVD_ERR_NOPOOL) {
         if (r->debug)
             fprintf(stderr, "containerv: debug: the daemon on '%s' has no pool for '%s': "
