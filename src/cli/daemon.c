@@ -68,6 +68,7 @@ struct client {
     uint64_t deadline;
     unsigned msgs;
     char denied[200]; /* the peer check's refusal, told at its first message */
+    bool uncounted;   /* evicted: no longer in n_clients */
     struct client *next;
 };
 
@@ -516,6 +517,26 @@ static void add_client(struct daemon *d, int fd, const char *denied)
     d->n_clients++;
 }
 
+/* Full: make room by closing the oldest connection that has not asked
+ * anything yet (a client sends its request as soon as it connects; a flood
+ * of idle connections must not lock the others out). False when every
+ * client has a command running. */
+static bool evict_idle(struct daemon *d)
+{
+    struct client *oldest = NULL;
+
+    for (struct client *cl = d->clients; cl; cl = cl->next)
+        if (cl->st == C_NEW && cl->fd >= 0)
+            oldest = cl; /* the list is newest first */
+    if (!oldest)
+        return false;
+    fail(d, oldest, CVD_ERR_BUSY, EAGAIN, "daemon.accept", "daemon: too many clients");
+    /* freed at the end of the round; it no longer counts */
+    oldest->uncounted = true;
+    d->n_clients--;
+    return true;
+}
+
 static void on_listen(struct daemon *d)
 {
     static bool told_emfile;
@@ -530,7 +551,7 @@ static void on_listen(struct daemon *d)
             }
             return;
         }
-        if (d->n_clients >= MAX_CLIENTS) {
+        if (d->n_clients >= MAX_CLIENTS && !evict_idle(d)) {
             send_error(fd, CVD_ERR_BUSY, EAGAIN, "daemon.accept", "daemon: too many clients");
             close(fd);
         } else {
@@ -551,7 +572,8 @@ static void sweep(struct daemon *d, uint64_t now, int *timeout_ms)
             fail(d, cl, CVD_ERR_PROTO, ETIMEDOUT, "daemon.request", "no request in time");
         if (cl->st == C_DEAD) {
             *pp = cl->next;
-            d->n_clients--;
+            if (!cl->uncounted)
+                d->n_clients--;
             free(cl);
             continue;
         }
