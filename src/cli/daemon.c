@@ -664,15 +664,19 @@ static int mkdir_parents(const char *sock)
     if (!slash || slash == dir)
         return 0;
     *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0')
             continue;
+        char c = *p;
         *p = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        if (mkdir(dir, 0755) == 0)
+            chmod(dir, 0755); /* 0755 whatever the umask */
+        else if (errno != EEXIST)
             return -1;
-        *p = '/';
+        if (!c)
+            return 0;
+        *p = c;
     }
-    return mkdir(dir, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Bind and listen; refuse a live daemon, remove a stale socket. */
@@ -709,7 +713,10 @@ static int open_socket(struct daemon *d, const char *path)
         }
     }
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    mode_t old_umask = umask(0177); /* no moment with a wider mode than 0600 */
+    int b = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old_umask);
+    if (b < 0) {
         cli_error("daemon: binding '%s': %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
