@@ -18,6 +18,10 @@
 struct cli_global {
     const char *runtime_dir; /* --runtime-dir or $CONTAINERV_RUNTIME_DIR; NULL: default */
     bool debug;              /* --debug: trace start-up steps on stderr */
+    const char *socket;      /* --socket: the pool daemon's socket; NULL: $CONTAINERV_SOCKET
+                                or the default (daemon_proto.h) */
+    const char *state_dir;   /* --state-dir as given (it also sets $CONTAINERV_STATE_DIR) */
+    bool runtime_dir_given;  /* runtime_dir came from --runtime-dir */
 };
 
 /* ---- main.c: messages and small helpers */
@@ -87,6 +91,21 @@ struct cli_session {
 /* Run the command to its end; returns the exit code the CLI should exit with
  * (the command's, or 125/126/127 after printing an error). */
 int cli_session_run(struct containerv_container *c, const struct cli_session *s);
+/* The exit code for a failed spawn (podman's): 127 when the command is not
+ * found, 126 when it cannot be invoked, else 125. */
+int cli_spawn_exit_code(const struct containerv_error *err);
+
+/* ---- daemon_client.c: `run --template` through the pool daemon */
+
+struct cli_daemon_run {
+    const char *template_name;
+    char *const *argv;
+    bool interactive, tty, debug;
+};
+/* Run through the daemon on g's socket: the exit code the CLI should exit
+ * with, or -1 when the caller should start the container itself (no daemon
+ * listening, or no pool for the template; said on stderr with debug). */
+int cli_daemon_run(const struct cli_global *g, const struct cli_daemon_run *r);
 
 /* ---- tty.c */
 
@@ -95,9 +114,10 @@ int cli_tty_check(const char *verb, bool interactive, bool tty);
 /* The size of the CLI's terminal (0 x 0 when there is none). */
 void cli_tty_size(unsigned short *rows, unsigned short *cols);
 /* Relay between the terminal (stdin when use_stdin, stdout) and the master
- * until the process behind pidfd ends. Puts a terminal stdin into raw mode
+ * until end_fd is readable: the process's pidfd, or the pool daemon's
+ * connection (which says EXITED when the process ends). Puts a terminal stdin into raw mode
  * and restores it before returning; follows SIGWINCH. 0 or -errno. */
-int cli_tty_relay(int master, int pidfd, bool use_stdin);
+int cli_tty_relay(int master, int end_fd, bool use_stdin);
 
 /* ---- metrics.c */
 
@@ -116,5 +136,7 @@ int cmd_exec(int argc, char **argv, const struct cli_global *g);
 int cmd_list(int argc, char **argv, const struct cli_global *g);
 int cmd_destroy(int argc, char **argv, const struct cli_global *g);
 int cmd_gc(int argc, char **argv, const struct cli_global *g);
+int cmd_daemon(int argc, char **argv, const struct cli_global *g);
+int cmd_pool(int argc, char **argv, const struct cli_global *g);
 
 #endif

@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char main_usage[] =
-    "Usage: containerv [--runtime-dir DIR] [--state-dir DIR] [--debug] COMMAND [ARGS...]\n"
+    "Usage: containerv [--runtime-dir DIR] [--state-dir DIR] [--socket PATH] [--debug] COMMAND\n"
+    "                  [ARGS...]\n"
     "\n"
     "A fast Linux container runtime.\n"
     "\n"
@@ -21,6 +22,8 @@ static const char main_usage[] =
     "  gc        remove stale containers whose runtime died\n"
     "  bench     measure start-up, throughput, memory and I/O against the floor and peers\n"
     "  template  create, list, show and remove container templates\n"
+    "  daemon    keep warm pools of templates and serve 'run --template' (foreground)\n"
+    "  pool      'pool status': the daemon's pools and their figures\n"
     "\n"
     "Global options:\n"
     "  --runtime-dir DIR  where container state lives (default: $CONTAINERV_RUNTIME_DIR\n"
@@ -28,6 +31,8 @@ static const char main_usage[] =
     "  --debug            print each start-up step and its duration on stderr\n"
     "  --state-dir DIR    where templates live (default: $CONTAINERV_STATE_DIR\n"
     "                     or /var/lib/containerv)\n"
+    "  --socket PATH      the pool daemon's socket (default: $CONTAINERV_SOCKET\n"
+    "                     or /run/containerv/containerv.sock)\n"
     "  -h, --help         show this help\n"
     "  --version          show the version\n"
     "\n"
@@ -46,6 +51,7 @@ static const struct verb verbs[] = {
     {"list", cmd_list},       {"ls", cmd_list},       {"ps", cmd_list},
     {"destroy", cmd_destroy}, {"rm", cmd_destroy},    {"gc", cmd_gc},
     {"bench", cmd_bench},     {"template", cmd_template},
+    {"daemon", cmd_daemon},   {"pool", cmd_pool},
 };
 
 void cli_error(const char *fmt, ...)
@@ -147,12 +153,13 @@ static int print_version(void)
     return 0;
 }
 
-enum { OPT_RUNTIME_DIR = 0x100, OPT_DEBUG, OPT_VERSION, OPT_STATE_DIR };
+enum { OPT_RUNTIME_DIR = 0x100, OPT_DEBUG, OPT_VERSION, OPT_STATE_DIR, OPT_SOCKET };
 
 static const struct option global_opts[] = {
     {"runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR},
     {"debug", no_argument, NULL, OPT_DEBUG},
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"socket", required_argument, NULL, OPT_SOCKET},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -174,6 +181,7 @@ static int parse_global(int argc, char **argv, struct cli_global *g)
                 return CLI_EXIT_RUNTIME;
             }
             g->runtime_dir = optarg;
+            g->runtime_dir_given = true;
             break;
         case OPT_DEBUG: g->debug = true; break;
         case OPT_STATE_DIR: /* templates: the library reads $CONTAINERV_STATE_DIR */
@@ -182,6 +190,14 @@ static int parse_global(int argc, char **argv, struct cli_global *g)
                 return CLI_EXIT_RUNTIME;
             }
             setenv("CONTAINERV_STATE_DIR", optarg, 1);
+            g->state_dir = optarg;
+            break;
+        case OPT_SOCKET:
+            if (!*optarg) {
+                cli_error("--socket: empty path");
+                return CLI_EXIT_RUNTIME;
+            }
+            g->socket = optarg;
             break;
         case 'h': return cli_usage(main_usage);
         case OPT_VERSION: return print_version();

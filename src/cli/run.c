@@ -19,11 +19,14 @@ static const char run_usage[] =
     "      --metrics              print the start-up breakdown on stderr afterwards\n"
     "      --metrics-json FILE    write the start-up breakdown to FILE as JSON\n"
     "      --template NAME        start from template NAME ('containerv template'); no\n"
-    "                             container options but --name with it\n"
+    "                             container options but --name with it. Through the\n"
+    "                             pool daemon when one listens on --socket and has a\n"
+    "                             pool of NAME (a warm container), else locally\n"
+    "      --no-daemon            with --template: always start locally\n"
     "  -h, --help                 show this help\n"
     "\n";
 
-enum { OPT_RM = 0x200, OPT_METRICS, OPT_METRICS_JSON, OPT_TEMPLATE };
+enum { OPT_RM = 0x200, OPT_METRICS, OPT_METRICS_JSON, OPT_TEMPLATE, OPT_NO_DAEMON };
 
 static const struct option run_opts[] = {
     {"interactive", no_argument, NULL, 'i'},
@@ -32,6 +35,7 @@ static const struct option run_opts[] = {
     {"metrics", no_argument, NULL, OPT_METRICS},
     {"metrics-json", required_argument, NULL, OPT_METRICS_JSON},
     {"template", required_argument, NULL, OPT_TEMPLATE},
+    {"no-daemon", no_argument, NULL, OPT_NO_DAEMON},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -41,6 +45,7 @@ struct run_args {
     bool interactive, tty, metrics;
     const char *metrics_json;
     const char *template_name; /* --template */
+    bool no_daemon;            /* --no-daemon */
     bool copts_used;           /* a container option other than --name */
     char **cmd;
 };
@@ -61,6 +66,7 @@ static int run_option(struct run_args *ra, int opt, const char *arg)
     case OPT_METRICS: ra->metrics = true; return 1;
     case OPT_METRICS_JSON: ra->metrics_json = arg; return 1;
     case OPT_TEMPLATE: ra->template_name = arg; return 1;
+    case OPT_NO_DAEMON: ra->no_daemon = true; return 1;
     default: return 0;
     }
 }
@@ -85,10 +91,6 @@ static int load_template(struct run_args *ra)
     struct containerv_error err;
     int rc;
 
-    if (ra->copts_used) {
-        cli_error("run: --template cannot be combined with container options (only --name)");
-        return CLI_EXIT_RUNTIME;
-    }
     rc = containerv_template_load(NULL, ra->template_name, &o, &err);
     if (rc < 0) {
         cli_lib_error(&err, rc);
@@ -127,8 +129,14 @@ static int parse_run(int argc, char **argv, struct run_args *ra)
     if (rc < 0 && cli_tty_check("run", ra->interactive, ra->tty) < 0)
         rc = CLI_EXIT_RUNTIME;
     ra->cmd = argv + optind;
-    if (rc < 0 && ra->template_name)
-        rc = load_template(ra);
+    if (rc < 0 && ra->template_name && ra->copts_used) {
+        cli_error("run: --template cannot be combined with container options (only --name)");
+        rc = CLI_EXIT_RUNTIME;
+    }
+    if (rc < 0 && ra->no_daemon && !ra->template_name) {
+        cli_error("run: --no-daemon goes with --template");
+        rc = CLI_EXIT_RUNTIME;
+    }
     return rc;
 }
 
@@ -179,6 +187,32 @@ static int run_container(struct run_args *ra, const struct cli_global *g)
     return code;
 }
 
+/* --template: through the daemon when it can, else load the template here.
+ * -1 to go on with the local start, else the exit code. */
+static int start_template(struct run_args *ra, const struct cli_global *g)
+{
+    const char *local = ra->no_daemon             ? "--no-daemon"
+                        : ra->co.name             ? "--name (pooled containers have their own ids)"
+                        : ra->metrics || ra->metrics_json ? "--metrics"
+                                                          : NULL;
+
+    if (local && g->debug && !ra->no_daemon)
+        fprintf(stderr, "containerv: debug: %s: starting locally\n", local);
+    if (!local) {
+        struct cli_daemon_run dr = {
+            .template_name = ra->template_name,
+            .argv = ra->cmd,
+            .interactive = ra->interactive,
+            .tty = ra->tty,
+            .debug = g->debug,
+        };
+        int code = cli_daemon_run(g, &dr);
+        if (code >= 0)
+            return code;
+    }
+    return load_template(ra);
+}
+
 int cmd_run(int argc, char **argv, const struct cli_global *g)
 {
     struct run_args ra = {0};
@@ -187,6 +221,8 @@ int cmd_run(int argc, char **argv, const struct cli_global *g)
     if (cli_copts_init(&ra.co) < 0)
         return CLI_EXIT_RUNTIME;
     rc = parse_run(argc, argv, &ra);
+    if (rc < 0 && ra.template_name)
+        rc = start_template(&ra, g);
     if (rc < 0)
         rc = run_container(&ra, g);
     cli_copts_free(&ra.co);

@@ -68,7 +68,7 @@ static void disarm_forwarding(void)
 /* podman's exit codes for a command that cannot be started: 127 when it is
  * not found, 126 when it cannot be invoked (exec, or the working directory
  * or user it needs), 125 when the runtime failed. */
-static int spawn_exit_code(const struct containerv_error *err)
+int cli_spawn_exit_code(const struct containerv_error *err)
 {
     static const char *const invoke_steps[] = {"spawn.cwd", "spawn.setgroups", "spawn.setgid",
                                                "spawn.setuid"};
@@ -134,7 +134,7 @@ int cli_session_run(struct containerv_container *c, const struct cli_session *s)
     rc = containerv_spawn(c, s->argv, &so, &pid, &err);
     if (rc < 0) {
         cli_lib_error(&err, rc);
-        return spawn_exit_code(&err);
+        return cli_spawn_exit_code(&err);
     }
     pidfd = containerv_process_pidfd(c, pid);
     arm_forwarding(pid, pidfd);

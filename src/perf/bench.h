@@ -98,6 +98,17 @@ int cvb_pool_open(struct cvb *b, int size, struct containerv_pool **pool,
                   struct containerv_error *err);
 /* get, spawn /bin/true, wait, return; 0 or -errno with why */
 int cvb_pool_run(struct containerv_pool *pool, char *why, size_t n);
+/* pooled-cli: `containerv daemon` (cli) as a child on <tmp>/daemon.sock with
+ * a pool of size of the template, returned once the pool is full. */
+struct cvb_daemon {
+    pid_t pid; /* -1: not running */
+    char socket[PATH_MAX];
+    char no_state[PATH_MAX]; /* a state dir without templates, for the clients */
+};
+int cvb_daemon_start(struct cvb *b, const char *cli, int size, struct cvb_daemon *d, char *why,
+                     size_t n);
+/* SIGTERM, reap: the daemon's exit code (0: it removed its socket and pool). */
+int cvb_daemon_stop(struct cvb_daemon *d);
 
 /* ---- the benchmarks */
 int cvb_startup(struct cvb *b);

@@ -20,6 +20,8 @@ struct mode_run {
     char cli[PATH_MAX];
     /* pooled */
     struct containerv_pool *pool;
+    /* pooled-cli */
+    struct cvb_daemon daemon;
 };
 
 struct startup {
@@ -106,12 +108,32 @@ static void argv_cli(struct cvb *b, struct mode_run *m, struct cvb_argv *a)
     a->name[0] = '\0';
 }
 
+/* `containerv --state-dir NO_STATE --socket S run --template bench -- /bin/true` */
+static void argv_pooled_cli(struct mode_run *m, struct cvb_argv *a)
+{
+    int n = 0;
+    a->v[n++] = m->cli;
+    a->v[n++] = (char *)"--state-dir";
+    a->v[n++] = m->daemon.no_state;
+    a->v[n++] = (char *)"--socket";
+    a->v[n++] = m->daemon.socket;
+    a->v[n++] = (char *)"run";
+    a->v[n++] = (char *)"--template";
+    a->v[n++] = (char *)"bench";
+    a->v[n++] = (char *)"--";
+    a->v[n++] = (char *)"/bin/true";
+    a->v[n] = NULL;
+    a->name[0] = '\0';
+}
+
 static int run_command(struct startup *s, struct mode_run *m, uint64_t *ns, char *why, size_t n)
 {
     struct cvb *b = s->b;
     struct cvb_argv a;
     if (m->mode == CONTAINERV_MODE_COLD_CLI)
         argv_cli(b, m, &a);
+    else if (m->mode == CONTAINERV_MODE_POOLED_CLI)
+        argv_pooled_cli(m, &a);
     else if (m->mode == CONTAINERV_MODE_BWRAP)
         cvb_argv_bwrap(b, &a);
     else
@@ -185,9 +207,13 @@ static void prepare_mode(struct startup *s, struct mode_run *m)
             skip(m, "pool: %s", pe.message);
         break;
     }
-    case CONTAINERV_MODE_POOLED_CLI:
-        skip(m, "%s", "needs the pool daemon, which is not implemented yet");
+    case CONTAINERV_MODE_POOLED_CLI: {
+        char why[400];
+        find_cli(s, m);
+        if (m->active && cvb_daemon_start(b, m->cli, 4, &m->daemon, why, sizeof(why)) < 0)
+            skip(m, "pool daemon: %s", why);
         break;
+    }
     case CONTAINERV_MODE_CRUN: m->peer = &b->crun; break;
     case CONTAINERV_MODE_RUNC: m->peer = &b->runc; break;
     case CONTAINERV_MODE_BWRAP: m->peer = &b->bwrap; break;
@@ -203,6 +229,7 @@ static int add_modes(struct startup *s)
     for (int i = 0; i < CONTAINERV_MODE_COUNT; i++) {
         if (!(b->conf.modes & (1u << i)))
             continue;
+        s->modes[s->n].daemon.pid = -1;
         s->modes[s->n++].mode = (enum containerv_bench_mode)i;
         if (!cvb_add_result(b, containerv_bench_mode_name((enum containerv_bench_mode)i)))
             return cv_error(b->err, ENOMEM, "bench.startup", "allocating results");
@@ -360,6 +387,12 @@ int cvb_startup(struct cvb *b)
             r = cv_error(b->err, ENOMEM, "bench.startup", "sorting samples");
         means(m);
         containerv_options_free(m->opts);
+        if (m->daemon.pid > 0) {
+            int code = cvb_daemon_stop(&m->daemon);
+            if (code != 0 && r == 0)
+                r = cv_error_plain(b->err, EIO, "bench.daemon",
+                                   "the pool daemon exited with %d after SIGTERM", code);
+        }
         if (m->pool) {
             struct containerv_error pe;
             if (containerv_pool_destroy(m->pool, &pe) < 0 && r == 0)

@@ -1,0 +1,479 @@
+/* The pool daemon against bad clients, at the protocol level
+ * (src/cli/daemon_proto.h): malformed messages, descriptors where none
+ * belong, too many descriptors, oversized messages, messages out of state,
+ * a second RUN, a client that goes away mid-run, a flood of connections and
+ * garbage. Each gets an ERROR (or nothing) and the connection closed; the
+ * daemon stays up, closes every descriptor it was sent, kills the command
+ * of a client that misbehaved or left, and serves the next client.
+ * (The CLI side: test_cli_daemon.sh.) */
+#include "cvt.h"
+
+#include "cli/daemon_proto.h"
+
+#include <containerv/pool.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char state[512], sock_path[512];
+static pid_t daemon_pid = -1;
+
+/* ------------------------------------------------------------ the daemon */
+
+static void start_daemon(void)
+{
+    char prefix[64], pool[] = "web=2";
+    int ready[2];
+
+    snprintf(state, sizeof(state), "%s/state", cvt.tmp);
+    snprintf(sock_path, sizeof(sock_path), "%s/sock/d.sock", cvt.tmp);
+    snprintf(prefix, sizeof(prefix), "%sd", cvt.prefix);
+    struct containerv_options *o = cvt_options();
+    struct containerv_error err;
+    assert_int_equal(containerv_template_create(state, "web", o, &err), 0);
+    containerv_options_free(o);
+    assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+    daemon_pid = fork();
+    assert_true(daemon_pid >= 0);
+    if (daemon_pid == 0) {
+        if (dup2(ready[1], 3) < 0) /* dup2 clears close-on-exec */
+            _exit(127);
+        execl(cvt.containerv, "containerv", "--state-dir", state, "--runtime-dir",
+              cvt.runtime_dir, "--socket", sock_path, "daemon", "--pool", pool, "--id-prefix",
+              prefix, "--ready-fd", "3", (char *)NULL);
+        _exit(127);
+    }
+    close(ready[1]);
+    char ch = 0;
+    assert_int_equal(read(ready[0], &ch, 1), 1);
+    close(ready[0]);
+}
+
+static void stop_daemon(void)
+{
+    int st;
+    assert_int_equal(kill(daemon_pid, SIGTERM), 0);
+    assert_int_equal(waitpid(daemon_pid, &st, 0), daemon_pid);
+    daemon_pid = -1;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(access(sock_path, F_OK), -1);
+}
+
+static int daemon_fds(void)
+{
+    char path[64];
+    int n = 0;
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)daemon_pid);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* ------------------------------------------------------------ the client */
+
+static int dconnect(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static ssize_t send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
+{
+    union {
+        char b[CMSG_SPACE(sizeof(int) * 8)];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 0) {
+        memset(&u, 0, sizeof(u));
+        mh.msg_control = u.b;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+    }
+    return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+static void hdr(struct cvd_hdr *h, int type, size_t len)
+{
+    memset(h, 0, sizeof(*h));
+    h->magic = CVD_MAGIC;
+    h->version = CVD_VERSION;
+    h->type = (uint16_t)type;
+    h->len = (uint32_t)len;
+}
+
+/* The next message: its type, with it in buf and an fd in *fd (or -1). */
+static int next_msg(int sock, void *buf, size_t size, int *fd)
+{
+    union {
+        char b[CMSG_SPACE(sizeof(int) * 4)];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = buf, .iov_len = size};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+                        .msg_controllen = sizeof(u.b)};
+    ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    if (fd)
+        *fd = -1;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        int x;
+        memcpy(&x, CMSG_DATA(cm), sizeof(int));
+        if (fd)
+            *fd = x;
+        else
+            close(x);
+    }
+    if (n <= 0)
+        return n == 0 ? 0 : -errno;
+    struct cvd_hdr h;
+    assert_true((size_t)n >= sizeof(h));
+    memcpy(&h, buf, sizeof(h));
+    assert_int_equal(h.magic, CVD_MAGIC);
+    assert_int_equal(h.len, (uint32_t)n);
+    return h.type;
+}
+
+/* Expect ERROR of kind, then the end of the connection; closes sock. */
+static void expect_error(int sock, unsigned kind, const char *what)
+{
+    struct cvd_error e;
+    char buf[sizeof(e) + 64];
+    int type = next_msg(sock, buf, sizeof(buf), NULL);
+    if (type != CVD_ERROR)
+        fail_msg("%s: want ERROR, got %d", what, type);
+    memcpy(&e, buf, sizeof(e));
+    if (e.kind != kind)
+        fail_msg("%s: want ERROR kind %u, got %u (%s)", what, kind, e.kind, e.message);
+    assert_non_null(memchr(e.message, '\0', sizeof(e.message)));
+    assert_int_equal(next_msg(sock, buf, sizeof(buf), NULL), 0);
+    close(sock);
+}
+
+/* A RUN of argv (a NULL-terminated list) with flags; the message is malloc'd. */
+static struct cvd_run *run_msg(const char *tpl, const char *const *argv, uint32_t flags, size_t *len)
+{
+    size_t blob = 0, argc = 0;
+    for (; argv[argc]; argc++)
+        blob += strlen(argv[argc]) + 1;
+    *len = sizeof(struct cvd_run) + blob;
+    struct cvd_run *m = calloc(1, *len);
+    assert_non_null(m);
+    hdr(&m->h, CVD_RUN, *len);
+    m->flags = flags;
+    m->argc = (uint32_t)argc;
+    m->argv_len = (uint32_t)blob;
+    snprintf(m->template_name, sizeof(m->template_name), "%s", tpl);
+    char *p = (char *)m + sizeof(*m);
+    for (size_t i = 0; i < argc; i++) {
+        memcpy(p, argv[i], strlen(argv[i]) + 1);
+        p += strlen(argv[i]) + 1;
+    }
+    return m;
+}
+
+/* RUN argv with stdout to a pipe; the STARTED pid; *out_r the pipe. */
+static pid_t start_run(int sock, const char *const *argv, int *out_r)
+{
+    int p[2];
+    size_t len;
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    struct cvd_run *m = run_msg("web", argv, CVD_RUN_STDOUT, &len);
+    assert_int_equal(send_fds(sock, m, len, &p[1], 1), (ssize_t)len);
+    free(m);
+    close(p[1]);
+    struct cvd_started s;
+    char buf[sizeof(struct cvd_error) + 64];
+    int type = next_msg(sock, buf, sizeof(buf), NULL);
+    if (type != CVD_STARTED)
+        fail_msg("RUN: want STARTED, got %d (%s)", type,
+                 type == CVD_ERROR ? ((struct cvd_error *)buf)->message : "");
+    memcpy(&s, buf, sizeof(s));
+    assert_true(s.pid > 0);
+    *out_r = p[0];
+    return s.pid;
+}
+
+/* A normal run still works: "echo ok" through the protocol, exit 0. */
+static void assert_serves(const char *after)
+{
+    static const char *const argv[] = {"/bin/sh", "-c", "echo ok", NULL};
+    int sock = dconnect(), out;
+    start_run(sock, argv, &out);
+    char buf[sizeof(struct cvd_error) + 64];
+    int type = next_msg(sock, buf, sizeof(buf), NULL);
+    if (type != CVD_EXITED)
+        fail_msg("after %s: want EXITED, got %d", after, type);
+    assert_int_equal(((struct cvd_exited *)buf)->code, 0);
+    char text[16] = "";
+    assert_int_equal(read(out, text, sizeof(text) - 1), 3);
+    assert_string_equal(text, "ok\n");
+    close(out);
+    close(sock);
+    assert_int_equal(kill(daemon_pid, 0), 0);
+}
+
+/* Wait (no timeout: the watchdog catches a hang) until pid is gone. */
+static void wait_gone(pid_t pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0) {
+        assert_int_equal(errno, ESRCH);
+        return;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, -1), 1);
+    close(fd);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_malformed(void **st)
+{
+    (void)st;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    start_daemon();
+    int base = daemon_fds();
+    struct cvd_hdr h;
+    struct cvd_signal sig;
+    int sock, p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+
+    sock = dconnect(); /* too short */
+    assert_int_equal(send(sock, "abc", 3, 0), 3);
+    expect_error(sock, CVD_ERR_PROTO, "3 bytes");
+
+    sock = dconnect(); /* bad magic */
+    hdr(&h, CVD_STATUS, sizeof(h));
+    h.magic = 0xdeadbeef;
+    assert_int_equal(send(sock, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+    expect_error(sock, CVD_ERR_PROTO, "bad magic");
+
+    sock = dconnect(); /* another version */
+    hdr(&h, CVD_STATUS, sizeof(h));
+    h.version = 99;
+    assert_int_equal(send(sock, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+    expect_error(sock, CVD_ERR_PROTO, "version 99");
+
+    sock = dconnect(); /* a length that is not the message's */
+    hdr(&h, CVD_STATUS, sizeof(h) + 8);
+    assert_int_equal(send(sock, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+    expect_error(sock, CVD_ERR_PROTO, "length");
+
+    sock = dconnect(); /* an unknown type */
+    hdr(&h, 99, sizeof(h));
+    assert_int_equal(send(sock, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+    expect_error(sock, CVD_ERR_PROTO, "type 99");
+
+    sock = dconnect(); /* SIGNAL before RUN */
+    hdr(&sig.h, CVD_SIGNAL, sizeof(sig));
+    sig.sig = SIGTERM;
+    assert_int_equal(send(sock, &sig, sizeof(sig), 0), (ssize_t)sizeof(sig));
+    expect_error(sock, CVD_ERR_PROTO, "SIGNAL out of state");
+
+    sock = dconnect(); /* STATUS with descriptors */
+    hdr(&h, CVD_STATUS, sizeof(h));
+    assert_int_equal(send_fds(sock, &h, sizeof(h), p, 2), (ssize_t)sizeof(h));
+    expect_error(sock, CVD_ERR_PROTO, "STATUS with fds");
+
+    static const char *const argv[] = {"/bin/true", NULL};
+    size_t len;
+    struct cvd_run *m = run_msg("web", argv, CVD_RUN_STDOUT, &len);
+
+    sock = dconnect(); /* RUN: the flags ask for one fd, none comes */
+    assert_int_equal(send(sock, m, len, 0), (ssize_t)len);
+    expect_error(sock, CVD_ERR_PROTO, "RUN without its fd");
+
+    sock = dconnect(); /* RUN with more descriptors than the protocol allows */
+    int many[6] = {p[0], p[1], p[0], p[1], p[0], p[1]};
+    assert_int_equal(send_fds(sock, m, len, many, 6), (ssize_t)len);
+    expect_error(sock, CVD_ERR_PROTO, "RUN with 6 fds");
+
+    sock = dconnect(); /* RUN whose argc does not match its blob */
+    m->argc = 2;
+    assert_int_equal(send_fds(sock, m, len, &p[1], 1), (ssize_t)len);
+    expect_error(sock, CVD_ERR_PROTO, "RUN argc");
+    m->argc = 1;
+
+    sock = dconnect(); /* RUN with an unterminated template name */
+    memset(m->template_name, 'x', sizeof(m->template_name));
+    assert_int_equal(send_fds(sock, m, len, &p[1], 1), (ssize_t)len);
+    expect_error(sock, CVD_ERR_PROTO, "RUN template name");
+    free(m);
+
+    sock = dconnect(); /* more than the largest message */
+    size_t big = CVD_MAX_MSG + 4096;
+    char *huge = calloc(1, big);
+    assert_non_null(huge);
+    hdr((struct cvd_hdr *)huge, CVD_RUN, big);
+    assert_int_equal(send(sock, huge, big, 0), (ssize_t)big);
+    free(huge);
+    expect_error(sock, CVD_ERR_PROTO, "oversized");
+
+    m = run_msg("nosuch", argv, CVD_RUN_STDOUT, &len); /* no pool: told, not an error */
+    sock = dconnect();
+    assert_int_equal(send_fds(sock, m, len, &p[1], 1), (ssize_t)len);
+    expect_error(sock, CVD_ERR_NOPOOL, "no pool");
+    free(m);
+
+    /* every descriptor sent was closed: the daemon holds what it held */
+    assert_int_equal(daemon_fds(), base);
+    close(p[0]);
+    close(p[1]);
+    assert_serves("malformed messages");
+    stop_daemon();
+    cvt_assert_no_leaks(&before, "daemon after malformed messages");
+    cvt_snap_free(&before);
+}
+
+static void test_out_of_state(void **st)
+{
+    (void)st;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    start_daemon();
+    static const char *const sleeper[] = {"/bin/sleep", "30", NULL};
+    int out;
+
+    /* a second RUN while the first runs: ERROR, and the first is killed */
+    int sock = dconnect();
+    pid_t pid = start_run(sock, sleeper, &out);
+    size_t len;
+    struct cvd_run *m = run_msg("web", sleeper, 0, &len);
+    assert_int_equal(send(sock, m, len, 0), (ssize_t)len);
+    free(m);
+    expect_error(sock, CVD_ERR_PROTO, "a second RUN");
+    wait_gone(pid);
+    close(out);
+
+    /* a client that goes away mid-run: the command is killed */
+    sock = dconnect();
+    pid = start_run(sock, sleeper, &out);
+    close(sock);
+    wait_gone(pid);
+    close(out);
+
+    /* SIGNAL while it runs: EXITED with 128 + the signal */
+    sock = dconnect();
+    pid = start_run(sock, sleeper, &out);
+    struct cvd_signal sig;
+    hdr(&sig.h, CVD_SIGNAL, sizeof(sig));
+    sig.sig = SIGUSR1;
+    assert_int_equal(send(sock, &sig, sizeof(sig), 0), (ssize_t)sizeof(sig));
+    char buf[sizeof(struct cvd_error) + 64];
+    assert_int_equal(next_msg(sock, buf, sizeof(buf), NULL), CVD_EXITED);
+    assert_int_equal(((struct cvd_exited *)buf)->code, 128 + SIGUSR1);
+    close(sock);
+    close(out);
+
+    /* a bad signal number: ERROR, and the command is killed */
+    sock = dconnect();
+    pid = start_run(sock, sleeper, &out);
+    sig.sig = 1000;
+    assert_int_equal(send(sock, &sig, sizeof(sig), 0), (ssize_t)sizeof(sig));
+    expect_error(sock, CVD_ERR_PROTO, "signal 1000");
+    wait_gone(pid);
+    close(out);
+
+    assert_serves("out-of-state messages");
+    stop_daemon();
+    cvt_assert_no_leaks(&before, "daemon after out-of-state messages");
+    cvt_snap_free(&before);
+}
+
+static void test_flood(void **st)
+{
+    (void)st;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    start_daemon();
+    /* thousands of connections, each sending garbage and leaving at once */
+    for (int i = 0; i < 2000; i++) {
+        int sock = dconnect();
+        char junk[64];
+        memset(junk, i & 0xff, sizeof(junk));
+        (void)send(sock, junk, (size_t)(1 + i % 64), MSG_NOSIGNAL);
+        close(sock);
+    }
+    /* more idle connections than the daemon takes: the rest are turned away */
+    enum { IDLE = 300 };
+    int idle[IDLE], busy = 0;
+    for (int i = 0; i < IDLE; i++)
+        idle[i] = dconnect();
+    /* the daemon handles its queue in order: a request after the idle ones
+     * is answered once they are all accepted (or turned away) */
+    int probe = dconnect();
+    struct cvd_hdr h;
+    hdr(&h, CVD_STATUS, sizeof(h));
+    char buf[sizeof(struct cvd_status_row) + 64];
+    assert_int_equal(send(probe, &h, sizeof(h), MSG_NOSIGNAL), (ssize_t)sizeof(h));
+    int type = next_msg(probe, buf, sizeof(buf), NULL);
+    assert_true(type == CVD_ERROR || type == CVD_STATUS_ROW);
+    if (type == CVD_ERROR)
+        assert_int_equal(((struct cvd_error *)buf)->kind, CVD_ERR_BUSY);
+    close(probe);
+    for (int i = 0; i < IDLE; i++) {
+        struct pollfd p = {.fd = idle[i], .events = POLLIN};
+        if (poll(&p, 1, 0) == 1 && next_msg(idle[i], buf, sizeof(buf), NULL) == CVD_ERROR)
+            busy++;
+    }
+    assert_true(busy >= IDLE - 256);
+    for (int i = 0; i < IDLE; i++)
+        close(idle[i]);
+    /* and a normal client is served, through the CLI too */
+    assert_serves("a flood");
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "%s --socket %s run --template web -- /bin/sh -c 'exit 3'",
+             cvt.containerv, sock_path);
+    int rc = system(cmd);
+    assert_true(WIFEXITED(rc));
+    assert_int_equal(WEXITSTATUS(rc), 3);
+    stop_daemon();
+    cvt_assert_no_leaks(&before, "daemon after a flood");
+    cvt_snap_free(&before);
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    if (daemon_pid > 0) {
+        kill(daemon_pid, SIGKILL);
+        waitpid(daemon_pid, NULL, 0);
+        daemon_pid = -1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_malformed, teardown),
+        cmocka_unit_test_teardown(test_out_of_state, teardown),
+        cmocka_unit_test_teardown(test_flood, teardown),
+    };
+    return cvt_main("daemon", tests, sizeof(tests) / sizeof(tests[0]), 280);
+}
