@@ -349,7 +349,9 @@ static void do_status(struct daemon *d, struct client *cl)
         row.replaces = st.replaces;
         row.failures = st.failures;
         row.mean_refill_ns = st.mean_refill_ns;
+        row.mean_reset_ns = st.mean_reset_ns;
         cvd_strlcpy(row.last_error, st.last_error, sizeof(row.last_error));
+        cvd_strlcpy(row.last_replace, st.last_replace, sizeof(row.last_replace));
         if (cvd_send(cl->fd, &row, sizeof(row), NULL, 0) < 0) {
             hang_up(d, cl);
             return;

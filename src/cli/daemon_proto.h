@@ -99,8 +99,9 @@ struct cvd_status_row {
     char pad[3];
     int32_t pool_size, warm, in_use;
     uint32_t reserved;
-    uint64_t hits, misses, refills, resets, replaces, failures, mean_refill_ns;
+    uint64_t hits, misses, refills, resets, replaces, failures, mean_refill_ns, mean_reset_ns;
     char last_error[512];
+    char last_replace[256];
 };
 
 struct cvd_status_end {

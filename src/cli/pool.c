@@ -13,7 +13,8 @@ static const char pool_usage[] =
     "\n"
     "Ask the pool daemon ('containerv daemon') for each pool's figures: template,\n"
     "size, warm, in use, hits, misses, refills, resets, replaces, failures, mean\n"
-    "refill time and the last background error. See docs/daemon.md.\n"
+    "refill and reset times, the last background error and why the last returned\n"
+    "container was replaced instead of reset. See docs/daemon.md.\n"
     "\n"
     "  --json      print a JSON array instead of a table\n"
     "  -h, --help  show this help\n";
@@ -22,13 +23,14 @@ static const char pool_usage[] =
 
 static json_t *row_json(const struct cvd_status_row *r)
 {
-    return json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s}", "template",
+    return json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:s, s:s}", "template",
                      r->template_name, "size", (int)r->pool_size, "warm", (int)r->warm, "in_use",
                      (int)r->in_use, "hits", (json_int_t)r->hits, "misses", (json_int_t)r->misses,
                      "refills", (json_int_t)r->refills, "resets", (json_int_t)r->resets,
                      "replaces", (json_int_t)r->replaces, "failures", (json_int_t)r->failures,
-                     "mean_refill_ms", (double)r->mean_refill_ns / 1e6, "last_error",
-                     r->last_error);
+                     "mean_refill_ms", (double)r->mean_refill_ns / 1e6, "mean_reset_ms",
+                     (double)r->mean_reset_ns / 1e6, "last_error", r->last_error, "last_replace",
+                     r->last_replace);
 }
 
 static int print_json(const struct cvd_status_row *rows, size_t n)
@@ -51,17 +53,20 @@ static int print_json(const struct cvd_status_row *rows, size_t n)
 
 static void print_table(const struct cvd_status_row *rows, size_t n)
 {
-    printf("%-20s %5s %5s %6s %8s %7s %8s %6s %8s %8s %9s  %s\n", "TEMPLATE", "SIZE", "WARM",
+    printf("%-20s %5s %5s %6s %8s %7s %8s %8s %8s %8s %9s %8s  %s\n", "TEMPLATE", "SIZE", "WARM",
            "IN-USE", "HITS", "MISSES", "REFILLS", "RESETS", "REPLACES", "FAILURES", "REFILL-MS",
-           "LAST-ERROR");
+           "RESET-MS", "LAST-ERROR");
     for (size_t i = 0; i < n; i++) {
         const struct cvd_status_row *r = &rows[i];
-        printf("%-20s %5d %5d %6d %8llu %7llu %8llu %6llu %8llu %8llu %9.2f  %s\n",
+        printf("%-20s %5d %5d %6d %8llu %7llu %8llu %8llu %8llu %8llu %9.2f %8.3f  %s\n",
                r->template_name, (int)r->pool_size, (int)r->warm, (int)r->in_use,
                (unsigned long long)r->hits, (unsigned long long)r->misses,
                (unsigned long long)r->refills, (unsigned long long)r->resets,
                (unsigned long long)r->replaces, (unsigned long long)r->failures,
-               (double)r->mean_refill_ns / 1e6, r->last_error[0] ? r->last_error : "-");
+               (double)r->mean_refill_ns / 1e6, (double)r->mean_reset_ns / 1e6,
+               r->last_error[0] ? r->last_error : "-");
+        if (r->last_replace[0])
+            printf("%-20s last replaced: %s\n", "", r->last_replace);
     }
 }
 
@@ -84,6 +89,7 @@ static int read_rows(int sock, struct cvd_status_row *rows)
             memcpy(&rows[n], u.buf, sizeof(rows[n]));
             rows[n].template_name[CVD_NAME_MAX - 1] = '\0';
             rows[n].last_error[sizeof(rows[n].last_error) - 1] = '\0';
+            rows[n].last_replace[sizeof(rows[n].last_replace) - 1] = '\0';
             n++;
         } else if (type == CVD_STATUS_END) {
             return n;
