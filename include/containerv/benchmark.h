@@ -131,6 +131,10 @@ struct containerv_bench_result {
     double kernel_bytes_per_container; /* growth of Slab + KernelStack + PageTables + Percpu */
     /* io, MB/s (10^6 bytes per second) */
     double seq_read_mbps, seq_write_mbps, rand_read_mbps, rand_write_mbps;
+    /* startup, cold: the mean time the teardown of a run took in the
+     * background after containerv_destroy returned (destroy_us is what the
+     * caller waits for); drained between runs, outside the timed region */
+    double teardown_us;
 };
 
 /* "a/b": the p50 ratio for startup; containers/s, bytes or MB/s otherwise. */

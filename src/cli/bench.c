@@ -246,6 +246,7 @@ static void print_cold(const struct containerv_bench_report *r)
                    p->network_setup_ns + p->resource_alloc_ns) / 1e3;
     printf("\ncold, mean per run (µs): create %.1f, spawn + wait %.1f, destroy %.1f\n", c->create_us,
            c->spawn_wait_us, c->destroy_us);
+    printf("  then in the background, drained between runs (not timed): teardown %.1f\n", c->teardown_us);
     printf("cold phases (mean µs): layer_mount %.1f, namespace_setup %.1f, security_setup %.1f,\n"
            "  network_setup %.1f, resource_alloc %.1f, first_process %.1f\n",
            p->layer_mount_ns / 1e3, p->namespace_setup_ns / 1e3, p->security_setup_ns / 1e3,

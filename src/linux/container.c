@@ -174,6 +174,9 @@ static int step_runtime_dir(struct create_ctx *x)
     if (fd < 0)
         return fd;
     close(fd);
+    /* an earlier container of this id destroyed by this process: its
+     * teardown (cgroups of the same name) must be over first */
+    cv_teardown_wait_id(x->c->runtime_dir, x->c->id);
     /* fail early and clearly on a taken id (state.write still decides races) */
     return cv_state_claimable(x->c->runtime_dir, x->c->id, x->err);
 }
@@ -721,41 +724,6 @@ void cv_container_free(struct containerv_container *c)
     free(c->workdir);
     pthread_mutex_destroy(&c->lock);
     free(c);
-}
-
-static void wait_init_gone(struct containerv_container *c)
-{
-    if (c->owner) {
-        while (waitpid(c->init_pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        return;
-    }
-    struct pollfd p = {.fd = c->init_pidfd, .events = POLLIN};
-    while (poll(&p, 1, -1) < 0 && errno == EINTR)
-        ;
-}
-
-int containerv_destroy(struct containerv_container *c, struct containerv_error *err)
-{
-    containerv_error_clear(err);
-    if (!c)
-        return cv_error_plain(err, EINVAL, "destroy", "no container given");
-    int r = 0;
-    /* killing the init of a pid namespace kills everything in it */
-    if (c->init_pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->init_pidfd, SIGKILL, NULL, 0) == 0)
-        wait_init_gone(c);
-    cv_closep(&c->ctl_fd);
-    c->ctl_fd = -1;
-    int q = cv_cgroup_destroy(&c->cg, err);
-    if (q < 0)
-        r = q;
-    cv_closep(&c->lock_fd);
-    c->lock_fd = -1;
-    q = cv_state_remove(c->runtime_dir, c->id);
-    if (q < 0 && r == 0)
-        r = cv_error(err, -q, "destroy", "removing the state of '%s' in '%s'", c->id, c->runtime_dir);
-    cv_container_free(c);
-    return r;
 }
 
 void containerv_release(struct containerv_container *c)

@@ -89,6 +89,9 @@ int cv_state_update(struct containerv_container *c, struct containerv_error *err
 int cv_state_claimable(const char *runtime_dir, const char *id, struct containerv_error *err);
 int cv_state_remove(const char *runtime_dir, const char *id);
 int cv_state_lock_free(int dirfd, const char *name); /* 1 stale, 0 held, -errno */
+/* Mark a container as being destroyed, through an fd of its state file
+ * open for writing (see state.c). */
+int cv_state_mark_destroying(int fd);
 int cv_state_load(const char *runtime_dir, const char *id, struct containerv_info *info, int64_t *start_time,
                   struct containerv_error *err);
 int64_t cv_state_start_time(pid_t pid); /* field 22 of /proc/PID/stat */
@@ -96,5 +99,9 @@ int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *e
 
 /* container.c */
 void cv_container_free(struct containerv_container *c);
+
+/* teardown.c: wait until no teardown of (runtime_dir, id) is pending in
+ * this process (see containerv_destroy there) */
+void cv_teardown_wait_id(const char *runtime_dir, const char *id);
 
 #endif

@@ -141,6 +141,7 @@ static void stop_all(struct mem_mode *mm)
             cvb_peer_cleanup(mm->b, &mm->b->crun, h->name, true); /* delete --force */
         }
     }
+    containerv_teardown_wait(NULL);
     mm->n = 0;
 }
 

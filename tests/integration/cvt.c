@@ -292,8 +292,16 @@ static int count_dir(const char *dir)
     return n;
 }
 
+/* The first error of a background teardown, reported by the next leak check. */
+static char teardown_failed[512];
+
 void cvt_snapshot(struct cvt_snap *s)
 {
+    /* containerv_destroy finishes in the background: take stock once every
+     * teardown is over */
+    struct containerv_error terr;
+    if (containerv_teardown_wait(&terr) < 0 && !teardown_failed[0])
+        snprintf(teardown_failed, sizeof(teardown_failed), "%s", terr.message);
     memset(s, 0, sizeof(*s));
     s->self_mountinfo = cvt_read_file("/proc/self/mountinfo");
     s->host_mountinfo = cvt_read_file("/proc/1/mountinfo");
@@ -347,6 +355,10 @@ char *cvt_check_leaks(const struct cvt_snap *before, const char *what)
 #define LEAK(...) used += (size_t)snprintf(report + used, used < sizeof(report) ? sizeof(report) - used : 0, __VA_ARGS__)
 
     cvt_snapshot(&after);
+    if (teardown_failed[0]) {
+        LEAK("\n  a background teardown failed: %s", teardown_failed);
+        teardown_failed[0] = '\0';
+    }
     if (after.marked_mounts != before->marked_mounts) {
         LEAK("\n  mounts naming %s or %s: %d before, %d after", cvt.tmp, cvt.prefix,
              before->marked_mounts, after.marked_mounts);
@@ -538,6 +550,7 @@ int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigne
         setpgid(0, 0);
         setvbuf(stdout, NULL, _IOLBF, 0);
         int r = _cmocka_run_group_tests(name, tests, n, group_setup, NULL);
+        containerv_teardown_wait(NULL); /* _exit skips the library's own wait */
         fflush(NULL);
         _exit(r);
     }
