@@ -515,7 +515,7 @@ static uint64_t *phase_slot(struct containerv_startup_metrics *m, enum phase p)
 
 static enum phase child_phase(const char *step)
 {
-    if (!strncmp(step, "child.mount.", 12) || !strcmp(step, "child.pivot_root") ||
+    if (!strncmp(step, "child.mount.", 12) || !strncmp(step, "child.pivot_root", 16) ||
         !strcmp(step, "child.rootfs.readonly"))
         return PH_LAYERS;
     if (!strcmp(step, "child.mask") || !strcmp(step, "child.no_new_privs") || !strcmp(step, "child.seccomp") ||

@@ -9,6 +9,18 @@
 #include <linux/filter.h>
 #include <pthread.h>
 
+/* A helper of the child (child.c): a task sharing the child's memory
+ * (CLONE_VM, a static stack) that does, while the child goes on with its
+ * own steps, work that mostly waits for the kernel (unmounting the host's
+ * root waits for an RCU grace period; so does bringing up lo). It makes raw
+ * system calls only: it shares the child's TLS, so errno is not its own. */
+struct cv_helper {
+    pid_t pid;           /* 0: not started (the work was done inline) */
+    volatile long result; /* the system call's return: 0 or -errno */
+    long nr, arg[3];      /* the one system call it makes (fn NULL) */
+    long (*fn)(struct cv_helper *);
+};
+
 /* Everything the child needs, prepared on the host before clone: the child
  * only makes system calls on these values. */
 struct cv_child_args {
@@ -34,6 +46,8 @@ struct cv_child_args {
     int last_cap;
     bool userns;
     bool cgroupns_late;         /* unshare the cgroup namespace after joining the cgroup */
+    struct cv_helper umount_helper; /* the lazy unmount of the host's root after pivot_root */
+    struct cv_helper lo_helper;     /* lo up */
 };
 
 /* child.c: runs after clone3, becomes the init; never returns */
@@ -41,6 +55,12 @@ __attribute__((noreturn)) void cv_child_main(struct cv_child_args *a);
 /* fdpass.c: send buf with nfds fds (SCM_RIGHTS); 0 or -errno; no allocation */
 #define CV_MAX_PASSED_FDS 8
 int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+
+/* child.c: run h (h->fn, or the system call h->nr) in a helper, or inline
+ * when no helper can be started; then wait for it: its result. */
+void cv_helper_start(struct cv_helper *h, int slot);
+long cv_helper_wait(struct cv_helper *h);
+#define CV_HELPER_SLOTS 2
 
 /* rootfs.c (child) */
 int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);

@@ -323,14 +323,25 @@ static int mask_paths(int rootfd, unsigned relax)
     return r;
 }
 
-static int pivot(int rootfd)
+/* pivot_root(".", ".") stacks the host's root on ours; a lazy unmount
+ * removes it. That unmount waits for an RCU grace period (hundreds of µs),
+ * so a helper does it while the child goes on (child.c waits for it before
+ * ready). The helper has its own copy of the fs context, with its cwd at
+ * the stacked root; the child's cwd moves to the new root at once, below
+ * the stacked one, as after the unmount. */
+static int pivot(int rootfd, struct cv_helper *h)
 {
     if (fchdir(rootfd) < 0)
         return -errno;
     if (syscall(SYS_pivot_root, ".", ".") < 0)
         return -errno;
-    if (umount2(".", MNT_DETACH) < 0)
-        return -errno;
+    static const char dot[] = ".";
+    h->fn = NULL;
+    h->nr = SYS_umount2;
+    h->arg[0] = (long)dot;
+    h->arg[1] = MNT_DETACH;
+    h->arg[2] = 0;
+    cv_helper_start(h, 0);
     if (chdir("/") < 0)
         return -errno;
     return 0;
@@ -380,7 +391,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     what = a->rootfs_mnt;
     if (o->read_only || a->single_tree >= 0)
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
-    STEP("child.pivot_root", pivot(rootfd));
+    STEP("child.pivot_root", pivot(rootfd, &a->umount_helper));
     close(rootfd);
     return 0;
 }
