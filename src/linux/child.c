@@ -49,6 +49,7 @@ static void close_others(struct cv_child_args *a)
     keep[n++] = a->lock_fd;
     keep[n++] = a->devnull_fd;
     keep[n++] = a->single_tree;
+    keep[n++] = a->dev_tree;
     for (int i = 0; i < a->n_lowers; i++)
         keep[n++] = a->lower_fds[i];
     for (int i = 0; i < a->opts->n_binds; i++)
@@ -382,5 +383,7 @@ void cv_child_main(struct cv_child_args *a)
         close(a->bind_trees[i]);
     if (a->single_tree >= 0)
         close(a->single_tree);
+    if (a->dev_tree >= 0)
+        close(a->dev_tree);
     cv_init_main(a->sync_fd, a->listen_fd, a->userns);
 }

@@ -163,6 +163,8 @@ static void undo_validate(struct create_ctx *x)
     for (int i = 0; i < x->o->n_binds; i++)
         cv_closep(&a->bind_trees[i]);
     cv_closep(&a->single_tree);
+    cv_closep(&a->dev_tree);
+    a->dev_tree = -1;
     cv_closep(&a->devnull_fd);
 }
 
@@ -273,6 +275,16 @@ static int step_layers(struct create_ctx *x)
 {
     snprintf(x->a.layer_dir, sizeof(x->a.layer_dir), "%s", x->c->runtime_dir);
     snprintf(x->a.rootfs_mnt, sizeof(x->a.rootfs_mnt), "%s/root", x->c->runtime_dir);
+    /* /dev from the process's prepared tree, when the container gets the
+     * plain one: read-only, made with mknod, and no way for the container
+     * to make it writable (its superblock is shared by the containers of
+     * this process: not for relaxed capabilities or seccomp, which could
+     * remount it) */
+    const unsigned own_dev = CONTAINERV_RELAX_DEVICES | CONTAINERV_RELAX_CAPS | CONTAINERV_RELAX_SECCOMP;
+    if (!x->a.userns && !(x->o->relax & own_dev)) {
+        int t = cv_dev_tree();
+        x->a.dev_tree = t < 0 ? -1 : t; /* else the child builds it */
+    }
     return 0;
 }
 
@@ -680,7 +692,7 @@ int containerv_create(const char *id, const struct containerv_options *opts,
     describe_rootfs(c, opts);
     struct create_ctx x = {.c = c, .o = opts, .err = err, .fault = getenv("CONTAINERV_FAULT"), .sync_fd = -1};
     x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,
-                                 .lock_fd = -1, .devnull_fd = -1, .single_tree = -1};
+                                 .lock_fd = -1, .devnull_fd = -1, .single_tree = -1, .dev_tree = -1};
     for (int i = 0; i < CV_MAX_LOWERS; i++)
         x.a.lower_fds[i] = -1;
     for (int i = 0; i < CV_MAX_BINDS; i++)

@@ -38,6 +38,7 @@ struct cv_child_args {
      * the kernel refuses to clone, inside the new mount namespace, a mount
      * of the host's namespace, but moves a detached tree into it. */
     int single_tree;            /* single read-only rootfs, or -1 */
+    int dev_tree;               /* /dev, a clone of the process's prepared tree (cv_dev_tree), or -1 */
     int bind_trees[CV_MAX_BINDS];
     bool bind_is_file[CV_MAX_BINDS];
     char rootfs_mnt[4300];      /* the root: <layer_dir>/root */
@@ -61,6 +62,12 @@ int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
 void cv_helper_start(struct cv_helper *h, int slot);
 long cv_helper_wait(struct cv_helper *h);
 #define CV_HELPER_SLOTS 2
+
+/* rootfs.c (host): a clone of /dev as containerv populates it (the nodes
+ * and links, empty pts, shm and mqueue; read-only, nosuid, noexec), built
+ * once per process; -errno when this kernel cannot clone it (< 6.15 refuses
+ * to clone a detached mount: the child then builds /dev itself). */
+int cv_dev_tree(void);
 
 /* rootfs.c (child) */
 int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -212,12 +213,118 @@ static const struct devnode devnodes[] = {
     {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
+static const char *const devlinks[][2] = {
+    {"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+    {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"},
+};
+static const char *const devdirs[] = {"pts", "shm", "mqueue"};
+
+/* ----------------------------------------------- /dev, prepared once (host) */
+
+static struct {
+    pthread_once_t once;
+    int fd; /* the detached, read-only tree; -errno when it cannot be made or cloned */
+} dev_master = {.once = PTHREAD_ONCE_INIT, .fd = -ENOSYS};
+
+static int build_dev_master(void)
+{
+    int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return -errno;
+    int r = 0;
+    if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "755", 0) < 0 ||
+        syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "64k", 0) < 0 ||
+        syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        r = -errno;
+    int m = r < 0 ? r : (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+    if (m < 0)
+        r = m == -1 ? -errno : m;
+    /* the caller's umask applies here (not in the child, which sets 0):
+     * set the mode explicitly */
+    for (size_t i = 0; r == 0 && i < sizeof(devnodes) / sizeof(devnodes[0]); i++)
+        if (mknodat(m, devnodes[i].name, S_IFCHR | 0666, makedev(devnodes[i].major, devnodes[i].minor)) < 0 ||
+            fchmodat(m, devnodes[i].name, 0666, 0) < 0)
+            r = -errno;
+    for (size_t i = 0; r == 0 && i < sizeof(devlinks) / sizeof(devlinks[0]); i++)
+        if (symlinkat(devlinks[i][0], m, devlinks[i][1]) < 0)
+            r = -errno;
+    for (size_t i = 0; r == 0 && i < sizeof(devdirs) / sizeof(devdirs[0]); i++)
+        if (mkdirat(m, devdirs[i], 0755) < 0)
+            r = -errno;
+    /* read-only: the mount (clones inherit it) and the superblock */
+    if (r == 0)
+        r = sys_setattr(m, 0, MOUNT_ATTR_RDONLY);
+    if (r == 0) {
+        int pick = (int)syscall(SYS_fspick, m, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+        if (pick < 0 || syscall(SYS_fsconfig, pick, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0 ||
+            syscall(SYS_fsconfig, pick, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0)
+            r = -errno;
+        if (pick >= 0)
+            close(pick);
+    }
+    close(fs);
+    if (r < 0) {
+        if (m >= 0)
+            close(m);
+        return r;
+    }
+    return m;
+}
+
+static void dev_master_once(void)
+{
+    int m = build_dev_master();
+    if (m < 0) {
+        dev_master.fd = m;
+        return;
+    }
+    /* can this kernel clone a detached mount? (>= 6.15; else EINVAL) */
+    int t = sys_open_tree(m, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (t < 0) {
+        close(m);
+        dev_master.fd = t;
+        return;
+    }
+    close(t);
+    dev_master.fd = m; /* kept for the life of the process */
+}
+
+int cv_dev_tree(void)
+{
+    pthread_once(&dev_master.once, dev_master_once);
+    if (dev_master.fd < 0)
+        return dev_master.fd;
+    return sys_open_tree(dev_master.fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+}
+
+/* ------------------------------------------------------ /dev (child) */
+
+/* The filesystems mounted on /dev's directories, per container. */
+static int mount_dev_dirs(int rootfd, bool userns)
+{
+    int r = mount_in_root(rootfd, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                          userns ? "newinstance,ptmxmode=0666,mode=0620"
+                                 : "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    if (r == 0)
+        r = mount_in_root(rootfd, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          "mode=1777,size=65536k");
+    if (r == 0)
+        r = mount_in_root(rootfd, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    return r;
+}
+
 /* /dev is a tmpfs that allows device nodes, so it is made read-only once
  * populated: with every other writable mount nodev, a workload's CAP_MKNOD
  * cannot reach a host device (this is what a device cgroup does elsewhere,
- * and works the same on cgroup v1 and v2). */
-static int make_dev(int rootfd, bool userns, bool writable)
+ * and works the same on cgroup v1 and v2). With a tree prepared on the host
+ * (dev_tree, read-only already) the child only moves it in place and mounts
+ * the per-container file systems on its directories. */
+static int make_dev(int rootfd, int dev_tree, bool userns, bool writable)
 {
+    if (dev_tree >= 0) {
+        int r = move_in_root(rootfd, dev_tree, "/dev", false);
+        return r < 0 ? r : mount_dev_dirs(rootfd, userns);
+    }
     int r = mount_in_root(rootfd, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
     if (r < 0)
         return r;
@@ -240,23 +347,15 @@ static int make_dev(int rootfd, bool userns, bool writable)
         if (src >= 0)
             close(src);
     }
-    static const char *const links[][2] = {
-        {"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
-        {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"},
-    };
-    for (size_t i = 0; r == 0 && i < sizeof(links) / sizeof(links[0]); i++)
-        if (symlinkat(links[i][0], devfd, links[i][1]) < 0)
+    for (size_t i = 0; r == 0 && i < sizeof(devlinks) / sizeof(devlinks[0]); i++)
+        if (symlinkat(devlinks[i][0], devfd, devlinks[i][1]) < 0)
+            r = -errno;
+    for (size_t i = 0; r == 0 && i < sizeof(devdirs) / sizeof(devdirs[0]); i++)
+        if (mkdirat(devfd, devdirs[i], 0755) < 0)
             r = -errno;
     close(devfd);
     if (r == 0)
-        r = mount_in_root(rootfd, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                          userns ? "newinstance,ptmxmode=0666,mode=0620"
-                                 : "newinstance,ptmxmode=0666,mode=0620,gid=5");
-    if (r == 0)
-        r = mount_in_root(rootfd, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                          "mode=1777,size=65536k");
-    if (r == 0)
-        r = mount_in_root(rootfd, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        r = mount_dev_dirs(rootfd, userns);
     if (r == 0 && !writable) {
         int fd = sys_openat2(rootfd, "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, IN_ROOT);
         r = fd < 0 ? fd : sys_setattr(fd, 0, MOUNT_ATTR_RDONLY);
@@ -370,7 +469,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     what = "/proc";
     STEP("child.mount.proc", mount_in_root(rootfd, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
     what = "/dev";
-    STEP("child.mount.dev", make_dev(rootfd, a->userns, o->relax & CONTAINERV_RELAX_DEVICES));
+    STEP("child.mount.dev", make_dev(rootfd, a->dev_tree, a->userns, o->relax & CONTAINERV_RELAX_DEVICES));
     what = "/sys";
     STEP("child.mount.sys", mount_sys(rootfd, o));
     what = "/tmp";
