@@ -66,12 +66,17 @@ static void close_others(struct cv_child_args *a)
     syscall(SYS_close_range, lo, ~0u, 0);
 }
 
-/* Wait for the host's next step; fds sent with it land in fds (up to max,
- * *nfds of them), the others are closed. */
 /* The init is a copy of its creator, and /proc/1/cmdline (readable by the
  * workload) would show the creator's command line with host paths: blank it
- * in place (fields 48 and 49 of /proc/self/stat bound it). */
-static void scrub_cmdline(void)
+ * in place (fields 48 and 49 of /proc/self/stat bound it). The bounds are
+ * the creator's, so the host reads them once per process (cv_cmdline_bounds)
+ * and the child only writes. */
+static struct {
+    pthread_once_t once;
+    unsigned long start, end;
+} cmdline = {.once = PTHREAD_ONCE_INIT};
+
+static void read_cmdline_bounds(void)
 {
     char buf[2048];
     int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -92,11 +97,27 @@ static void scrub_cmdline(void)
         else if (field == 49)
             end = strtoul(p + 1, NULL, 10);
     }
-    if (start && end > start + 16) {
-        memset((void *)start, 0, end - start);
-        memcpy((void *)start, "containerv-init", 16);
+    cmdline.start = start;
+    cmdline.end = end;
+}
+
+void cv_cmdline_bounds(unsigned long *start, unsigned long *end)
+{
+    pthread_once(&cmdline.once, read_cmdline_bounds);
+    *start = cmdline.start;
+    *end = cmdline.end;
+}
+
+static void scrub_cmdline(const struct cv_child_args *a)
+{
+    if (a->arg_start && a->arg_end > a->arg_start + 16) {
+        memset((void *)a->arg_start, 0, a->arg_end - a->arg_start);
+        memcpy((void *)a->arg_start, "containerv-init", 16);
     }
 }
+
+/* Wait for the host's next step; fds sent with it land in fds (up to max,
+ * *nfds of them), the others are closed. */
 
 static int sync_wait(int fd, uint32_t expected, int *fds, int max, int *nfds)
 {
@@ -268,7 +289,7 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
     /* first: among the creator's fds is its own end of the sync socket,
      * which must close with the creator for the child to notice it died */
     close_others(a);
-    scrub_cmdline();
+    scrub_cmdline(a);
     if (cv_fault_child(a->fault, "child.init", a->sync_fd))
         return cv_child_fail(m, "child.init", EIO, "injected fault");
     for (int sig = 1; sig < NSIG; sig++)

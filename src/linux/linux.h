@@ -43,6 +43,7 @@ struct cv_child_args {
     bool bind_is_file[CV_MAX_BINDS];
     char rootfs_mnt[4300];      /* the root: <layer_dir>/root */
     char hostname[65];
+    unsigned long arg_start, arg_end; /* the creator's command line (cv_cmdline_bounds) */
     const struct sock_fprog *seccomp; /* NULL when relaxed */
     int last_cap;
     bool userns;
@@ -53,6 +54,8 @@ struct cv_child_args {
 
 /* child.c: runs after clone3, becomes the init; never returns */
 __attribute__((noreturn)) void cv_child_main(struct cv_child_args *a);
+/* child.c (host): where the process's command line lives (read once) */
+void cv_cmdline_bounds(unsigned long *start, unsigned long *end);
 /* fdpass.c: send buf with nfds fds (SCM_RIGHTS); 0 or -errno; no allocation */
 #define CV_MAX_PASSED_FDS 8
 int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
