@@ -1,6 +1,7 @@
 /* The child side of create: runs in the new namespaces right after clone3,
  * then becomes the container's init. System calls only (see init.c). */
 #include "linux.h"
+#include "rawsys.h"
 #include "security.h"
 
 #include <fcntl.h>
@@ -161,41 +162,14 @@ static int sync_wait(int fd, uint32_t expected, int *fds, int max, int *nfds)
  * child reports ready, so no workload ever runs before its work is done. It
  * lives in the container's pid namespace: if the child dies first, the
  * kernel kills it. Where raw system calls are not written for the
- * architecture, the work runs inline. */
-
-#if defined(__x86_64__)
-#define CV_RAW_SYSCALL 1
-static inline long raw_syscall(long n, long a, long b, long c)
-{
-    long ret;
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-    return ret;
-}
-#elif defined(__aarch64__)
-#define CV_RAW_SYSCALL 1
-static inline long raw_syscall(long n, long a, long b, long c)
-{
-    register long x8 __asm__("x8") = n;
-    register long x0 __asm__("x0") = a;
-    register long x1 __asm__("x1") = b;
-    register long x2 __asm__("x2") = c;
-    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory", "cc");
-    return x0;
-}
-#else
-static inline long raw_syscall(long n, long a, long b, long c)
-{
-    long r = syscall(n, a, b, c);
-    return r < 0 ? -errno : r; /* only ever inline, in the child itself */
-}
-#endif
+ * architecture (rawsys.h), the work runs inline. */
 
 static char helper_stacks[CV_HELPER_SLOTS][16384] __attribute__((aligned(64)));
 
 __attribute__((no_sanitize("address", "undefined"))) static int helper_main(void *p)
 {
     struct cv_helper *h = p;
-    h->result = h->fn ? h->fn(h) : raw_syscall(h->nr, h->arg[0], h->arg[1], h->arg[2]);
+    h->result = h->fn ? h->fn(h) : cv_raw3(h->nr, h->arg[0], h->arg[1], h->arg[2]);
     return 0;
 }
 
@@ -229,7 +203,7 @@ long cv_helper_wait(struct cv_helper *h)
 __attribute__((no_sanitize("address", "undefined"))) static long loopback_up(struct cv_helper *h)
 {
     (void)h;
-    long s = raw_syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    long s = cv_raw3(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0)
         return s;
     struct ifreq ifr;
@@ -237,12 +211,12 @@ __attribute__((no_sanitize("address", "undefined"))) static long loopback_up(str
         ((volatile char *)&ifr)[i] = 0;
     ifr.ifr_name[0] = 'l';
     ifr.ifr_name[1] = 'o';
-    long r = raw_syscall(SYS_ioctl, s, SIOCGIFFLAGS, (long)&ifr);
+    long r = cv_raw3(SYS_ioctl, s, SIOCGIFFLAGS, &ifr);
     if (r == 0) {
         ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-        r = raw_syscall(SYS_ioctl, s, SIOCSIFFLAGS, (long)&ifr);
+        r = cv_raw3(SYS_ioctl, s, SIOCSIFFLAGS, &ifr);
     }
-    raw_syscall(SYS_close, s, 0, 0);
+    cv_raw3(SYS_close, s, 0, 0);
     return r;
 }
 
@@ -338,6 +312,10 @@ static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
     if (r < 0)
         return cv_child_fail(m, "child.pivot_root", (int)r, "unmounting the host's root");
     cv_child_step(m, "child.pivot_root.wait", t);
+    t = cv_now_ns();
+    if ((r = cv_helper_wait(&a->mask_helper)) < 0)
+        return cv_child_fail(m, "child.mask", (int)r, "masking /proc and /sys");
+    cv_child_step(m, "child.mask", t);
     if (a->opts->namespaces & CONTAINERV_NS_NET) {
         t = cv_now_ns();
         if ((r = cv_helper_wait(&a->lo_helper)) < 0)

@@ -50,6 +50,7 @@ struct cv_child_args {
     bool cgroupns_late;         /* unshare the cgroup namespace after joining the cgroup */
     struct cv_helper umount_helper; /* the lazy unmount of the host's root after pivot_root */
     struct cv_helper lo_helper;     /* lo up */
+    struct cv_helper mask_helper;   /* masked and read-only paths, after pivot_root */
 };
 
 /* child.c: runs after clone3, becomes the init; never returns */
@@ -64,7 +65,7 @@ int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
  * when no helper can be started; then wait for it: its result. */
 void cv_helper_start(struct cv_helper *h, int slot);
 long cv_helper_wait(struct cv_helper *h);
-#define CV_HELPER_SLOTS 2
+#define CV_HELPER_SLOTS 3
 
 /* rootfs.c (host): a clone of /dev as containerv populates it (the nodes
  * and links, empty pts, shm and mqueue; read-only, nosuid, noexec), built

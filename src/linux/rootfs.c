@@ -5,6 +5,7 @@
  * image cannot redirect a mount to the host. Runs after clone: system calls
  * only, no allocation. */
 #include "linux.h"
+#include "rawsys.h"
 #include "security.h"
 
 #include <fcntl.h>
@@ -383,41 +384,91 @@ static int mount_sys(int rootfd, const struct containerv_options *o)
     return r;
 }
 
-static int mask_paths(int rootfd, unsigned relax)
+/* Masked paths (bound to /dev/null, or an empty read-only tmpfs for a
+ * directory) and read-only paths (bound onto themselves read-only). Runs
+ * after pivot_root in a helper (child.c), while the child joins its cgroup
+ * and applies its security settings, so raw system calls only: paths are
+ * resolved inside the (new) root from the helper's cwd, "/", and each
+ * mount goes to the fd resolved once. The fds are the helper's own (a copy
+ * of the child's table); it closes them. */
+#define NO_SAN __attribute__((no_sanitize("address", "undefined")))
+
+NO_SAN static long raw_resolve(const char *path, long flags)
 {
-    int nullfd = sys_openat2(rootfd, "/dev/null", O_PATH | O_CLOEXEC, 0, IN_ROOT);
-    if (nullfd < 0)
-        return nullfd;
-    int r = 0;
-    for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_MASKED_PATHS) && cv_masked_paths[i]; i++) {
-        int fd = sys_openat2(rootfd, cv_masked_paths[i], O_PATH | O_CLOEXEC, 0, IN_ROOT);
-        if (fd == -ENOENT)
-            continue;
-        if (fd < 0) {
-            r = fd;
-            break;
-        }
-        struct stat st;
-        char target[64];
-        fd_path(target, sizeof(target), fd);
-        if (fstat(fd, &st) < 0)
-            r = -errno;
-        else if (S_ISDIR(st.st_mode))
-            r = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                      "size=0,mode=0555") < 0 ? -errno : 0;
-        else
-            r = bind_in_root(rootfd, nullfd, cv_masked_paths[i], true, false, true);
-        close(fd);
+    struct open_how how = {.flags = (uint64_t)flags, .resolve = IN_ROOT};
+    return cv_raw5(SYS_openat2, AT_FDCWD, path, &how, sizeof(how), 0);
+}
+
+NO_SAN static long raw_bind(long src, long dst, unsigned tree_flags, uint64_t attrs)
+{
+    long tree = cv_raw5(SYS_open_tree, src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | tree_flags, 0, 0);
+    if (tree < 0)
+        return tree;
+    struct mount_attr attr = {.attr_set = attrs};
+    long r = cv_raw5(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (tree_flags & AT_RECURSIVE), &attr, sizeof(attr));
+    if (r == 0)
+        r = cv_raw5(SYS_move_mount, tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    cv_raw3(SYS_close, tree, 0, 0);
+    return r;
+}
+
+/* "/proc/self/fd/<fd>", without snprintf */
+NO_SAN static void raw_fd_path(char buf[32], long fd)
+{
+    static const char prefix[] = "/proc/self/fd/";
+    char digits[20];
+    int n = 0, o = 0;
+    do
+        digits[n++] = (char)('0' + fd % 10);
+    while ((fd /= 10) > 0 && n < 19);
+    for (; prefix[o]; o++)
+        buf[o] = prefix[o];
+    while (n > 0)
+        buf[o++] = digits[--n];
+    buf[o] = '\0';
+}
+
+NO_SAN static long raw_mask_one(const char *path, long nullfd)
+{
+    long fd = raw_resolve(path, O_PATH | O_CLOEXEC);
+    if (fd == -ENOENT)
+        return 0;
+    if (fd < 0)
+        return fd;
+    struct statx stx;
+    long r = cv_raw5(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx);
+    if (r == 0 && S_ISDIR(stx.stx_mode)) {
+        char target[32];
+        raw_fd_path(target, fd);
+        r = cv_raw5(SYS_mount, "tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    "size=0,mode=0555");
+    } else if (r == 0) {
+        r = raw_bind(nullfd, fd, 0, MOUNT_ATTR_RDONLY);
     }
-    close(nullfd);
+    cv_raw3(SYS_close, fd, 0, 0);
+    return r;
+}
+
+NO_SAN static long mask_paths(struct cv_helper *h)
+{
+    unsigned relax = (unsigned)h->arg[0];
+    long r = 0;
+    if (!(relax & CONTAINERV_RELAX_MASKED_PATHS)) {
+        long nullfd = raw_resolve("/dev/null", O_PATH | O_CLOEXEC);
+        if (nullfd < 0)
+            return nullfd;
+        for (int i = 0; r == 0 && cv_masked_paths[i]; i++)
+            r = raw_mask_one(cv_masked_paths[i], nullfd);
+        cv_raw3(SYS_close, nullfd, 0, 0);
+    }
     for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_READONLY_PATHS) && cv_readonly_paths[i]; i++) {
-        int fd = sys_openat2(rootfd, cv_readonly_paths[i], O_PATH | O_CLOEXEC, 0, IN_ROOT);
+        long fd = raw_resolve(cv_readonly_paths[i], O_PATH | O_CLOEXEC);
         if (fd == -ENOENT)
             continue;
         if (fd < 0)
             return fd;
-        r = bind_in_root(rootfd, fd, cv_readonly_paths[i], true, true, false);
-        close(fd);
+        r = raw_bind(fd, fd, AT_RECURSIVE, MOUNT_ATTR_RDONLY);
+        cv_raw3(SYS_close, fd, 0, 0);
     }
     return r;
 }
@@ -485,12 +536,16 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
         if (wd >= 0)
             close(wd);
     }
-    what = "/proc";
-    STEP("child.mask", mask_paths(rootfd, o->relax));
     what = a->rootfs_mnt;
     if (o->read_only || a->single_tree >= 0)
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
     STEP("child.pivot_root", pivot(rootfd, &a->umount_helper));
     close(rootfd);
+    /* masks: in a helper, after pivot_root (waited for before ready) */
+    if (cv_fault_child(a->fault, "child.mask", a->sync_fd))
+        return cv_child_fail(m, "child.mask", EIO, "/proc");
+    a->mask_helper.fn = mask_paths;
+    a->mask_helper.arg[0] = (long)o->relax;
+    cv_helper_start(&a->mask_helper, 2);
     return 0;
 }
