@@ -366,12 +366,12 @@ static int make_dev(int rootfd, int dev_tree, bool userns, bool writable)
     return r;
 }
 
-static int mount_sys(int rootfd, const struct containerv_options *o)
+static int mount_sys(int rootfd, const struct containerv_options *o, bool host_reachable)
 {
     unsigned long fl = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     if (o->namespaces & CONTAINERV_NS_NET) {
         int r = mount_in_root(rootfd, "/sys", "sysfs", fl, NULL);
-        if (r == 0 || r != -EPERM)
+        if (r == 0 || r != -EPERM || !host_reachable)
             return r;
     }
     /* without a network namespace of its own, a container gets the host's
@@ -519,10 +519,19 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
         return cv_child_fail(m, "child.mount.rootfs", -errno, what);
     what = "/proc";
     STEP("child.mount.proc", mount_in_root(rootfd, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+    /* pivot_root as early as it can be (the lazy unmount of the host's root
+     * it starts, an RCU grace period, then overlaps the mounts below): once
+     * /proc is there (mount_in_root goes through /proc/self/fd) and when no
+     * later step needs a host path (a user namespace's /dev binds the host's
+     * device nodes; /sys without a network namespace is the host's) */
+    bool early = (o->namespaces & CONTAINERV_NS_NET) && !a->userns;
+    what = a->rootfs_mnt;
+    if (early)
+        STEP("child.pivot_root", pivot(rootfd, &a->umount_helper));
     what = "/dev";
     STEP("child.mount.dev", make_dev(rootfd, a->dev_tree, a->userns, o->relax & CONTAINERV_RELAX_DEVICES));
     what = "/sys";
-    STEP("child.mount.sys", mount_sys(rootfd, o));
+    STEP("child.mount.sys", mount_sys(rootfd, o, !early));
     what = "/tmp";
     STEP("child.mount.tmp", mount_in_root(rootfd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"));
     if (o->n_binds == 0)
@@ -539,7 +548,8 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     what = a->rootfs_mnt;
     if (o->read_only || a->single_tree >= 0)
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
-    STEP("child.pivot_root", pivot(rootfd, &a->umount_helper));
+    if (!early)
+        STEP("child.pivot_root", pivot(rootfd, &a->umount_helper));
     close(rootfd);
     /* masks: in a helper, after pivot_root (waited for before ready) */
     if (cv_fault_child(a->fault, "child.mask", a->sync_fd))
