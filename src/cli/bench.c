@@ -22,7 +22,8 @@ static const char bench_usage[] =
     "              pooled, pooled-cli,\n"
     "              cold-cli, crun, runc, bwrap; p50/p90/p99 and ratios\n"
     "  throughput  containers run to completion per second, cold and crun\n"
-    "  memory      memory per idle container, cold and crun\n"
+    "  memory      memory per idle container: cold and crun (each running\n"
+    "              sleep), pooled (warm containers of a pool)\n"
     "  io          sequential and random MB/s in a container and on the host\n"
     "  all         all four\n"
     "\n"
@@ -303,7 +304,8 @@ static void print_report(const struct containerv_bench_report *r)
         printf("throughput: %d workers, %d s per mode\n", r->concurrency, r->duration_s);
         break;
     case CONTAINERV_BENCH_MEMORY:
-        printf("memory: %d idle containers per mode, each running sleep\n", r->containers);
+        printf("memory: %d idle containers per mode (cold, crun: each running sleep; pooled: the warm\n"
+               "containers of a pool)\n", r->containers);
         break;
     case CONTAINERV_BENCH_IO:
         printf("io: %llu MiB file; container: %s (its writable layer); host: %s (the benchmark's\n"
