@@ -17,6 +17,7 @@
 struct cv_helper {
     pid_t pid;           /* 0: not started (the work was done inline) */
     volatile long result; /* the system call's return: 0 or -errno */
+    volatile long result2; /* the second job's, for a helper with two */
     long nr, arg[3];      /* the one system call it makes (fn NULL) */
     long (*fn)(struct cv_helper *);
 };
@@ -48,8 +49,7 @@ struct cv_child_args {
     int last_cap;
     bool userns;
     bool cgroupns_late;         /* unshare the cgroup namespace after joining the cgroup */
-    struct cv_helper umount_helper; /* the lazy unmount of the host's root after pivot_root */
-    struct cv_helper lo_helper;     /* lo up */
+    struct cv_helper pivot_helper;  /* after pivot_root: the lazy unmount of the host's root, lo up */
     struct cv_helper mask_helper;   /* masked and read-only paths, after pivot_root */
 };
 
@@ -65,7 +65,9 @@ int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
  * when no helper can be started; then wait for it: its result. */
 void cv_helper_start(struct cv_helper *h, int slot);
 long cv_helper_wait(struct cv_helper *h);
-#define CV_HELPER_SLOTS 3
+#define CV_HELPER_SLOTS 2
+/* The pivot helper's work (h->arg[0]: bring lo up too); rootfs.c starts it. */
+long cv_after_pivot(struct cv_helper *h);
 
 /* rootfs.c (host): a clone of /dev as containerv populates it (the nodes
  * and links, empty pts, shm and mqueue; read-only, nosuid, noexec), built

@@ -474,23 +474,19 @@ NO_SAN static long mask_paths(struct cv_helper *h)
 }
 
 /* pivot_root(".", ".") stacks the host's root on ours; a lazy unmount
- * removes it. That unmount waits for an RCU grace period (hundreds of µs),
- * so a helper does it while the child goes on (child.c waits for it before
- * ready). The helper has its own copy of the fs context, with its cwd at
- * the stacked root; the child's cwd moves to the new root at once, below
- * the stacked one, as after the unmount. */
-static int pivot(int rootfd, struct cv_helper *h)
+ * removes it. The unmount waits for the kernel, so a helper does it (with
+ * lo up, cv_after_pivot) while the child goes on; child.c waits for it
+ * before ready. The helper has its own copy of the fs context, with its cwd
+ * at the stacked root; the child's cwd moves to the new root at once,
+ * below the stacked one, as after the unmount. */
+static int pivot(int rootfd, struct cv_helper *h, bool lo)
 {
     if (fchdir(rootfd) < 0)
         return -errno;
     if (syscall(SYS_pivot_root, ".", ".") < 0)
         return -errno;
-    static const char dot[] = ".";
-    h->fn = NULL;
-    h->nr = SYS_umount2;
-    h->arg[0] = (long)dot;
-    h->arg[1] = MNT_DETACH;
-    h->arg[2] = 0;
+    h->fn = cv_after_pivot;
+    h->arg[0] = lo;
     cv_helper_start(h, 0);
     if (chdir("/") < 0)
         return -errno;
@@ -527,7 +523,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     bool early = (o->namespaces & CONTAINERV_NS_NET) && !a->userns;
     what = a->rootfs_mnt;
     if (early)
-        STEP("child.pivot_root", pivot(rootfd, &a->umount_helper));
+        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET));
     what = "/dev";
     STEP("child.mount.dev", make_dev(rootfd, a->dev_tree, a->userns, o->relax & CONTAINERV_RELAX_DEVICES));
     what = "/sys";
@@ -549,13 +545,13 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     if (o->read_only || a->single_tree >= 0)
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
     if (!early)
-        STEP("child.pivot_root", pivot(rootfd, &a->umount_helper));
+        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET));
     close(rootfd);
     /* masks: in a helper, after pivot_root (waited for before ready) */
     if (cv_fault_child(a->fault, "child.mask", a->sync_fd))
         return cv_child_fail(m, "child.mask", EIO, "/proc");
     a->mask_helper.fn = mask_paths;
     a->mask_helper.arg[0] = (long)o->relax;
-    cv_helper_start(&a->mask_helper, 2);
+    cv_helper_start(&a->mask_helper, 1);
     return 0;
 }
