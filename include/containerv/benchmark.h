@@ -87,7 +87,8 @@ struct containerv_bench_config {
     const char *temp_parent; /* where the benchmark's temporary directory goes; NULL: the
                               * parent of containerv_default_runtime_dir() (or /tmp) */
     const char *id_prefix;   /* container names are "<prefix><n>"; NULL: "cvb-<pid>-" */
-    unsigned modes;          /* startup modes, a mask of 1u << enum containerv_bench_mode; 0: all */
+    unsigned modes;          /* startup modes, a mask of 1u << enum containerv_bench_mode; 0: all
+                              * (memory: CONTAINERV_MODE_POOLED selects its pooled mode) */
     int iterations;          /* startup: measured iterations per mode (default 100) */
     int warmup;              /* startup: unmeasured iterations per mode first (default 3) */
     int concurrency;         /* throughput: workers (default 2) */

@@ -18,6 +18,7 @@ struct cv_helper {
     pid_t pid;           /* 0: not started (the work was done inline) */
     volatile long result; /* the system call's return: 0 or -errno */
     volatile long result2; /* the second job's, for a helper with two */
+    volatile uint64_t ns2; /* the second job's duration */
     long nr, arg[3];      /* the one system call it makes (fn NULL) */
     long (*fn)(struct cv_helper *);
 };

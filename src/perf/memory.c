@@ -307,8 +307,9 @@ static int measure_pooled(struct mem_mode *mm)
 int cvb_memory(struct cvb *b)
 {
     int modes = b->conf.peers ? 2 : 1;
+    bool pooled = b->conf.modes & (1u << CONTAINERV_MODE_POOLED);
     b->rep->containers = b->conf.containers;
-    b->total = (uint64_t)(modes + 1) * (uint64_t)(b->conf.containers + 1);
+    b->total = (uint64_t)(modes + pooled) * (uint64_t)(b->conf.containers + 1);
     struct mem_mode mm = {.b = b};
     mm.held = calloc((size_t)b->conf.containers, sizeof(*mm.held));
     if (!mm.held)
@@ -333,7 +334,7 @@ int cvb_memory(struct cvb *b)
         containerv_options_free(o);
     }
     free(mm.held);
-    if (r == 0 && !cvb_cancelled(b)) {
+    if (r == 0 && pooled && !cvb_cancelled(b)) {
         mm.crun = false;
         if (!(mm.res = cvb_add_result(b, "pooled")))
             r = cv_error(b->err, ENOMEM, "bench.memory", "allocating results");
