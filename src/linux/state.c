@@ -33,9 +33,12 @@
 
 int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *err)
 {
-    if (create && mkdir(dir, 0711) < 0 && errno != EEXIST)
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* it exists but the first time */
+    if (fd >= 0 || errno != ENOENT || !create)
+        return fd >= 0 ? fd : cv_error(err, errno, "state.dir", "opening runtime directory '%s'", dir);
+    if (mkdir(dir, 0711) < 0 && errno != EEXIST)
         return cv_error(err, errno, "state.dir", "creating runtime directory '%s'", dir);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return cv_error(err, errno, "state.dir", "opening runtime directory '%s'", dir);
     return fd;
