@@ -92,8 +92,8 @@ static void remove_state(int rt_fd, const char *id)
     unlinkat(rt_fd, name, 0);
 }
 
-/* Everything after the kill: wait for the init, remove the cgroups, release
- * the lock, remove the state files; frees t and its container. */
+/* Everything after the kill: wait for the init, remove the cgroups, remove
+ * the state files, release the lock. t stays allocated (release()). */
 static int finish(struct cv_teardown *t, struct containerv_error *err)
 {
     struct containerv_container *c = t->c;
@@ -115,11 +115,16 @@ static int finish(struct cv_teardown *t, struct containerv_error *err)
     }
     cv_closep(&c->lock_fd);
     c->lock_fd = -1;
-    cv_container_free(c);
-    free(t);
     if (r == 0 && fault < 0)
         r = cv_error_plain(err, EIO, "destroy", "injected fault");
     return r;
+}
+
+/* The container's fds and memory, and t. */
+static void release(struct cv_teardown *t)
+{
+    cv_container_free(t->c);
+    free(t);
 }
 
 /* ------------------------------------------------------------ the reaper */
@@ -141,7 +146,10 @@ static void *reaper(void *arg)
         containerv_error_clear(&e);
         int r = finish(t, &e);
         pthread_mutex_lock(&td.lock);
+        /* under the lock: cv_teardown_wait_id reads td.busy, and a waiter
+         * must find every fd of the container closed */
         td.busy = NULL;
+        release(t);
         td.pending--;
         if (r < 0 && !td.has_error) {
             td.error = e;
@@ -244,7 +252,9 @@ int containerv_destroy(struct containerv_container *c, struct containerv_error *
     pthread_mutex_lock(&td.lock);
     if (td.pending >= CV_TEARDOWN_MAX_PENDING || start_reaper() < 0) {
         pthread_mutex_unlock(&td.lock);
-        return finish(t, err); /* back-pressure, or no thread: here */
+        int r = finish(t, err); /* back-pressure, or no thread: here */
+        release(t);
+        return r;
     }
     if (td.tail)
         td.tail->next = t;
