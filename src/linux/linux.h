@@ -72,8 +72,9 @@ long cv_after_pivot(struct cv_helper *h);
 
 /* rootfs.c (host): a clone of /dev as containerv populates it (the nodes
  * and links, empty pts, shm and mqueue; read-only, nosuid, noexec), built
- * once per process; -errno when this kernel cannot clone it (< 6.15 refuses
- * to clone a detached mount: the child then builds /dev itself). */
+ * once per process, from its second container on; -errno when there is none
+ * (the first container; a kernel < 6.15 refuses to clone a detached mount):
+ * the child then builds /dev itself. */
 int cv_dev_tree(void);
 
 /* rootfs.c (child) */

@@ -292,6 +292,12 @@ static void dev_master_once(void)
 
 int cv_dev_tree(void)
 {
+    /* not for the first container of a process: making the tree costs more
+     * than the child's own /dev (measured: 0.3 ms standalone, more with the
+     * CLI), so a process that makes one container (the CLI) never does */
+    static int calls;
+    if (__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED) == 0)
+        return -EAGAIN;
     pthread_once(&dev_master.once, dev_master_once);
     if (dev_master.fd < 0)
         return dev_master.fd;
