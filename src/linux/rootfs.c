@@ -521,11 +521,12 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
         return cv_child_fail(m, "child.mount.rootfs", -errno, what);
     what = "/proc";
     STEP("child.mount.proc", mount_in_root(rootfd, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
-    /* pivot_root as early as it can be (the lazy unmount of the host's root
-     * it starts, an RCU grace period, then overlaps the mounts below): once
-     * /proc is there (mount_in_root goes through /proc/self/fd) and when no
-     * later step needs a host path (a user namespace's /dev binds the host's
-     * device nodes; /sys without a network namespace is the host's) */
+    /* pivot_root as early as it can be, so that the lazy unmount of the
+     * host's root it starts (70 µs alone, 150-500 µs in a child under load)
+     * overlaps the mounts below: once /proc is there (mount_in_root goes
+     * through /proc/self/fd) and when no later step needs a host path (a
+     * user namespace's /dev binds the host's device nodes; /sys without a
+     * network namespace is the host's) */
     bool early = (o->namespaces & CONTAINERV_NS_NET) && !a->userns;
     what = a->rootfs_mnt;
     if (early)
