@@ -87,7 +87,8 @@ struct containerv_bench_config {
     const char *temp_parent; /* where the benchmark's temporary directory goes; NULL: the
                               * parent of containerv_default_runtime_dir() (or /tmp) */
     const char *id_prefix;   /* container names are "<prefix><n>"; NULL: "cvb-<pid>-" */
-    unsigned modes;          /* startup modes, a mask of 1u << enum containerv_bench_mode; 0: all */
+    unsigned modes;          /* startup modes, a mask of 1u << enum containerv_bench_mode; 0: all
+                              * (memory: CONTAINERV_MODE_POOLED selects its pooled mode) */
     int iterations;          /* startup: measured iterations per mode (default 100) */
     int warmup;              /* startup: unmeasured iterations per mode first (default 3) */
     int concurrency;         /* throughput: workers (default 2) */
@@ -131,6 +132,10 @@ struct containerv_bench_result {
     double kernel_bytes_per_container; /* growth of Slab + KernelStack + PageTables + Percpu */
     /* io, MB/s (10^6 bytes per second) */
     double seq_read_mbps, seq_write_mbps, rand_read_mbps, rand_write_mbps;
+    /* startup, cold: the mean time the teardown of a run took in the
+     * background after containerv_destroy returned (destroy_us is what the
+     * caller waits for); drained between runs, outside the timed region */
+    double teardown_us;
 };
 
 /* "a/b": the p50 ratio for startup; containers/s, bytes or MB/s otherwise. */

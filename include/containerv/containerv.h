@@ -178,8 +178,19 @@ CONTAINERV_API int containerv_process_pidfd(struct containerv_container *c, pid_
  * the handle is not the creator's: the caller should destroy it then. */
 CONTAINERV_API int containerv_reset(struct containerv_container *c, struct containerv_error *err);
 
-/* Kill everything in the container and remove all it made; frees c. */
+/* Kill everything in the container and remove all it made; frees c.
+ * Returns once the container's init is killed and the container is gone
+ * for list, attach and create; what only waits for the kernel (the init's
+ * exit, removing the cgroups and the state files) finishes in a background
+ * thread of the library (docs/design.md, "Teardown"). Its errors are
+ * reported by containerv_teardown_wait. */
 CONTAINERV_API int containerv_destroy(struct containerv_container *c, struct containerv_error *err);
+/* Wait until every teardown started by containerv_destroy in this process
+ * is done. Returns 0, or the first error of those teardowns since the last
+ * call. Called by the library when the process exits normally (exit() or a
+ * return from main); a process killed with teardowns in flight leaves stale
+ * state that containerv_gc removes. */
+CONTAINERV_API int containerv_teardown_wait(struct containerv_error *err);
 /* Close the handle without touching the container; frees c. */
 CONTAINERV_API void containerv_release(struct containerv_container *c);
 

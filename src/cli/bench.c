@@ -22,14 +22,16 @@ static const char bench_usage[] =
     "              pooled, pooled-cli,\n"
     "              cold-cli, crun, runc, bwrap; p50/p90/p99 and ratios\n"
     "  throughput  containers run to completion per second: floor, cold, crun, pooled\n"
-    "  memory      memory per idle container, cold and crun\n"
+    "  memory      memory per idle container: cold and crun (each running\n"
+    "              sleep), pooled (warm containers of a pool)\n"
     "  io          sequential and random MB/s in a container and on the host\n"
     "  all         all four\n"
     "\n"
     "Options:\n"
     "  -n, --iterations N         startup: measured runs per mode (default 100)\n"
     "      --warmup N             startup: unmeasured runs per mode first (default 3)\n"
-    "      --modes LIST           startup: modes to run, comma-separated (default all)\n"
+    "      --modes LIST           startup: modes to run, comma-separated (default all);\n"
+    "                             memory: pooled runs when the list has it\n"
     "  -c, --concurrency C        throughput: workers (default 2)\n"
     "  -d, --duration S           throughput: seconds per mode (default 5)\n"
     "      --containers N         memory: idle containers per mode (default 100)\n"
@@ -246,6 +248,7 @@ static void print_cold(const struct containerv_bench_report *r)
                    p->network_setup_ns + p->resource_alloc_ns) / 1e3;
     printf("\ncold, mean per run (µs): create %.1f, spawn + wait %.1f, destroy %.1f\n", c->create_us,
            c->spawn_wait_us, c->destroy_us);
+    printf("  then in the background, drained between runs (not timed): teardown %.1f\n", c->teardown_us);
     printf("cold phases (mean µs): layer_mount %.1f, namespace_setup %.1f, security_setup %.1f,\n"
            "  network_setup %.1f, resource_alloc %.1f, first_process %.1f\n",
            p->layer_mount_ns / 1e3, p->namespace_setup_ns / 1e3, p->security_setup_ns / 1e3,
@@ -302,7 +305,8 @@ static void print_report(const struct containerv_bench_report *r)
         printf("throughput: %d workers, %d s per mode\n", r->concurrency, r->duration_s);
         break;
     case CONTAINERV_BENCH_MEMORY:
-        printf("memory: %d idle containers per mode, each running sleep\n", r->containers);
+        printf("memory: %d idle containers per mode (cold, crun: each running sleep; pooled: the warm\n"
+               "containers of a pool)\n", r->containers);
         break;
     case CONTAINERV_BENCH_IO:
         printf("io: %llu MiB file; container: %s (its writable layer); host: %s (the benchmark's\n"

@@ -254,5 +254,16 @@ int main(int argc, char **argv)
         cli_error("unknown command '%s' (see 'containerv --help')", argv[0]);
         return CLI_EXIT_RUNTIME;
     }
-    return v->fn(argc, argv, &g);
+    rc = v->fn(argc, argv, &g);
+    /* a destroy returns before its teardown is over (docs/design.md): wait
+     * for it here, so that the command's exit means nothing is left, and
+     * report a failure of it */
+    struct containerv_error err;
+    int tr = containerv_teardown_wait(&err);
+    if (tr < 0) {
+        cli_lib_error(&err, tr);
+        if (rc == 0)
+            rc = CLI_EXIT_RUNTIME;
+    }
+    return rc;
 }

@@ -577,9 +577,16 @@ static int v1_create(struct cv_cgroup *cg, struct containerv_error *err)
         int r = cg_path(leaf, sizeof(leaf), c, cg->id);
         if (r < 0)
             return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
-        cg_path(parent, sizeof(parent), c, NULL);
-        if ((r = mkdir_parent(parent, err)) < 0 || (r = mkdir_leaf(leaf, err)) < 0)
-            return r;
+        /* the parent exists but for the first container: try the leaf first */
+        if (mkdir(leaf, 0755) < 0) {
+            cg_path(parent, sizeof(parent), c, NULL);
+            if (errno != ENOENT)
+                r = mkdir_leaf(leaf, err);
+            else if ((r = mkdir_parent(parent, err)) == 0)
+                r = mkdir_leaf(leaf, err);
+            if (r < 0)
+                return r;
+        }
         cg->v1_created |= CG_BIT(c);
     }
     return 0;

@@ -1,6 +1,7 @@
 /* The child side of create: runs in the new namespaces right after clone3,
  * then becomes the container's init. System calls only (see init.c). */
 #include "linux.h"
+#include "rawsys.h"
 #include "security.h"
 
 #include <fcntl.h>
@@ -9,10 +10,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 
 int cv_child_fail(struct cv_sync_msg *m, const char *step, int code, const char *what)
 {
@@ -48,6 +52,7 @@ static void close_others(struct cv_child_args *a)
     keep[n++] = a->lock_fd;
     keep[n++] = a->devnull_fd;
     keep[n++] = a->single_tree;
+    keep[n++] = a->dev_tree;
     for (int i = 0; i < a->n_lowers; i++)
         keep[n++] = a->lower_fds[i];
     for (int i = 0; i < a->opts->n_binds; i++)
@@ -64,12 +69,17 @@ static void close_others(struct cv_child_args *a)
     syscall(SYS_close_range, lo, ~0u, 0);
 }
 
-/* Wait for the host's next step; fds sent with it land in fds (up to max,
- * *nfds of them), the others are closed. */
 /* The init is a copy of its creator, and /proc/1/cmdline (readable by the
  * workload) would show the creator's command line with host paths: blank it
- * in place (fields 48 and 49 of /proc/self/stat bound it). */
-static void scrub_cmdline(void)
+ * in place (fields 48 and 49 of /proc/self/stat bound it). The bounds are
+ * the creator's, so the host reads them once per process (cv_cmdline_bounds)
+ * and the child only writes. */
+static struct {
+    pthread_once_t once;
+    unsigned long start, end;
+} cmdline = {.once = PTHREAD_ONCE_INIT};
+
+static void read_cmdline_bounds(void)
 {
     char buf[2048];
     int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -90,11 +100,27 @@ static void scrub_cmdline(void)
         else if (field == 49)
             end = strtoul(p + 1, NULL, 10);
     }
-    if (start && end > start + 16) {
-        memset((void *)start, 0, end - start);
-        memcpy((void *)start, "containerv-init", 16);
+    cmdline.start = start;
+    cmdline.end = end;
+}
+
+void cv_cmdline_bounds(unsigned long *start, unsigned long *end)
+{
+    pthread_once(&cmdline.once, read_cmdline_bounds);
+    *start = cmdline.start;
+    *end = cmdline.end;
+}
+
+static void scrub_cmdline(const struct cv_child_args *a)
+{
+    if (a->arg_start && a->arg_end > a->arg_start + 16) {
+        memset((void *)a->arg_start, 0, a->arg_end - a->arg_start);
+        memcpy((void *)a->arg_start, "containerv-init", 16);
     }
 }
+
+/* Wait for the host's next step; fds sent with it land in fds (up to max,
+ * *nfds of them), the others are closed. */
 
 static int sync_wait(int fd, uint32_t expected, int *fds, int max, int *nfds)
 {
@@ -128,19 +154,90 @@ static int sync_wait(int fd, uint32_t expected, int *fds, int max, int *nfds)
     return (n >= (ssize_t)sizeof(m.step) && m.step == expected) ? 0 : -EPROTO;
 }
 
-static int loopback_up(void)
+/* ------------------------------------------------------------ helpers
+ *
+ * A helper (linux.h) runs one piece of work that mostly waits for the
+ * kernel while the child goes on: it is cloned with CLONE_VM on a static
+ * stack (no copy of the address space, a copy of the fd table and fs
+ * context), makes raw system calls only (it shares the child's TLS, so
+ * errno and glibc's wrappers are not its own) and is waited for before the
+ * child reports ready, so no workload ever runs before its work is done. It
+ * lives in the container's pid namespace: if the child dies first, the
+ * kernel kills it. Where raw system calls are not written for the
+ * architecture (rawsys.h), the work runs inline. */
+
+static char helper_stacks[CV_HELPER_SLOTS][16384] __attribute__((aligned(64)));
+
+__attribute__((no_sanitize("address", "undefined"))) static int helper_main(void *p)
 {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct cv_helper *h = p;
+    h->result = h->fn ? h->fn(h) : cv_raw3(h->nr, h->arg[0], h->arg[1], h->arg[2]);
+    return 0;
+}
+
+void cv_helper_start(struct cv_helper *h, int slot)
+{
+    h->pid = 0;
+    h->result = -ECHILD; /* unless it gets to the end */
+#ifdef CV_RAW_SYSCALL
+    pid_t pid = clone(helper_main, helper_stacks[slot] + sizeof(helper_stacks[slot]), CLONE_VM | SIGCHLD, h);
+    if (pid > 0) {
+        h->pid = pid;
+        return;
+    }
+#else
+    (void)slot;
+#endif
+    helper_main(h);
+}
+
+long cv_helper_wait(struct cv_helper *h)
+{
+    if (h->pid > 0) {
+        while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        h->pid = 0;
+    }
+    return h->result;
+}
+
+/* lo up: raw system calls only */
+__attribute__((no_sanitize("address", "undefined"))) static long loopback_up(struct cv_helper *h)
+{
+    (void)h;
+    long s = cv_raw3(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0)
-        return -errno;
-    struct ifreq ifr = {0};
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-    int r = ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ? -errno : 0;
+        return s;
+    struct ifreq ifr;
+    for (size_t i = 0; i < sizeof(ifr); i++)
+        ((volatile char *)&ifr)[i] = 0;
+    ifr.ifr_name[0] = 'l';
+    ifr.ifr_name[1] = 'o';
+    long r = cv_raw3(SYS_ioctl, s, SIOCGIFFLAGS, &ifr);
     if (r == 0) {
         ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-        r = ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+        r = cv_raw3(SYS_ioctl, s, SIOCSIFFLAGS, &ifr);
     }
-    close(s);
+    cv_raw3(SYS_close, s, 0, 0);
+    return r;
+}
+
+/* After pivot_root(".", "."), in a helper whose cwd is the stacked host
+ * root: unmount it lazily (that waits for the kernel, hundreds of µs under
+ * load), then bring lo up (likewise), while the child makes its remaining
+ * mounts, joins its cgroup and applies its security settings. One helper
+ * for both: on two cores a second one only waits for a CPU. */
+__attribute__((no_sanitize("address", "undefined"))) long cv_after_pivot(struct cv_helper *h)
+{
+    static const char dot[] = ".";
+    long r = cv_raw3(SYS_umount2, dot, MNT_DETACH, 0);
+    if (h->arg[0]) {
+        struct timespec t0, t1;
+        cv_raw3(SYS_clock_gettime, CLOCK_MONOTONIC, &t0, 0);
+        h->result2 = loopback_up(h);
+        cv_raw3(SYS_clock_gettime, CLOCK_MONOTONIC, &t1, 0);
+        h->ns2 = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+    }
     return r;
 }
 
@@ -187,7 +284,7 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
     /* first: among the creator's fds is its own end of the sync socket,
      * which must close with the creator for the child to notice it died */
     close_others(a);
-    scrub_cmdline();
+    scrub_cmdline(a);
     if (cv_fault_child(a->fault, "child.init", a->sync_fd))
         return cv_child_fail(m, "child.init", EIO, "injected fault");
     for (int sig = 1; sig < NSIG; sig++)
@@ -206,6 +303,9 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
     }
     umask(0);
     cv_child_step(m, "child.init", t);
+    /* lo comes up in the pivot helper (cv_after_pivot) */
+    if ((o->namespaces & CONTAINERV_NS_NET) && cv_fault_child(a->fault, "child.network", a->sync_fd))
+        return cv_child_fail(m, "child.network", EIO, "lo");
     int r = cv_child_setup_rootfs(a, m);
     if (r < 0)
         return r;
@@ -218,13 +318,27 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
             return cv_child_fail(m, "child.hostname", errno, a->hostname);
         cv_child_step(m, "child.hostname", t);
     }
-    if (o->namespaces & CONTAINERV_NS_NET) {
-        t = cv_now_ns();
-        r = cv_fault_child(a->fault, "child.network", a->sync_fd) ? -EIO : loopback_up();
-        if (r < 0)
-            return cv_child_fail(m, "child.network", r, "lo");
-        cv_child_step(m, "child.network", t);
-    }
+    return 0;
+}
+
+/* The helpers' work is part of the container: wait for it before ready
+ * (the time recorded is the wait, what the critical path pays). */
+static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
+{
+    uint64_t t = cv_now_ns();
+    long r = cv_helper_wait(&a->pivot_helper);
+    if (r < 0)
+        return cv_child_fail(m, "child.pivot_root", (int)r, "unmounting the host's root");
+    if (a->pivot_helper.result2 < 0)
+        return cv_child_fail(m, "child.network", (int)a->pivot_helper.result2, "lo");
+    cv_child_step(m, "child.pivot_root.wait", t);
+    /* lo up's own time in the helper (it overlapped the child's steps) */
+    if (a->opts->namespaces & CONTAINERV_NS_NET)
+        cv_child_step(m, "child.network", cv_now_ns() - a->pivot_helper.ns2);
+    t = cv_now_ns();
+    if ((r = cv_helper_wait(&a->mask_helper)) < 0)
+        return cv_child_fail(m, "child.mask", (int)r, "masking /proc and /sys");
+    cv_child_step(m, "child.mask", t);
     return 0;
 }
 
@@ -270,6 +384,8 @@ void cv_child_main(struct cv_child_args *a)
         r = join_cgroup(a, &m);
     if (r == 0)
         r = apply_security(a, &m);
+    if (r == 0)
+        r = wait_helpers(a, &m);
     if (r == 0 && cv_fault_child(a->fault, "child.ready", a->sync_fd))
         r = cv_child_fail(&m, "child.ready", EIO, "injected fault");
     m.t[CV_T_READY] = cv_now_ns();
@@ -283,5 +399,7 @@ void cv_child_main(struct cv_child_args *a)
         close(a->bind_trees[i]);
     if (a->single_tree >= 0)
         close(a->single_tree);
+    if (a->dev_tree >= 0)
+        close(a->dev_tree);
     cv_init_main(a->sync_fd, a->listen_fd, a->upper_fd, a->userns);
 }

@@ -145,6 +145,7 @@ static int step_security_prepare(struct create_ctx *x)
     if (!(x->o->relax & CONTAINERV_RELAX_SECCOMP))
         r = cv_seccomp_default(&x->a.seccomp, x->err);
     x->a.last_cap = cv_caps_last_cap();
+    cv_cmdline_bounds(&x->a.arg_start, &x->a.arg_end);
     return r;
 }
 
@@ -163,6 +164,8 @@ static void undo_validate(struct create_ctx *x)
     for (int i = 0; i < x->o->n_binds; i++)
         cv_closep(&a->bind_trees[i]);
     cv_closep(&a->single_tree);
+    cv_closep(&a->dev_tree);
+    a->dev_tree = -1;
     cv_closep(&a->devnull_fd);
 }
 
@@ -174,6 +177,9 @@ static int step_runtime_dir(struct create_ctx *x)
     if (fd < 0)
         return fd;
     close(fd);
+    /* an earlier container of this id destroyed by this process: its
+     * teardown (cgroups of the same name) must be over first */
+    cv_teardown_wait_id(x->c->runtime_dir, x->c->id);
     /* fail early and clearly on a taken id (state.write still decides races) */
     return cv_state_claimable(x->c->runtime_dir, x->c->id, x->err);
 }
@@ -270,6 +276,16 @@ static int step_layers(struct create_ctx *x)
 {
     snprintf(x->a.layer_dir, sizeof(x->a.layer_dir), "%s", x->c->runtime_dir);
     snprintf(x->a.rootfs_mnt, sizeof(x->a.rootfs_mnt), "%s/root", x->c->runtime_dir);
+    /* /dev from the process's prepared tree, when the container gets the
+     * plain one: read-only, made with mknod, and no way for the container
+     * to make it writable (its superblock is shared by the containers of
+     * this process: not for relaxed capabilities or seccomp, which could
+     * remount it) */
+    const unsigned own_dev = CONTAINERV_RELAX_DEVICES | CONTAINERV_RELAX_CAPS | CONTAINERV_RELAX_SECCOMP;
+    if (!x->a.userns && !(x->o->relax & own_dev)) {
+        int t = cv_dev_tree();
+        x->a.dev_tree = t < 0 ? -1 : t; /* else the child builds it */
+    }
     return 0;
 }
 
@@ -513,7 +529,7 @@ static uint64_t *phase_slot(struct containerv_startup_metrics *m, enum phase p)
 
 static enum phase child_phase(const char *step)
 {
-    if (!strncmp(step, "child.mount.", 12) || !strcmp(step, "child.pivot_root") ||
+    if (!strncmp(step, "child.mount.", 12) || !strncmp(step, "child.pivot_root", 16) ||
         !strcmp(step, "child.rootfs.readonly"))
         return PH_LAYERS;
     if (!strcmp(step, "child.mask") || !strcmp(step, "child.no_new_privs") || !strcmp(step, "child.seccomp") ||
@@ -678,7 +694,7 @@ int containerv_create(const char *id, const struct containerv_options *opts,
     describe_rootfs(c, opts);
     struct create_ctx x = {.c = c, .o = opts, .err = err, .fault = getenv("CONTAINERV_FAULT"), .sync_fd = -1};
     x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,
-                                 .lock_fd = -1, .devnull_fd = -1, .single_tree = -1,
+                                 .lock_fd = -1, .devnull_fd = -1, .single_tree = -1, .dev_tree = -1,
                                  .upper_fd = -1};
     for (int i = 0; i < CV_MAX_LOWERS; i++)
         x.a.lower_fds[i] = -1;
@@ -723,41 +739,6 @@ void cv_container_free(struct containerv_container *c)
     free(c->workdir);
     pthread_mutex_destroy(&c->lock);
     free(c);
-}
-
-static void wait_init_gone(struct containerv_container *c)
-{
-    if (c->owner) {
-        while (waitpid(c->init_pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        return;
-    }
-    struct pollfd p = {.fd = c->init_pidfd, .events = POLLIN};
-    while (poll(&p, 1, -1) < 0 && errno == EINTR)
-        ;
-}
-
-int containerv_destroy(struct containerv_container *c, struct containerv_error *err)
-{
-    containerv_error_clear(err);
-    if (!c)
-        return cv_error_plain(err, EINVAL, "destroy", "no container given");
-    int r = 0;
-    /* killing the init of a pid namespace kills everything in it */
-    if (c->init_pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->init_pidfd, SIGKILL, NULL, 0) == 0)
-        wait_init_gone(c);
-    cv_closep(&c->ctl_fd);
-    c->ctl_fd = -1;
-    int q = cv_cgroup_destroy(&c->cg, err);
-    if (q < 0)
-        r = q;
-    cv_closep(&c->lock_fd);
-    c->lock_fd = -1;
-    q = cv_state_remove(c->runtime_dir, c->id);
-    if (q < 0 && r == 0)
-        r = cv_error(err, -q, "destroy", "removing the state of '%s' in '%s'", c->id, c->runtime_dir);
-    cv_container_free(c);
-    return r;
 }
 
 void containerv_release(struct containerv_container *c)

@@ -9,9 +9,18 @@
  * held (written as .<id>.json.tmp-<rand>, then renamed without replacing), so
  * the rename is also what claims the id. A state file whose lock nobody holds
  * is stale (its runtime and init were killed): gc, and create when it meets
- * one, remove it together with its socket and cgroups. The container's
- * writable layer and mounts live in its own mount namespace, so there is
- * nothing else on the host to remove. */
+ * one, remove it together with its socket and cgroups.
+ *
+ * A container being destroyed (containerv_destroy returned, the reaper of
+ * teardown.c still at work) keeps its flock, so that its id stays taken and
+ * gc leaves it to the reaper, and carries a second lock: an OFD write lock
+ * on the first byte of <id>.json (fcntl F_OFD_SETLK, independent of flock;
+ * set in memory, no disk write). list and attach treat it as gone. Both
+ * locks go with the last fd of the file, so a process killed with a
+ * teardown in flight leaves a plain stale state for gc.
+ *
+ * The container's writable layer and mounts live in its own mount
+ * namespace, so there is nothing else on the host to remove. */
 #include "linux.h"
 
 #include <dirent.h>
@@ -24,9 +33,12 @@
 
 int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *err)
 {
-    if (create && mkdir(dir, 0711) < 0 && errno != EEXIST)
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* it exists but the first time */
+    if (fd >= 0 || errno != ENOENT || !create)
+        return fd >= 0 ? fd : cv_error(err, errno, "state.dir", "opening runtime directory '%s'", dir);
+    if (mkdir(dir, 0711) < 0 && errno != EEXIST)
         return cv_error(err, errno, "state.dir", "creating runtime directory '%s'", dir);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return cv_error(err, errno, "state.dir", "opening runtime directory '%s'", dir);
     return fd;
@@ -46,6 +58,19 @@ static int lock_free_at(int rfd, const char *name)
     int r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 1 : (errno == EWOULDBLOCK ? 0 : -errno);
     close(fd);
     return r;
+}
+
+/* Is the container of an fd of its state file being destroyed? */
+static bool destroying(int fd)
+{
+    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+int cv_state_mark_destroying(int fd)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
 }
 
 int cv_state_lock_free(int rfd, const char *id)
@@ -197,16 +222,11 @@ int cv_state_remove(const char *runtime_dir, const char *id)
 }
 
 /* Read <id>.json into info (and the init's start time). */
-static int read_state(int rfd, const char *id, struct containerv_info *info, int64_t *start_time)
+/* Read the state at fd into info (and the init's start time). */
+static int read_state(int fd, struct containerv_info *info, int64_t *start_time)
 {
-    char name[CV_ID_MAX + 8];
-    name_of(name, sizeof(name), id, ".json");
-    int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
     json_error_t jerr;
     json_t *j = json_loadfd(fd, 0, &jerr);
-    close(fd);
     if (!j)
         return -EBADMSG;
     json_int_t pid = 0, created = 0, st = -1;
@@ -224,19 +244,34 @@ static int read_state(int rfd, const char *id, struct containerv_info *info, int
     return r;
 }
 
+/* The state and status of <id>.json, both read through one fd (a file
+ * removed in between cannot pass for stale); -ENOENT when it is gone or
+ * being destroyed. */
 static int info_of(int rfd, const char *id, struct containerv_info *info, int64_t *start_time)
 {
     memset(info, 0, sizeof(*info));
     snprintf(info->id, sizeof(info->id), "%s", id);
-    int r = read_state(rfd, id, info, start_time);
-    if (r < 0)
-        return r;
-    int stale = cv_state_lock_free(rfd, id);
-    if (stale < 0)
-        return stale;
-    info->status = stale ? CONTAINERV_STATUS_STALE
-                         : (info->init_pid > 0 ? CONTAINERV_STATUS_RUNNING : CONTAINERV_STATUS_CREATING);
-    return 0;
+    char name[CV_ID_MAX + 8];
+    name_of(name, sizeof(name), id, ".json");
+    int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    int r = read_state(fd, info, start_time);
+    if (r == 0) {
+        struct stat st;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) { /* nobody holds it: stale, unless removed since */
+            info->status = CONTAINERV_STATUS_STALE;
+            if (fstat(fd, &st) == 0 && st.st_nlink == 0)
+                r = -ENOENT;
+        } else if (errno != EWOULDBLOCK)
+            r = -errno;
+        else if (destroying(fd))
+            r = -ENOENT; /* gone for list and attach */
+        else
+            info->status = info->init_pid > 0 ? CONTAINERV_STATUS_RUNNING : CONTAINERV_STATUS_CREATING;
+    }
+    close(fd);
+    return r;
 }
 
 /* The id of a "<id>.json" entry, or NULL. */

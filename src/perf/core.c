@@ -264,6 +264,7 @@ static int open_fds(struct cvb *b)
 
 static void cvb_free(struct cvb *b)
 {
+    containerv_teardown_wait(NULL); /* nothing of a benchmark's outlives it */
     cv_closep(&b->nullfd);
     cv_closep(&b->errfd);
     if (b->tmp[0])

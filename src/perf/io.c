@@ -254,6 +254,7 @@ int cvb_io(struct cvb *b)
         r = rounds(b, sides, 3, &n);
         struct containerv_error e;
         containerv_destroy(c, &e);
+        containerv_teardown_wait(&e);
     }
     if (r == 0 && n > 0 && !cvb_cancelled(b))
         r = report(b, sides, 3, n);

@@ -31,8 +31,9 @@ static int cold_extra(json_t *o, const struct containerv_bench_result *r)
     e |= set(o, "create_total_us", US(total));
     e |= set(o, "phase_sum_us", US(sum));
     e |= set(o, "phase_coverage", json_real(cvb_round(total > 0 ? sum / total : 0, 3)));
-    e |= set(o, "stages_us", json_pack("{s:o, s:o, s:o}", "create", US(r->create_us), "spawn_wait",
-                                       US(r->spawn_wait_us), "destroy", US(r->destroy_us)));
+    e |= set(o, "stages_us", json_pack("{s:o, s:o, s:o, s:o}", "create", US(r->create_us), "spawn_wait",
+                                       US(r->spawn_wait_us), "destroy", US(r->destroy_us),
+                                       "teardown_background", US(r->teardown_us)));
     return e;
 }
 

@@ -5,8 +5,14 @@
  * PSS (/proc/PID/smaps_rollup) of the containers' processes, divided by N;
  * and the growth of the kernel's own memory (Slab, KernelStack, PageTables,
  * Percpu), divided by N. MemAvailable is system-wide: other activity on the
- * machine (and page reclaim) is noise; PSS + kernel is the steadier sum. */
+ * machine (and page reclaim) is noise; PSS + kernel is the steadier sum.
+ *
+ * The pooled mode measures the same for N warm containers of a pool
+ * (containerv_pool_create_ex on a temporary template of the benchmark's
+ * rootfs, as the pooled startup mode makes it): idle inits, no workload. */
 #include "bench.h"
+
+#include <containerv/pool.h>
 
 #include <fcntl.h>
 #include <time.h>
@@ -141,6 +147,7 @@ static void stop_all(struct mem_mode *mm)
             cvb_peer_cleanup(mm->b, &mm->b->crun, h->name, true); /* delete --force */
         }
     }
+    containerv_teardown_wait(NULL);
     mm->n = 0;
 }
 
@@ -191,11 +198,118 @@ static int measure(struct mem_mode *mm, struct containerv_options *o)
     return 0;
 }
 
+/* Wait until the pool has n warm containers. The pool offers no blocking
+ * wait, so this polls its counters every 5 ms (bounded: 1 s per container,
+ * at least 30 s); 0, or -errno with why filled. */
+static int wait_warm(struct cvb *b, struct containerv_pool *pool, int n, char *why, size_t size)
+{
+    struct timespec step = {.tv_nsec = 5 * 1000 * 1000};
+    uint64_t deadline = cv_now_ns() + (uint64_t)(n > 30 ? n : 30) * 1000000000ull;
+    int seen = 0;
+    for (;;) {
+        struct containerv_pool_stats st;
+        if (containerv_pool_get_stats(pool, &st) < 0) {
+            snprintf(why, size, "reading the pool's counters failed");
+            return -EIO;
+        }
+        if (st.warm_containers > seen) {
+            cvb_progress(b, "memory", (uint64_t)(st.warm_containers - seen));
+            seen = st.warm_containers;
+        }
+        if (st.warm_containers >= n)
+            return 0;
+        if (st.failures) {
+            snprintf(why, size, "the pool failed to make a container: %s", st.last_error);
+            return -EIO;
+        }
+        if (cvb_cancelled(b))
+            return -ECANCELED;
+        if (cv_now_ns() > deadline) {
+            snprintf(why, size, "only %d of %d containers warm after %d s", st.warm_containers, n,
+                     n > 30 ? n : 30);
+            return -ETIMEDOUT;
+        }
+        nanosleep(&step, NULL);
+    }
+}
+
+/* The sum of the PSS of the inits of the running containers in runtime_dir
+ * (the pool's: the other modes' containers are gone by then). */
+static uint64_t pss_of_runtime_dir(const char *runtime_dir, int *count)
+{
+    struct containerv_info *infos = NULL;
+    size_t n = 0;
+    uint64_t pss = 0;
+    *count = 0;
+    if (containerv_list(runtime_dir, &infos, &n, NULL) < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (infos[i].status != CONTAINERV_STATUS_RUNNING)
+            continue;
+        pss += pss_bytes(infos[i].init_pid);
+        (*count)++;
+    }
+    containerv_list_free(infos);
+    return pss;
+}
+
+static void pool_close(struct containerv_pool **pool)
+{
+    if (*pool)
+        containerv_pool_destroy(*pool, NULL);
+    *pool = NULL;
+    containerv_teardown_wait(NULL);
+}
+
+/* pooled: a warm-up pool of 1 first (template, thread, caches), then the
+ * pool of N, measured once all N are warm; the template (in the
+ * benchmark's temporary directory) goes with it. */
+static int measure_pooled(struct mem_mode *mm)
+{
+    struct cvb *b = mm->b;
+    struct containerv_pool *pool = NULL;
+    struct containerv_error e;
+    struct meminfo before, after;
+    char why[600] = "";
+    int n = b->conf.containers > 1024 ? 1024 : b->conf.containers; /* a pool's limit */
+    int r = cvb_pool_open(b, 1, &pool, &e);
+    if (r < 0)
+        snprintf(why, sizeof(why), "pool: %s", e.message);
+    if (r == 0)
+        r = wait_warm(b, pool, 1, why, sizeof(why));
+    pool_close(&pool);
+    settle();
+    if (r == 0 && (r = read_meminfo(&before)) < 0)
+        snprintf(why, sizeof(why), "reading /proc/meminfo: %s", strerror(-r));
+    if (r == 0 && (r = cvb_pool_open(b, n, &pool, &e)) < 0)
+        snprintf(why, sizeof(why), "pool: %s", e.message);
+    if (r == 0)
+        r = wait_warm(b, pool, n, why, sizeof(why));
+    if (r == 0 && (r = read_meminfo(&after)) < 0)
+        snprintf(why, sizeof(why), "reading /proc/meminfo: %s", strerror(-r));
+    int made = 0;
+    uint64_t pss = r == 0 ? pss_of_runtime_dir(b->cv_rt, &made) : 0;
+    pool_close(&pool);
+    char state[PATH_MAX + 8];
+    snprintf(state, sizeof(state), "%s/state", b->tmp);
+    containerv_template_delete(state, "bench", NULL);
+    if (r < 0 || made == 0) {
+        if (r != -ECANCELED)
+            snprintf(mm->res->skipped, sizeof(mm->res->skipped), "%s", why[0] ? why : "no warm container");
+        return 0;
+    }
+    mm->res->bytes_per_container = (double)(before.available - after.available) * 1024.0 / n;
+    mm->res->kernel_bytes_per_container = (double)(after.kernel - before.kernel) * 1024.0 / n;
+    mm->res->pss_bytes_per_container = (double)pss / made;
+    return 0;
+}
+
 int cvb_memory(struct cvb *b)
 {
     int modes = b->conf.peers ? 2 : 1;
+    bool pooled = b->conf.modes & (1u << CONTAINERV_MODE_POOLED);
     b->rep->containers = b->conf.containers;
-    b->total = (uint64_t)modes * (uint64_t)(b->conf.containers + 1);
+    b->total = (uint64_t)(modes + pooled) * (uint64_t)(b->conf.containers + 1);
     struct mem_mode mm = {.b = b};
     mm.held = calloc((size_t)b->conf.containers, sizeof(*mm.held));
     if (!mm.held)
@@ -220,6 +334,19 @@ int cvb_memory(struct cvb *b)
         containerv_options_free(o);
     }
     free(mm.held);
+    if (r == 0 && pooled && !cvb_cancelled(b)) {
+        mm.crun = false;
+        if (!(mm.res = cvb_add_result(b, "pooled")))
+            r = cv_error(b->err, ENOMEM, "bench.memory", "allocating results");
+        else
+            r = measure_pooled(&mm);
+        /* issue 5: idle warm containers cost <= 1 MiB each (PSS + kernel, the steady sum) */
+        if (r == 0 && !mm.res->skipped[0] && mm.res->pss_bytes_per_container > 0 &&
+            cvb_add_target(b, "pooled idle container <= 1 MiB (PSS + kernel, MiB)",
+                           (mm.res->pss_bytes_per_container + mm.res->kernel_bytes_per_container) / 1048576.0,
+                           1.0) < 0)
+            r = cv_error(b->err, ENOMEM, "bench.memory", "allocating targets");
+    }
     const struct containerv_bench_result *c = containerv_bench_find(b->rep, "cold");
     const struct containerv_bench_result *p = containerv_bench_find(b->rep, "crun");
     if (r == 0 && c && p && !c->skipped[0] && !p->skipped[0]) {

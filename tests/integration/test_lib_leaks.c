@@ -1,6 +1,7 @@
 /* Nothing is left behind: 50 create/destroy cycles, every create step made to
- * fail in turn (CONTAINERV_FAULT=<step>), and a creator killed while it is
- * paused at each step (CONTAINERV_FAULT=pause:<step>) followed by gc. */
+ * fail in turn (CONTAINERV_FAULT=<step>), a creator killed while it is
+ * paused at each step (CONTAINERV_FAULT=pause:<step>) followed by gc, and a
+ * process killed with a teardown in flight (pause:teardown) followed by gc. */
 #include "cvt.h"
 
 #include <dirent.h>
@@ -340,12 +341,126 @@ static void test_kill_paused_creator_then_gc(void **state)
     }
 }
 
+/* containerv_destroy hands the teardown to the library's reaper thread. A
+ * process killed before the reaper is done leaves a stale state that gc
+ * removes with its cgroups; until then, the destroyed container is never
+ * listed as running. */
+static void test_kill_during_teardown_then_gc(void **state)
+{
+    (void)state;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    const char *id = cvt_id();
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(p[0]);
+        setenv("CONTAINERV_FAULT", "pause:teardown", 1);
+        struct containerv_options *o = cvt_options();
+        struct containerv_container *c = NULL;
+        struct containerv_error err;
+        const char *const argv[] = {"/bin/cvtest", "sleep", "100", NULL};
+        struct containerv_spawn_options so;
+        containerv_spawn_options_init(&so);
+        pid_t pid;
+        if (containerv_create(id, o, &c, &err) < 0 || containerv_spawn(c, argv, &so, &pid, &err) < 0)
+            _exit(1);
+        pid_t msg[2] = {containerv_init_pid(c), 0};
+        if (containerv_destroy(c, &err) < 0)
+            _exit(2);
+        /* returned with the reaper paused: not listed, in this process either */
+        struct containerv_info *infos = NULL;
+        size_t n = 0;
+        if (containerv_list(cvt.runtime_dir, &infos, &n, &err) < 0)
+            _exit(3);
+        msg[1] = (pid_t)n;
+        containerv_list_free(infos);
+        if (write(p[1], msg, sizeof(msg)) != sizeof(msg))
+            _exit(4);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    pid_t msg[2] = {0, -1};
+    ssize_t got = read(p[0], msg, sizeof(msg));
+    close(p[0]);
+    if (got != (ssize_t)sizeof(msg)) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        fail_msg("the child did not get to destroy (read %zd)", got);
+    }
+    assert_int_equal(msg[1], 0); /* the destroyer listed nothing */
+    int init_fd = (int)syscall(SYS_pidfd_open, msg[0], 0);
+
+    /* from another process: not listed, not attachable, gc leaves it to the reaper */
+    struct containerv_error err;
+    struct containerv_info *infos = NULL;
+    size_t n = 0;
+    assert_int_equal(containerv_list(cvt.runtime_dir, &infos, &n, &err), 0);
+    containerv_list_free(infos);
+    assert_int_equal(n, 0);
+    struct containerv_container *h = NULL;
+    assert_int_equal(containerv_attach(cvt.runtime_dir, id, &h, &err), -ENOENT);
+    int removed = -1;
+    assert_int_equal(containerv_gc(cvt.runtime_dir, &removed, &err), 0);
+    assert_int_equal(removed, 0);
+
+    /* kill the destroyer mid-teardown: its init was killed before the hand-over */
+    assert_int_equal(kill(child, SIGKILL), 0);
+    waitpid(child, NULL, 0);
+    if (init_fd >= 0) {
+        struct pollfd pfd = {.fd = init_fd, .events = POLLIN};
+        if (poll(&pfd, 1, 20000) != 1)
+            fail_msg("the init %d still runs 20 s after its destroyer was killed", (int)msg[0]);
+        close(init_fd);
+    }
+    /* stale now: listed as such, and gc removes it with its cgroups */
+    assert_int_equal(containerv_list(cvt.runtime_dir, &infos, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(infos[0].status, CONTAINERV_STATUS_STALE);
+    containerv_list_free(infos);
+    assert_int_equal(containerv_gc(cvt.runtime_dir, &removed, &err), 0);
+    assert_int_equal(removed, 1);
+    cvt_assert_no_leaks(&before, "kill during teardown + gc");
+    cvt_snap_free(&before);
+}
+
+/* A process that returns from main (or calls exit) right after a destroy
+ * leaves nothing: the library waits for its teardowns at exit. */
+static void test_exit_right_after_destroy(void **state)
+{
+    (void)state;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct containerv_options *o = cvt_options();
+        struct containerv_container *c = NULL;
+        struct containerv_error err;
+        if (containerv_create(cvt_id(), o, &c, &err) < 0 || containerv_destroy(c, &err) < 0)
+            _exit(1);
+        exit(0);
+    }
+    int status = -1;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    cvt_assert_no_leaks(&before, "exit right after destroy");
+    cvt_snap_free(&before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_50_create_destroy),
         cmocka_unit_test(test_fault_every_step),
         cmocka_unit_test(test_kill_paused_creator_then_gc),
+        cmocka_unit_test(test_kill_during_teardown_then_gc),
+        cmocka_unit_test(test_exit_right_after_destroy),
     };
     return cvt_main("lib_leaks", tests, sizeof(tests) / sizeof(tests[0]), 850);
 }

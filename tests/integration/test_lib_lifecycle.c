@@ -91,9 +91,10 @@ static void test_generated_id(void **state)
     cvt_destroy(c);
     cvt_destroy(c2);
     assert_int_equal(containerv_list(cvt.runtime_dir, &infos, &n, &err), 0);
-    assert_null(find_info(infos, n, saved));
+    assert_null(find_info(infos, n, saved)); /* at once: the rest of the teardown is in the background */
     containerv_list_free(infos);
-    /* nothing in the runtime dir names it any more */
+    /* nothing in the runtime dir names it any more, once the teardown is over */
+    assert_int_equal(containerv_teardown_wait(&err), 0);
     DIR *d = opendir(cvt.runtime_dir);
     assert_non_null(d);
     struct dirent *e;
@@ -101,6 +102,29 @@ static void test_generated_id(void **state)
         if (strstr(e->d_name, saved))
             fail_msg("%s/%s is left after destroy", cvt.runtime_dir, e->d_name);
     closedir(d);
+}
+
+/* An id can be taken again right after destroy returns, while its
+ * teardown may still run in the background. */
+static void test_reuse_id_after_destroy(void **state)
+{
+    (void)state;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_options *o = cvt_options();
+    const char *id = cvt_id();
+    struct containerv_error err;
+    for (int i = 0; i < 3; i++) {
+        struct containerv_container *c = NULL;
+        if (containerv_create(id, o, &c, &err) < 0)
+            fail_msg("create #%d of %s: %s", i + 1, id, err.message);
+        char out[32];
+        assert_int_equal(cvt_cvtest(c, out, sizeof(out), "exit", "0", NULL), 0);
+        cvt_destroy(c);
+    }
+    containerv_options_free(o);
+    cvt_assert_no_leaks(&before, "the same id three times");
+    cvt_snap_free(&before);
 }
 
 static void test_duplicate_id(void **state)
@@ -175,11 +199,11 @@ static void test_attach_from_another_process(void **state)
             fprintf(stderr, "spawn/wait: %s\n", err.message);
             _exit(102);
         }
-        if (containerv_destroy(h, &err) < 0) {
+        if (containerv_destroy(h, &err) < 0 || containerv_teardown_wait(&err) < 0) {
             fprintf(stderr, "destroy: %s\n", err.message);
             _exit(103);
         }
-        _exit(code);
+        _exit(code); /* skips the library's wait at exit: done above */
     }
     int status;
     assert_int_equal(waitpid(child, &status, 0), child);
@@ -443,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_attach_from_another_process),
         cmocka_unit_test(test_attach_errors),
         cmocka_unit_test(test_stale_and_gc),
+        cmocka_unit_test(test_reuse_id_after_destroy),
         cmocka_unit_test(test_startup_metrics),
         cmocka_unit_test(test_bad_input),
     };
