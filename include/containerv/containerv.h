@@ -236,7 +236,11 @@ CONTAINERV_API int containerv_gc(const char *runtime_dir, int *removed, struct c
  * Start-up time per phase, in nanoseconds (the seed had milliseconds; phases
  * take microseconds). Recorded for every container by the start-up pipeline.
  * Phases of the child (layer mount, security, network) run concurrently with
- * the host's resource allocation, so the phases can sum to more than the total.
+ * the host's resource allocation, and the network's loopback is brought up by
+ * a helper of the child while the child goes on (network_setup is that
+ * helper's own time), so the phases can sum to more than the total: by at
+ * most resource_alloc_ns + network_setup_ns. Every other phase counts only
+ * what the critical path waited for.
  */
 struct containerv_startup_metrics {
     uint64_t total_startup_ns;    /* create() entry to the init being ready */
