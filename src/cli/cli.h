@@ -88,6 +88,10 @@ struct cli_session {
     bool debug;
 };
 
+/* Set the action of the signals a session forwards (INT, TERM, HUP, QUIT,
+ * USR1, USR2) to handler (SA_RESTART), or SIG_DFL. */
+void cli_forward_signals_to(void (*handler)(int));
+
 /* Run the command to its end; returns the exit code the CLI should exit with
  * (the command's, or 125/126/127 after printing an error). */
 int cli_session_run(struct containerv_container *c, const struct cli_session *s);

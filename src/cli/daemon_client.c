@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 /* The daemon connection the handler writes SIGNAL to once the command
  * runs; a signal before that waits in fwd_pending. */
@@ -42,18 +41,6 @@ static void forward_signal(int sig)
     errno = saved_errno;
 }
 
-static void install_forwarding(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = forward_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
-        sigaction(forwarded_signals[i], &sa, NULL);
-}
-
 static void arm_forwarding(int sock)
 {
     int pending;
@@ -73,8 +60,7 @@ static void uninstall_forwarding(void)
 
     fwd_sock = -1;
     fwd_pending = 0;
-    for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
-        signal(forwarded_signals[i], SIG_DFL);
+    cli_forward_signals_to(SIG_DFL);
     if (pending)
         raise(pending);
 }
@@ -208,7 +194,7 @@ static int request(int sock, const struct cli_daemon_run *r, const char *path)
                             "starting locally\n");
         return -1;
     }
-    install_forwarding();
+    cli_forward_signals_to(forward_signal);
     rc = cvd_send(sock, m, len, io, nio);
     free(m);
     type = recv_reply(sock, u.buf, sizeof(u.buf), fds, &nfds, rc < 0);

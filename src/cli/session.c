@@ -33,12 +33,12 @@ static void forward_signal(int sig)
 
 /* Handlers (not a blocked mask) so that nothing the library forks from this
  * process inherits a changed signal state: handlers reset at execve. */
-static void install_forwarding(void)
+void cli_forward_signals_to(void (*handler)(int))
 {
     struct sigaction sa;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = forward_signal;
+    sa.sa_handler = handler;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(forwarded_signals[0]); i++)
@@ -129,7 +129,7 @@ int cli_session_run(struct containerv_container *c, const struct cli_session *s)
     pid_t pid = -1;
 
     fill_spawn_options(s, &so, &master);
-    install_forwarding();
+    cli_forward_signals_to(forward_signal);
     containerv_error_clear(&err);
     rc = containerv_spawn(c, s->argv, &so, &pid, &err);
     if (rc < 0) {
