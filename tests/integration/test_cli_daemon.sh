@@ -168,8 +168,10 @@ like "$(err1)" "Permission denied" "uid $NOBODY on a 0600 socket: the message"
 # --group: a member (by a supplementary group) may, others may not
 MAIN_PID=$DPID
 GSOCK=$T/gsock/d.sock
-GID=$(getent group users | cut -d: -f3)
-if [ -n "$GID" ] && start_daemon "$GSOCK" --pool web=1 --group users; then
+GID=$(awk -F: '$1 == "users" {print $3}' /etc/group)
+if [ -z "$GID" ]; then
+  ok "--group: # SKIP this machine has no group 'users' in /etc/group"
+elif start_daemon "$GSOCK" --pool web=1 --group users; then
   is "$(stat -c '%a %g' "$GSOCK")" "660 $GID" "--group: socket mode 0660, group users"
   capture setpriv --reuid $NOBODY --regid $NOBODY --groups "$GID" "$CONTAINERV" --socket "$GSOCK" \
     run --template web -- /bin/sh -c 'echo member'
