@@ -609,6 +609,12 @@ static void check_ready(struct daemon *d)
         return;
     if (!pools_ready(d))
         return;
+    if (d->timer >= 0) {
+        close(d->timer); /* leaves the epoll set */
+        d->timer = -1;
+    }
+    /* the last thing: a waiter that sees the byte (and EOF) sees the
+     * daemon in its steady state */
     if (d->ready_fd >= 0) {
         ssize_t w;
         do
@@ -616,10 +622,6 @@ static void check_ready(struct daemon *d)
         while (w < 0 && errno == EINTR);
         close(d->ready_fd);
         d->ready_fd = -1;
-    }
-    if (d->timer >= 0) {
-        close(d->timer); /* leaves the epoll set */
-        d->timer = -1;
     }
 }
 

@@ -57,6 +57,9 @@ static void start_daemon(void)
     close(ready[1]);
     char ch = 0;
     assert_int_equal(read(ready[0], &ch, 1), 1);
+    /* and the daemon closed its end: what it holds from now on is its
+     * steady state (daemon_fds) */
+    assert_int_equal(read(ready[0], &ch, 1), 0);
     close(ready[0]);
 }
 
@@ -460,8 +463,9 @@ static void test_flood(void **st)
 static int teardown(void **st)
 {
     (void)st;
-    if (daemon_pid > 0) {
-        kill(daemon_pid, SIGKILL);
+    if (daemon_pid > 0) { /* a failed test: stop it as a user would, so that
+                           * its containers do not spill into the next test */
+        kill(daemon_pid, SIGTERM);
         waitpid(daemon_pid, NULL, 0);
         daemon_pid = -1;
     }
