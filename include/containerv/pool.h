@@ -97,6 +97,14 @@ CONTAINERV_API int containerv_pool_get_container(struct containerv_pool *pool,
 CONTAINERV_API int containerv_pool_return_container(struct containerv_pool *pool,
                                                     struct containerv_container *container,
                                                     struct containerv_error *err);
+/* Wait until the pool is settled: every returned container taken back
+ * (reset or replaced) and the pool owning pool_size containers again (warm +
+ * lent). timeout_ms < 0: no limit. -ETIMEDOUT when it is not settled in
+ * time; -EIO (with the pool's last error) when a background create failed.
+ * For benchmarks and tests, and to wait for a new pool to fill. */
+CONTAINERV_API int containerv_pool_wait_ready(struct containerv_pool *pool, int timeout_ms,
+                                              struct containerv_error *err);
+
 /* Stop the thread, destroy the warm and returned containers, free the pool.
  * Containers taken and not returned stay the caller's. */
 CONTAINERV_API int containerv_pool_destroy(struct containerv_pool *pool,

@@ -198,38 +198,33 @@ static int measure(struct mem_mode *mm, struct containerv_options *o)
     return 0;
 }
 
-/* Wait until the pool has n warm containers. The pool offers no blocking
- * wait, so this polls its counters every 5 ms (bounded: 1 s per container,
- * at least 30 s); 0, or -errno with why filled. */
+/* Wait until the pool has n warm containers (bounded: 1 s per container,
+ * at least 30 s), following the progress every 200 ms; 0, or -errno with
+ * why filled. */
 static int wait_warm(struct cvb *b, struct containerv_pool *pool, int n, char *why, size_t size)
 {
-    struct timespec step = {.tv_nsec = 5 * 1000 * 1000};
     uint64_t deadline = cv_now_ns() + (uint64_t)(n > 30 ? n : 30) * 1000000000ull;
     int seen = 0;
     for (;;) {
+        struct containerv_error e;
+        int r = containerv_pool_wait_ready(pool, 200, &e);
         struct containerv_pool_stats st;
-        if (containerv_pool_get_stats(pool, &st) < 0) {
-            snprintf(why, size, "reading the pool's counters failed");
-            return -EIO;
-        }
-        if (st.warm_containers > seen) {
+        if (containerv_pool_get_stats(pool, &st) == 0 && st.warm_containers > seen) {
             cvb_progress(b, "memory", (uint64_t)(st.warm_containers - seen));
             seen = st.warm_containers;
         }
-        if (st.warm_containers >= n)
+        if (r == 0)
             return 0;
-        if (st.failures) {
-            snprintf(why, size, "the pool failed to make a container: %s", st.last_error);
-            return -EIO;
+        if (r != -ETIMEDOUT) {
+            snprintf(why, size, "the pool failed to make a container: %s", e.message);
+            return r;
         }
         if (cvb_cancelled(b))
             return -ECANCELED;
         if (cv_now_ns() > deadline) {
-            snprintf(why, size, "only %d of %d containers warm after %d s", st.warm_containers, n,
-                     n > 30 ? n : 30);
+            snprintf(why, size, "only %d of %d containers warm after %d s", seen, n, n > 30 ? n : 30);
             return -ETIMEDOUT;
         }
-        nanosleep(&step, NULL);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 
 #define POOL_MAX 1024
 
@@ -87,6 +88,7 @@ static void refill_one(struct containerv_pool *p)
     int r = containerv_create(id, p->opts, &c, &e);
     uint64_t dt = cv_now_ns() - t0;
     pthread_mutex_lock(&p->lock);
+    pthread_cond_broadcast(&p->ready);
     if (r < 0) {
         p->failures++;
         p->stalled = true;
@@ -259,7 +261,11 @@ int containerv_pool_create_ex(const char *template_name, int pool_size,
         return cv_error(err, ENOMEM, "pool.create", "allocating the pool");
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
-    pthread_cond_init(&p->ready, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->ready, &ca);
+    pthread_condattr_destroy(&ca);
     p->size = pool_size;
     snprintf(p->name, sizeof(p->name), "%s", template_name ? template_name : "");
     pool_prefix(p, &cfg);
@@ -414,6 +420,44 @@ int containerv_pool_get_stats(struct containerv_pool *p, struct containerv_pool_
     snprintf(s->last_replace, sizeof(s->last_replace), "%s", p->last_replace);
     pthread_mutex_unlock(&p->lock);
     return 0;
+}
+
+/* Settled: nothing returned waits to be taken back and the pool owns its
+ * size again (or a failed create stalled it). */
+static bool settled(const struct containerv_pool *p)
+{
+    return p->stop || p->stalled || (!p->returned && p->back == 0 && p->n_warm + p->lent >= p->size);
+}
+
+int containerv_pool_wait_ready(struct containerv_pool *p, int timeout_ms, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!p)
+        return cv_error_plain(err, EINVAL, "pool.wait", "no pool");
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    if (timeout_ms >= 0) {
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    int r = 0;
+    pthread_mutex_lock(&p->lock);
+    while (!settled(p) && r == 0) {
+        if (timeout_ms < 0)
+            pthread_cond_wait(&p->ready, &p->lock);
+        else if (pthread_cond_timedwait(&p->ready, &p->lock, &deadline) == ETIMEDOUT)
+            r = settled(p) ? 0 : cv_error_plain(err, ETIMEDOUT, "pool.wait",
+                                                "pool '%s' not ready after %d ms (%d warm of %d)",
+                                                p->name, timeout_ms, p->n_warm, p->size);
+    }
+    if (r == 0 && p->stalled)
+        r = cv_error_plain(err, EIO, "pool.wait", "pool '%s': %s", p->name, p->last_error);
+    pthread_mutex_unlock(&p->lock);
+    return r;
 }
 
 int containerv_pool_destroy(struct containerv_pool *p, struct containerv_error *err)

@@ -380,6 +380,45 @@ static void test_reset_api(void **st)
     cvt_snap_free(&before);
 }
 
+/* containerv_pool_wait_ready: settled after the fill and after a return
+ * (the reset done), and a failing template is an error, not a hang. */
+static void test_wait_ready(void **st)
+{
+    (void)st;
+    setup_names();
+    make_template("basic", false);
+    struct containerv_error err;
+    struct containerv_pool *p = make_pool("basic", 2);
+    assert_int_equal(containerv_pool_wait_ready(p, 60000, &err), 0);
+    struct containerv_pool_stats s;
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    assert_int_equal(s.warm_containers, 2);
+    struct containerv_container *c = get(p);
+    put(p, c);
+    assert_int_equal(containerv_pool_wait_ready(p, 60000, &err), 0);
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    assert_int_equal(s.resets, 1);
+    assert_int_equal(s.warm_containers, 2);
+    destroy_pool(p);
+    assert_int_equal(containerv_pool_wait_ready(NULL, 0, &err), -EINVAL);
+
+    /* a lower layer that is gone by the time the pool builds from it */
+    char gone[600];
+    snprintf(gone, sizeof(gone), "%s/gone-layer", cvt.tmp);
+    assert_int_equal(mkdir(gone, 0755), 0);
+    struct containerv_options *o = containerv_options_new();
+    assert_int_equal(containerv_options_add_lower(o, gone), 0);
+    assert_int_equal(containerv_options_add_lower(o, cvt.rootfs), 0);
+    if (containerv_template_create(state, "gone", o, &err) < 0)
+        fail_msg("template create: %s", err.message);
+    containerv_options_free(o);
+    assert_int_equal(rmdir(gone), 0);
+    p = make_pool("gone", 1);
+    assert_int_equal(containerv_pool_wait_ready(p, 60000, &err), -EIO);
+    assert_non_null(strstr(err.message, "gone-layer"));
+    destroy_pool(p);
+}
+
 struct worker {
     struct containerv_pool *p;
     int rounds, failures;
@@ -503,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_hits_misses_refill),
         cmocka_unit_test(test_two_users),
         cmocka_unit_test(test_reset_api),
+        cmocka_unit_test(test_wait_ready),
         cmocka_unit_test(test_reset_in_place),
         cmocka_unit_test(test_reset_detects),
         cmocka_unit_test(test_concurrent_users),
