@@ -40,6 +40,7 @@ static struct pollfd pfds[MAX_CONNS + 2];
 static char *reqbuf; /* CV_SPAWN_MAX bytes, mmap'ed */
 static bool in_userns;
 static int sig_fd = -1;
+static int null_fd = -1; /* the container's /dev/null, for stdio a spawn does not give */
 
 /* What a reset compares against: the places a workload can write to (with
  * the default capabilities) and how they looked when the init started. */
@@ -116,7 +117,7 @@ __attribute__((noreturn)) static void exec_child(const struct spawn_plan *p, vol
                 child_fail(rep, "spawn.tty");
     } else {
         for (int i = 0; i < 3; i++) {
-            int fd = p->fds[i] >= 0 ? p->fds[i] : open("/dev/null", i ? O_WRONLY : O_RDONLY);
+            int fd = p->fds[i] >= 0 ? p->fds[i] : null_fd >= 0 ? null_fd : open("/dev/null", O_RDWR);
             if (fd < 0 || dup2(fd, i) < 0)
                 child_fail(rep, "spawn.stdio");
         }
@@ -471,6 +472,7 @@ void cv_init_main(int ctl_fd, int listen_fd, int upper_fd, bool userns)
 {
     in_userns = userns;
     watch_init(upper_fd);
+    null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_NAME, "containerv-init", 0, 0, 0);
     reqbuf = mmap(NULL, CV_SPAWN_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
