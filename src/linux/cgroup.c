@@ -973,6 +973,12 @@ static int v1_remove(struct cv_cgroup *cg, struct containerv_error *err)
 
 static int v1_destroy(struct cv_cgroup *cg, struct containerv_error *err)
 {
+    /* the usual case: the init was waited for, so the pid namespace and
+     * every process in it are gone and the leaves are empty: rmdir alone
+     * (reading cgroup.procs costs a pidlist each, freed later by a kworker) */
+    struct containerv_error first;
+    if (v1_remove(cg, &first) == 0)
+        return 0;
     for (int i = 0;; i++) {
         int r = v1_drain(cg, err);
         if (r < 0)
