@@ -65,6 +65,13 @@ static int destroy_all(const struct cli_global *g)
         if (infos[i].status == CONTAINERV_STATUS_RUNNING && destroy_one(g, infos[i].id) < 0)
             failed = 1;
     containerv_list_free(infos);
+    /* the teardowns end before gc looks for what is stale */
+    containerv_error_clear(&err);
+    rc = containerv_teardown_wait(&err);
+    if (rc < 0) {
+        cli_lib_error(&err, rc);
+        failed = 1;
+    }
     containerv_error_clear(&err);
     rc = containerv_gc(g->runtime_dir, NULL, &err);
     if (rc < 0) {

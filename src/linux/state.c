@@ -50,21 +50,27 @@ static void name_of(char *buf, size_t n, const char *id, const char *suffix)
 }
 
 /* 1: nobody holds the lock of <name> (stale or gone), 0: held, -errno. */
+/* Is the container of an fd of its state file being destroyed? */
+static bool destroying(int fd)
+{
+    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+/* 1 when nobody holds the state file: its flock is free (the creator and
+ * the init are gone) and no live process is tearing it down (the "being
+ * destroyed" lock: its init is dead, so the flock can be free, but the
+ * reaper of that process still works on the cgroups and files). */
 static int lock_free_at(int rfd, const char *name)
 {
     int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return errno == ENOENT ? 1 : -errno;
     int r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 1 : (errno == EWOULDBLOCK ? 0 : -errno);
+    if (r == 1 && destroying(fd))
+        r = 0;
     close(fd);
     return r;
-}
-
-/* Is the container of an fd of its state file being destroyed? */
-static bool destroying(int fd)
-{
-    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
-    return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
 int cv_state_mark_destroying(int fd)

@@ -341,6 +341,22 @@ static void test_kill_paused_creator_then_gc(void **state)
     }
 }
 
+/* A child paused mid-teardown (pause:teardown waits forever): killed by the
+ * test, or by this teardown when an assertion ended the test first, so that
+ * a failure never leaves a process behind for ctest to wait on. */
+static pid_t paused_child = -1;
+
+static int kill_paused_child(void **state)
+{
+    (void)state;
+    if (paused_child > 0) {
+        kill(paused_child, SIGKILL);
+        waitpid(paused_child, NULL, 0);
+        paused_child = -1;
+    }
+    return 0;
+}
+
 /* containerv_destroy hands the teardown to the library's reaper thread. A
  * process killed before the reaper is done leaves a stale state that gc
  * removes with its cgroups; until then, the destroyed container is never
@@ -356,6 +372,7 @@ static void test_kill_during_teardown_then_gc(void **state)
     fflush(NULL);
     pid_t child = fork();
     assert_true(child >= 0);
+    paused_child = child;
     if (child == 0) {
         close(p[0]);
         setenv("CONTAINERV_FAULT", "pause:teardown", 1);
@@ -411,6 +428,7 @@ static void test_kill_during_teardown_then_gc(void **state)
     /* kill the destroyer mid-teardown: its init was killed before the hand-over */
     assert_int_equal(kill(child, SIGKILL), 0);
     waitpid(child, NULL, 0);
+    paused_child = -1;
     if (init_fd >= 0) {
         struct pollfd pfd = {.fd = init_fd, .events = POLLIN};
         if (poll(&pfd, 1, 20000) != 1)
@@ -425,6 +443,78 @@ static void test_kill_during_teardown_then_gc(void **state)
     assert_int_equal(containerv_gc(cvt.runtime_dir, &removed, &err), 0);
     assert_int_equal(removed, 1);
     cvt_assert_no_leaks(&before, "kill during teardown + gc");
+    cvt_snap_free(&before);
+}
+
+/* A container destroyed through an attached handle (as `containerv destroy`
+ * does, its creator long gone): once its init is dead nobody holds the
+ * state's flock, but the destroyer's reaper still works on it, and gc from
+ * another process must leave it alone (it used to remove the cgroups under
+ * the reaper: "opening .../cgroup.events: No such file or directory"). */
+static void test_gc_during_attached_teardown(void **state)
+{
+    (void)state;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    char id[80];
+    snprintf(id, sizeof(id), "%s", cvt_id());
+    struct containerv_error err;
+    fflush(NULL);
+    pid_t maker = fork(); /* creates and leaves, like `containerv create` */
+    assert_true(maker >= 0);
+    if (maker == 0) {
+        struct containerv_options *o = cvt_options();
+        struct containerv_container *c = NULL;
+        containerv_options_set_die_with_parent(o, false);
+        _exit(containerv_create(id, o, &c, &err) < 0 ? 1 : 0);
+    }
+    int st;
+    assert_int_equal(waitpid(maker, &st, 0), maker);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    struct containerv_container *h = NULL;
+    assert_int_equal(containerv_attach(cvt.runtime_dir, id, &h, &err), 0);
+    int init_fd = (int)syscall(SYS_pidfd_open, containerv_init_pid(h), 0);
+    assert_true(init_fd >= 0);
+    containerv_release(h);
+
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t destroyer = fork();
+    assert_true(destroyer >= 0);
+    paused_child = destroyer;
+    if (destroyer == 0) {
+        close(p[0]);
+        setenv("CONTAINERV_FAULT", "pause:teardown", 1);
+        struct containerv_container *c = NULL;
+        if (containerv_attach(cvt.runtime_dir, id, &c, &err) < 0 || containerv_destroy(c, &err) < 0)
+            _exit(1);
+        if (write(p[1], "d", 1) != 1)
+            _exit(2);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    char ch;
+    ssize_t got = read(p[0], &ch, 1);
+    close(p[0]);
+    if (got != 1) {
+        kill(destroyer, SIGKILL);
+        waitpid(destroyer, NULL, 0);
+        fail_msg("the destroyer did not get to destroy");
+    }
+    struct pollfd pfd = {.fd = init_fd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 20000), 1); /* the init is dead: the flock is free */
+    close(init_fd);
+    int removed = -1;
+    assert_int_equal(containerv_gc(cvt.runtime_dir, &removed, &err), 0);
+    assert_int_equal(removed, 0); /* the reaper's */
+
+    assert_int_equal(kill(destroyer, SIGKILL), 0);
+    waitpid(destroyer, NULL, 0);
+    paused_child = -1;
+    assert_int_equal(containerv_gc(cvt.runtime_dir, &removed, &err), 0);
+    assert_int_equal(removed, 1); /* stale once its destroyer is gone */
+    cvt_assert_no_leaks(&before, "gc during an attached teardown");
     cvt_snap_free(&before);
 }
 
@@ -459,7 +549,8 @@ int main(void)
         cmocka_unit_test(test_50_create_destroy),
         cmocka_unit_test(test_fault_every_step),
         cmocka_unit_test(test_kill_paused_creator_then_gc),
-        cmocka_unit_test(test_kill_during_teardown_then_gc),
+        cmocka_unit_test_teardown(test_kill_during_teardown_then_gc, kill_paused_child),
+        cmocka_unit_test_teardown(test_gc_during_attached_teardown, kill_paused_child),
         cmocka_unit_test(test_exit_right_after_destroy),
     };
     return cvt_main("lib_leaks", tests, sizeof(tests) / sizeof(tests[0]), 850);
