@@ -181,7 +181,7 @@ static int rounds(struct cvb *b, struct io_side *sides, int n_sides, int *done)
     int r = 0;
     for (*done = 0; r == 0 && *done < b->conf.io_rounds && !cvb_cancelled(b); (*done)++) {
         for (int i = 0; r == 0 && i < n_sides; i++) {
-            struct cvb_io_figures f;
+            struct cvb_io_figures f = {0};
             if (sides[i].skipped[0])
                 continue;
             r = cvb_io_measure(sides[i].dir, b->conf.io_bytes, true, &f, b->err);
