@@ -175,6 +175,25 @@ __attribute__((no_sanitize("address", "undefined"))) static int helper_main(void
     return 0;
 }
 
+/* The child's CPU mask, when it took it back from the pin (place.c): a
+ * helper starts on the child's CPU, like any new task, and is moved to
+ * the others at once, so that it does not hold up the child. */
+static struct {
+    bool on;
+    cpu_set_t mask;
+} helper_place;
+
+static void place_helper(pid_t pid)
+{
+    int cpu = helper_place.on ? sched_getcpu() : -1;
+    if (cpu < 0 || cpu >= CPU_SETSIZE)
+        return;
+    cpu_set_t rest = helper_place.mask;
+    CPU_CLR(cpu, &rest);
+    if (CPU_COUNT(&rest) > 0)
+        sched_setaffinity(pid, sizeof(rest), &rest);
+}
+
 void cv_helper_start(struct cv_helper *h, int slot)
 {
     h->pid = 0;
@@ -183,6 +202,7 @@ void cv_helper_start(struct cv_helper *h, int slot)
     pid_t pid = clone(helper_main, helper_stacks[slot] + sizeof(helper_stacks[slot]), CLONE_VM | SIGCHLD, h);
     if (pid > 0) {
         h->pid = pid;
+        place_helper(pid);
         return;
     }
 #else
@@ -375,6 +395,11 @@ void cv_child_main(struct cv_child_args *a)
     memset(&m, 0, sizeof(m));
     m.t[CV_T_CHILD_START] = cv_now_ns();
     m.step = CV_SYNC_READY;
+    /* cloned pinned to the creator's CPU (place.c): the creator's mask */
+    if (a->restore_affinity && sched_setaffinity(0, sizeof(a->affinity), &a->affinity) == 0) {
+        helper_place.mask = a->affinity;
+        helper_place.on = true;
+    }
     /* first of all, so that no step can outlive a creator that dies; a
      * creator dead before this shows as EOF on the sync socket later */
     if (a->opts->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)

@@ -30,6 +30,7 @@ struct create_ctx {
     int sync_fd;       /* host end */
     uint64_t t_clone;  /* just before clone3 */
     struct cv_sync_msg ready;
+    struct cv_place place;
 };
 
 /* ------------------------------------------------------------ steps */
@@ -336,8 +337,15 @@ static int step_clone(struct create_ctx *x)
     pthread_sigmask(SIG_BLOCK, &all, &old);
     bool into = x->c->cg.mode == CV_CGROUP_V2 && x->c->cg.v2_fd >= 0;
     int pidfd = -1;
+    /* the child starts on this CPU, this thread goes on elsewhere (place.c) */
+    if (cv_place_pin(&x->place)) {
+        x->a.restore_affinity = true;
+        x->a.affinity = x->place.saved;
+    }
     x->t_clone = cv_now_ns();
     pid_t pid = do_clone3(x, into, &pidfd);
+    if (pid > 0)
+        cv_place_away(&x->place);
     if (pid < 0 && into && errno != ENOMEM) { /* old kernel: attach later instead */
         into = false;
         pid = do_clone3(x, false, &pidfd);
@@ -436,9 +444,11 @@ static int step_child_ready(struct create_ctx *x)
 {
     struct cv_sync_msg *m = &x->ready;
     ssize_t n;
+    cv_place_join(&x->place); /* the report wakes us on the child's CPU */
     do
         n = recv(x->sync_fd, m, sizeof(*m), 0);
     while (n < 0 && errno == EINTR);
+    cv_place_restore(&x->place);
     /* A child that exits with a message of ours unread makes the kernel
      * report ECONNRESET before handing out what the child sent: its report
      * is still queued, so read once more. */
@@ -598,11 +608,13 @@ static int run_pipeline(struct create_ctx *x)
     if (r < 0) {
         /* the failed step cleaned up after itself; undo the ones before it,
          * and the failed one too (its undo is idempotent) */
+        cv_place_restore(&x->place);
         for (size_t i = done + 1; i-- > 0;)
             if (steps[i].undo)
                 steps[i].undo(x);
         return r;
     }
+    cv_place_restore(&x->place);
     x->c->metrics.total_startup_ns = cv_now_ns() - t0;
     return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <linux/filter.h>
 #include <pthread.h>
+#include <sched.h>
 
 /* A helper of the child (child.c): a task sharing the child's memory
  * (CLONE_VM, a static stack) that does, while the child goes on with its
@@ -52,6 +53,8 @@ struct cv_child_args {
     int last_cap;
     bool userns;
     bool cgroupns_late;         /* unshare the cgroup namespace after joining the cgroup */
+    bool restore_affinity;      /* cloned pinned to the creator's CPU (place.c): take this mask */
+    cpu_set_t affinity;
     struct cv_helper pivot_helper;  /* after pivot_root: the lazy unmount of the host's root, lo up */
     struct cv_helper mask_helper;   /* masked and read-only paths, after pivot_root */
 };
@@ -78,6 +81,20 @@ long cv_after_pivot(struct cv_helper *h);
  * (the first container; a kernel < 6.15 refuses to clone a detached mount):
  * the child then builds /dev itself. */
 int cv_dev_tree(void);
+
+/* place.c (host): where the creator and its child run (see place.c).
+ * pin: just before clone3; away: right after it; join: when the creator
+ * starts to wait for the child's report; restore: once it has it, and on
+ * every way out. */
+struct cv_place {
+    bool on;
+    int cpu;              /* the creator's CPU at clone3, where the child starts */
+    cpu_set_t saved, set; /* the creator's own mask; the one place.c set last */
+};
+bool cv_place_pin(struct cv_place *p);
+void cv_place_away(struct cv_place *p);
+void cv_place_join(struct cv_place *p);
+void cv_place_restore(struct cv_place *p);
 
 /* rootfs.c (child) */
 int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +291,74 @@ static void test_many_sequential_spawns(void **state)
     cvt_snap_free(&s2);
 }
 
+/* "Cpus_allowed_list:\t0-1" of a process in c, as cvtest reads its own status */
+static void workload_cpus(struct containerv_container *c, char *out, size_t n)
+{
+    char status[4096];
+    assert_int_equal(cvt_cvtest(c, status, sizeof(status), "cat", "/proc/self/status", NULL), 0);
+    const char *p = strstr(status, "Cpus_allowed_list:");
+    assert_non_null(p);
+    p += strlen("Cpus_allowed_list:");
+    p += strspn(p, " \t");
+    snprintf(out, n, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+static void mask_list(const cpu_set_t *m, char *out, size_t n)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (int cpu = 0; cpu < CPU_SETSIZE && off < n; cpu++) {
+        if (!CPU_ISSET(cpu, m))
+            continue;
+        int last = cpu;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, m))
+            last++;
+        off += (size_t)snprintf(out + off, n - off, off ? ",%d" : "%d", cpu);
+        if (last > cpu)
+            off += (size_t)snprintf(out + off, n - off, "-%d", last);
+        cpu = last;
+    }
+}
+
+/* create moves its own thread and the child between CPUs while it works
+ * (place.c): afterwards the creator has its mask back, and the container
+ * (its init, its processes) has the creator's mask, not the one CPU the
+ * child was started on; a creator bound to one CPU keeps it, and so does
+ * the container. */
+static void test_cpu_affinity(void **state)
+{
+    (void)state;
+    cpu_set_t mine, now, init_mask;
+    char want[256], got[256];
+    assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
+    for (int round = 0; round < 2; round++) {
+        cpu_set_t use = mine;
+        if (round == 1) { /* bound to one CPU: the first of ours */
+            int first = 0;
+            while (!CPU_ISSET(first, &mine))
+                first++;
+            CPU_ZERO(&use);
+            CPU_SET(first, &use);
+            assert_int_equal(sched_setaffinity(0, sizeof(use), &use), 0);
+        }
+        for (int i = 0; i < 5; i++) {
+            struct containerv_options *o = cvt_options();
+            struct containerv_container *c = cvt_create(o);
+            assert_int_equal(sched_getaffinity(0, sizeof(now), &now), 0);
+            assert_true(CPU_EQUAL(&now, &use));
+            assert_int_equal(sched_getaffinity(containerv_init_pid(c), sizeof(init_mask), &init_mask), 0);
+            mask_list(&use, want, sizeof(want));
+            mask_list(&init_mask, got, sizeof(got));
+            assert_string_equal(got, want);
+            workload_cpus(c, got, sizeof(got));
+            assert_string_equal(got, want);
+            cvt_destroy(c);
+            containerv_options_free(o);
+        }
+    }
+    assert_int_equal(sched_setaffinity(0, sizeof(mine), &mine), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +371,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_path_lookup_and_stdin, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_spawn_failures, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_sequential_spawns, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test(test_cpu_affinity),
     };
     return cvt_main("lib_process", tests, sizeof(tests) / sizeof(tests[0]), 240);
 }
