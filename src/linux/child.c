@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -197,6 +198,7 @@ static void place_helper(pid_t pid)
 void cv_helper_start(struct cv_helper *h, int slot)
 {
     h->pid = 0;
+    h->inline_mode = false;
     h->result = -ECHILD; /* unless it gets to the end */
 #ifdef CV_RAW_SYSCALL
     pid_t pid = clone(helper_main, helper_stacks[slot] + sizeof(helper_stacks[slot]), CLONE_VM | SIGCHLD, h);
@@ -208,6 +210,7 @@ void cv_helper_start(struct cv_helper *h, int slot)
 #else
     (void)slot;
 #endif
+    h->inline_mode = true;
     helper_main(h);
 }
 
@@ -245,8 +248,10 @@ __attribute__((no_sanitize("address", "undefined"))) static long loopback_up(str
 /* After pivot_root(".", "."), in a helper whose cwd is the stacked host
  * root: unmount it lazily (that waits for the kernel, hundreds of µs under
  * load), then bring lo up (likewise), while the child makes its remaining
- * mounts, joins its cgroup and applies its security settings. One helper
- * for both: on two cores a second one only waits for a CPU. */
+ * mounts; then, once the child says its mounts are there (cv_helper_go),
+ * mask paths in /proc and /sys while the child joins its cgroup and applies
+ * its security settings. One helper for all of it: on two cores a second
+ * one only waits for a CPU, and costs the child a clone. */
 __attribute__((no_sanitize("address", "undefined"))) long cv_after_pivot(struct cv_helper *h)
 {
     static const char dot[] = ".";
@@ -258,7 +263,22 @@ __attribute__((no_sanitize("address", "undefined"))) long cv_after_pivot(struct 
         cv_raw3(SYS_clock_gettime, CLOCK_MONOTONIC, &t1, 0);
         h->ns2 = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
     }
+    if (!h->inline_mode) { /* inline, cv_helper_go runs the masks itself */
+        while (!__atomic_load_n(&h->go, __ATOMIC_ACQUIRE))
+            cv_raw6(SYS_futex, (long)&h->go, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
+        h->result3 = cv_mask_paths(h);
+    }
     return r;
+}
+
+void cv_helper_go(struct cv_helper *h)
+{
+    if (h->inline_mode) {
+        h->result3 = cv_mask_paths(h);
+        return;
+    }
+    __atomic_store_n(&h->go, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &h->go, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 static int apply_security(struct cv_child_args *a, struct cv_sync_msg *m)
@@ -351,14 +371,12 @@ static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
         return cv_child_fail(m, "child.pivot_root", (int)r, "unmounting the host's root");
     if (a->pivot_helper.result2 < 0)
         return cv_child_fail(m, "child.network", (int)a->pivot_helper.result2, "lo");
+    if (a->pivot_helper.result3 < 0)
+        return cv_child_fail(m, "child.mask", (int)a->pivot_helper.result3, "masking /proc and /sys");
     cv_child_step(m, "child.pivot_root.wait", t);
     /* lo up's own time in the helper (it overlapped the child's steps) */
     if (a->opts->namespaces & CONTAINERV_NS_NET)
         cv_child_step(m, "child.network", cv_now_ns() - a->pivot_helper.ns2);
-    t = cv_now_ns();
-    if ((r = cv_helper_wait(&a->mask_helper)) < 0)
-        return cv_child_fail(m, "child.mask", (int)r, "masking /proc and /sys");
-    cv_child_step(m, "child.mask", t);
     return 0;
 }
 

@@ -21,6 +21,9 @@ struct cv_helper {
     volatile long result; /* the system call's return: 0 or -errno */
     volatile long result2; /* the second job's, for a helper with two */
     volatile uint64_t ns2; /* the second job's duration */
+    volatile long result3; /* the masks' (cv_after_pivot), once go is set */
+    volatile int go;      /* cv_helper_go: the child's mounts are done */
+    bool inline_mode;     /* no helper could be started: the work runs in the child */
     long nr, arg[3];      /* the one system call it makes (fn NULL) */
     long (*fn)(struct cv_helper *);
 };
@@ -55,8 +58,8 @@ struct cv_child_args {
     bool cgroupns_late;         /* unshare the cgroup namespace after joining the cgroup */
     bool restore_affinity;      /* cloned pinned to the creator's CPU (place.c): take this mask */
     cpu_set_t affinity;
-    struct cv_helper pivot_helper;  /* after pivot_root: the lazy unmount of the host's root, lo up */
-    struct cv_helper mask_helper;   /* masked and read-only paths, after pivot_root */
+    struct cv_helper pivot_helper;  /* after pivot_root: the lazy unmount of the host's root, lo up,
+                                     * then the masked and read-only paths */
 };
 
 /* child.c: runs after clone3, becomes the init; never returns */
@@ -71,9 +74,14 @@ int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
  * when no helper can be started; then wait for it: its result. */
 void cv_helper_start(struct cv_helper *h, int slot);
 long cv_helper_wait(struct cv_helper *h);
-#define CV_HELPER_SLOTS 2
-/* The pivot helper's work (h->arg[0]: bring lo up too); rootfs.c starts it. */
+#define CV_HELPER_SLOTS 1
+/* The pivot helper's work (h->arg[0]: bring lo up too; h->arg[1]: the
+ * relax flags for the masks); rootfs.c starts it, and lets it go on to the
+ * masked and read-only paths (rootfs.c, cv_mask_paths) with cv_helper_go
+ * once /proc, /sys and /dev are mounted. */
 long cv_after_pivot(struct cv_helper *h);
+void cv_helper_go(struct cv_helper *h);
+long cv_mask_paths(struct cv_helper *h);
 
 /* rootfs.c (host): a clone of /dev as containerv populates it (the nodes
  * and links, empty pts, shm and mqueue; read-only, nosuid, noexec), built

@@ -460,9 +460,9 @@ NO_SAN static long raw_mask_one(const char *path, long nullfd)
     return r;
 }
 
-NO_SAN static long mask_paths(struct cv_helper *h)
+NO_SAN long cv_mask_paths(struct cv_helper *h)
 {
-    unsigned relax = (unsigned)h->arg[0];
+    unsigned relax = (unsigned)h->arg[1];
     long r = 0;
     if (!(relax & CONTAINERV_RELAX_MASKED_PATHS)) {
         long nullfd = raw_resolve("/dev/null", O_PATH | O_CLOEXEC);
@@ -490,7 +490,7 @@ NO_SAN static long mask_paths(struct cv_helper *h)
  * before ready. The helper has its own copy of the fs context, with its cwd
  * at the stacked root; the child's cwd moves to the new root at once,
  * below the stacked one, as after the unmount. */
-static int pivot(int rootfd, struct cv_helper *h, bool lo)
+static int pivot(int rootfd, struct cv_helper *h, bool lo, unsigned relax)
 {
     if (fchdir(rootfd) < 0)
         return -errno;
@@ -498,6 +498,8 @@ static int pivot(int rootfd, struct cv_helper *h, bool lo)
         return -errno;
     h->fn = cv_after_pivot;
     h->arg[0] = lo;
+    h->arg[1] = (long)relax;
+    h->go = 0;
     cv_helper_start(h, 0);
     if (chdir("/") < 0)
         return -errno;
@@ -535,7 +537,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     bool early = (o->namespaces & CONTAINERV_NS_NET) && !a->userns;
     what = a->rootfs_mnt;
     if (early)
-        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET));
+        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET, o->relax));
     what = "/dev";
     STEP("child.mount.dev", make_dev(rootfd, a->dev_tree, a->userns, o->relax & CONTAINERV_RELAX_DEVICES));
     what = "/sys";
@@ -557,13 +559,12 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     if (o->read_only || a->single_tree >= 0)
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
     if (!early)
-        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET));
+        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET, o->relax));
     close(rootfd);
-    /* masks: in a helper, after pivot_root (waited for before ready) */
+    /* masks: the pivot helper's, now that /proc, /sys and /dev are there
+     * (waited for before ready) */
     if (cv_fault_child(a->fault, "child.mask", a->sync_fd))
         return cv_child_fail(m, "child.mask", EIO, "/proc");
-    a->mask_helper.fn = mask_paths;
-    a->mask_helper.arg[0] = (long)o->relax;
-    cv_helper_start(&a->mask_helper, 1);
+    cv_helper_go(&a->pivot_helper);
     return 0;
 }
