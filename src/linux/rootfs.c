@@ -396,67 +396,32 @@ static int mount_sys(int rootfd, const struct containerv_options *o, bool host_r
 }
 
 /* Masked paths (bound to /dev/null, or an empty read-only tmpfs for a
- * directory) and read-only paths (bound onto themselves read-only). Runs
- * after pivot_root in a helper (child.c), while the child joins its cgroup
- * and applies its security settings, so raw system calls only: paths are
- * resolved inside the (new) root from the helper's cwd, "/", and each
- * mount goes to the fd resolved once. The fds are the helper's own (a copy
- * of the child's table); it closes them. */
+ * directory) and read-only paths (bound onto themselves read-only). Runs in
+ * the pivot helper (child.c), while the child joins its cgroup and applies
+ * its security settings, so raw system calls only. */
 #define NO_SAN __attribute__((no_sanitize("address", "undefined")))
 
-NO_SAN static long raw_resolve(const char *path, long flags)
-{
-    struct open_how how = {.flags = (uint64_t)flags, .resolve = IN_ROOT};
-    return cv_raw5(SYS_openat2, AT_FDCWD, path, &how, sizeof(how), 0);
-}
+/* After pivot_root and the unmount of the host's root, "/" is the
+ * container's root and nothing else is reachable, and /proc, /sys and /dev
+ * are the file systems the child has just mounted: plain paths are safe,
+ * and mount(2) with paths takes one call where the fd-based API takes
+ * four (resolve, clone, set attributes, move). */
+static const unsigned long ro_remount = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC;
 
-NO_SAN static long raw_bind(long src, long dst, unsigned tree_flags, uint64_t attrs)
+/* /dev/null over a file, an empty read-only tmpfs over a directory; a path
+ * that does not exist on this kernel is left alone. Read-only: the node is
+ * the one of /dev, whose file system the containers of this process share
+ * (and not nodev, or it would not open). */
+NO_SAN static long raw_mask_one(const char *path)
 {
-    long tree = cv_raw5(SYS_open_tree, src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | tree_flags, 0, 0);
-    if (tree < 0)
-        return tree;
-    struct mount_attr attr = {.attr_set = attrs};
-    long r = cv_raw5(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (tree_flags & AT_RECURSIVE), &attr, sizeof(attr));
-    if (r == 0)
-        r = cv_raw5(SYS_move_mount, tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-    cv_raw3(SYS_close, tree, 0, 0);
-    return r;
-}
-
-/* "/proc/self/fd/<fd>", without snprintf */
-NO_SAN static void raw_fd_path(char buf[32], long fd)
-{
-    static const char prefix[] = "/proc/self/fd/";
-    char digits[20];
-    int n = 0, o = 0;
-    do
-        digits[n++] = (char)('0' + fd % 10);
-    while ((fd /= 10) > 0 && n < 19);
-    for (; prefix[o]; o++)
-        buf[o] = prefix[o];
-    while (n > 0)
-        buf[o++] = digits[--n];
-    buf[o] = '\0';
-}
-
-NO_SAN static long raw_mask_one(const char *path, long nullfd)
-{
-    long fd = raw_resolve(path, O_PATH | O_CLOEXEC);
-    if (fd == -ENOENT)
+    static const char null[] = "/dev/null", tmpfs[] = "tmpfs", opts[] = "size=0,mode=0555";
+    long r = cv_raw5(SYS_mount, null, path, 0, MS_BIND, 0);
+    if (r == -ENOENT)
         return 0;
-    if (fd < 0)
-        return fd;
-    struct statx stx;
-    long r = cv_raw5(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx);
-    if (r == 0 && S_ISDIR(stx.stx_mode)) {
-        char target[32];
-        raw_fd_path(target, fd);
-        r = cv_raw5(SYS_mount, "tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                    "size=0,mode=0555");
-    } else if (r == 0) {
-        r = raw_bind(nullfd, fd, 0, MOUNT_ATTR_RDONLY);
-    }
-    cv_raw3(SYS_close, fd, 0, 0);
+    if (r == -ENOTDIR)
+        return cv_raw5(SYS_mount, tmpfs, path, tmpfs, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, opts);
+    if (r == 0)
+        r = cv_raw5(SYS_mount, 0, path, 0, ro_remount, 0);
     return r;
 }
 
@@ -464,22 +429,17 @@ NO_SAN long cv_mask_paths(struct cv_helper *h)
 {
     unsigned relax = (unsigned)h->arg[1];
     long r = 0;
-    if (!(relax & CONTAINERV_RELAX_MASKED_PATHS)) {
-        long nullfd = raw_resolve("/dev/null", O_PATH | O_CLOEXEC);
-        if (nullfd < 0)
-            return nullfd;
-        for (int i = 0; r == 0 && cv_masked_paths[i]; i++)
-            r = raw_mask_one(cv_masked_paths[i], nullfd);
-        cv_raw3(SYS_close, nullfd, 0, 0);
-    }
+    for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_MASKED_PATHS) && cv_masked_paths[i]; i++)
+        r = raw_mask_one(cv_masked_paths[i]);
     for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_READONLY_PATHS) && cv_readonly_paths[i]; i++) {
-        long fd = raw_resolve(cv_readonly_paths[i], O_PATH | O_CLOEXEC);
-        if (fd == -ENOENT)
+        const char *p = cv_readonly_paths[i];
+        r = cv_raw5(SYS_mount, p, p, 0, MS_BIND | MS_REC, 0);
+        if (r == -ENOENT) {
+            r = 0;
             continue;
-        if (fd < 0)
-            return fd;
-        r = raw_bind(fd, fd, AT_RECURSIVE, MOUNT_ATTR_RDONLY);
-        cv_raw3(SYS_close, fd, 0, 0);
+        }
+        if (r == 0)
+            r = cv_raw5(SYS_mount, 0, p, 0, ro_remount | MS_NODEV, 0);
     }
     return r;
 }
