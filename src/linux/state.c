@@ -4,12 +4,14 @@
  *                             while the lock is held, the container lives
  *   <runtime dir>/<id>.sock   the init's control socket
  *
- * Two files and three metadata operations per container, made on the host
+ * Two files and two metadata operations per container, made on the host
  * while the child sets itself up. <id>.json appears atomically with its lock
- * held (written as .<id>.json.tmp-<rand>, then renamed without replacing), so
- * the rename is also what claims the id. A state file whose lock nobody holds
- * is stale (its runtime and init were killed): gc, and create when it meets
- * one, remove it together with its socket and cgroups.
+ * held (written to an O_TMPFILE file, locked, then linked without replacing;
+ * where the file system has no O_TMPFILE, to .<id>.json.tmp-<rand>, renamed
+ * without replacing), so the link is also what claims the id. A state file
+ * whose lock nobody holds is stale (its runtime and init were killed): gc,
+ * and create when it meets one, remove it together with its socket and
+ * cgroups.
  *
  * A container being destroyed (containerv_destroy returned, the reaper of
  * teardown.c still at work) keeps its flock, so that its id stays taken and
@@ -158,31 +160,53 @@ static char *state_json(struct containerv_container *c)
     return s;
 }
 
-/* Write the state to a locked temporary file and rename it into place. */
+/* Give the locked, written file at fd the name <id>.json: linkat of an
+ * O_TMPFILE file (one directory entry made), or the rename of a temporary
+ * name (made, then moved). Neither replaces an existing name: that is what
+ * claims the id. 0, or -errno (-EEXIST: the id is taken). */
+static int link_tmpfile(int fd, int rfd, const char *name)
+{
+    if (linkat(fd, "", rfd, name, AT_EMPTY_PATH) == 0)
+        return 0;
+    if (errno != EPERM && errno != ENOENT) /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH */
+        return -errno;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, path, rfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+}
+
+/* Write the state to a locked file without a name, then name it; where the
+ * file system has no O_TMPFILE, to a locked temporary name, renamed. */
 static int publish(struct containerv_container *c, int rfd, const char *text, struct containerv_error *err)
 {
     char tmp[CV_ID_MAX + 40], rnd[CV_ID_MAX + 1], name[CV_ID_MAX + 8];
-    cv_random_id(rnd);
-    snprintf(tmp, sizeof(tmp), ".%s.json.tmp-%s", c->id, rnd + 3);
     name_of(name, sizeof(name), c->id, ".json");
-    int fd = openat(rfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return cv_error(err, errno, "state.write", "creating '%s/%s'", c->runtime_dir, tmp);
+    tmp[0] = '\0';
+    int fd = openat(rfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        cv_random_id(rnd);
+        snprintf(tmp, sizeof(tmp), ".%s.json.tmp-%s", c->id, rnd + 3);
+        fd = openat(rfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return cv_error(err, errno, "state.write", "creating '%s/%s'", c->runtime_dir, tmp);
+    }
     size_t len = strlen(text);
     int r = flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
     if (r == 0 && write(fd, text, len) != (ssize_t)len)
         r = errno ? -errno : -EIO;
     for (int attempt = 0; r == 0; attempt++) {
-        if (renameat2(rfd, tmp, rfd, name, RENAME_NOREPLACE) == 0)
-            break;
-        r = -errno;
-        if (r != -EEXIST || attempt > 0 || cv_state_lock_free(rfd, c->id) != 1)
+        if (tmp[0])
+            r = renameat2(rfd, tmp, rfd, name, RENAME_NOREPLACE) == 0 ? 0 : -errno;
+        else
+            r = link_tmpfile(fd, rfd, name);
+        if (r == 0 || r != -EEXIST || attempt > 0 || cv_state_lock_free(rfd, c->id) != 1)
             break;
         remove_stale(rfd, c->id); /* a killed runtime left it: take the id over */
         r = 0;
     }
     if (r < 0) {
-        unlinkat(rfd, tmp, 0);
+        if (tmp[0])
+            unlinkat(rfd, tmp, 0);
         close(fd);
         if (r == -EEXIST)
             return cv_error_plain(err, EEXIST, "state.write", "a container named '%s' already exists in '%s'",
