@@ -311,17 +311,28 @@ int cv_dev_tree(void)
 
 /* ------------------------------------------------------ /dev (child) */
 
-/* The filesystems mounted on /dev's directories, per container. */
-static int mount_dev_dirs(int rootfd, bool userns)
+/* A new file system on a directory of our own /dev: after pivot_root, by
+ * its plain path (the /dev we made, nothing of the image's on the way:
+ * one call), before it, through the root fd. */
+static int mount_dev_dir(int rootfd, bool pivoted, const char *path, const char *fstype, unsigned long flags,
+                         const char *data)
 {
-    int r = mount_in_root(rootfd, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+    if (pivoted && mount(fstype, path, fstype, flags, data) == 0)
+        return 0;
+    return mount_in_root(rootfd, path, fstype, flags, data);
+}
+
+/* The filesystems mounted on /dev's directories, per container. */
+static int mount_dev_dirs(int rootfd, bool userns, bool pivoted)
+{
+    int r = mount_dev_dir(rootfd, pivoted, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                           userns ? "newinstance,ptmxmode=0666,mode=0620"
                                  : "newinstance,ptmxmode=0666,mode=0620,gid=5");
     if (r == 0)
-        r = mount_in_root(rootfd, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+        r = mount_dev_dir(rootfd, pivoted, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                           "mode=1777,size=65536k");
     if (r == 0)
-        r = mount_in_root(rootfd, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        r = mount_dev_dir(rootfd, pivoted, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     return r;
 }
 
@@ -331,11 +342,11 @@ static int mount_dev_dirs(int rootfd, bool userns)
  * and works the same on cgroup v1 and v2). With a tree prepared on the host
  * (dev_tree, read-only already) the child only moves it in place and mounts
  * the per-container file systems on its directories. */
-static int make_dev(int rootfd, int dev_tree, bool userns, bool writable)
+static int make_dev(int rootfd, int dev_tree, bool userns, bool writable, bool pivoted)
 {
     if (dev_tree >= 0) {
         int r = move_in_root(rootfd, dev_tree, "/dev", false);
-        return r < 0 ? r : mount_dev_dirs(rootfd, userns);
+        return r < 0 ? r : mount_dev_dirs(rootfd, userns, pivoted);
     }
     int r = mount_in_root(rootfd, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
     if (r < 0)
@@ -367,7 +378,7 @@ static int make_dev(int rootfd, int dev_tree, bool userns, bool writable)
             r = -errno;
     close(devfd);
     if (r == 0)
-        r = mount_dev_dirs(rootfd, userns);
+        r = mount_dev_dirs(rootfd, userns, pivoted);
     if (r == 0 && !writable) {
         int fd = sys_openat2(rootfd, "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, IN_ROOT);
         r = fd < 0 ? fd : sys_setattr(fd, 0, MOUNT_ATTR_RDONLY);
@@ -499,7 +510,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     if (early)
         STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET, o->relax));
     what = "/dev";
-    STEP("child.mount.dev", make_dev(rootfd, a->dev_tree, a->userns, o->relax & CONTAINERV_RELAX_DEVICES));
+    STEP("child.mount.dev", make_dev(rootfd, a->dev_tree, a->userns, o->relax & CONTAINERV_RELAX_DEVICES, early));
     what = "/sys";
     STEP("child.mount.sys", mount_sys(rootfd, o, !early));
     what = "/tmp";
