@@ -468,7 +468,10 @@ static void reap(void)
     }
 }
 
-void cv_init_main(int ctl_fd, int listen_fd, int upper_fd, bool userns)
+/* The init's own set-up, done by the child before it reports ready (while
+ * it waits for its helper anyway), so that the first request finds the
+ * init in its loop: -errno when the init could not be made. */
+int cv_init_prepare(int upper_fd, bool userns)
 {
     in_userns = userns;
     watch_init(upper_fd);
@@ -477,18 +480,23 @@ void cv_init_main(int ctl_fd, int listen_fd, int upper_fd, bool userns)
     prctl(PR_SET_NAME, "containerv-init", 0, 0, 0);
     reqbuf = mmap(NULL, CV_SPAWN_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (reqbuf == MAP_FAILED)
-        _exit(1);
+        return -errno;
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGCHLD);
     for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
         sigaddset(&sigs, forwarded[i]);
-    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0)
-        _exit(1);
-    sig_fd = sfd;
+    sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sig_fd < 0)
+        return -errno;
     for (int i = 0; i < MAX_CONNS; i++)
         conns[i] = (struct conn){-1, CONN_FREE, 0};
+    return 0;
+}
+
+void cv_init_main(int ctl_fd, int listen_fd)
+{
+    int sfd = sig_fd;
     add_conn(ctl_fd, CONN_CONTROL, 0);
     for (;;) {
         pfds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};

@@ -107,7 +107,8 @@ void cv_place_restore(struct cv_place *p);
 /* rootfs.c (child) */
 int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);
 /* init.c (child): never returns */
-__attribute__((noreturn)) void cv_init_main(int ctl_fd, int listen_fd, int upper_fd, bool userns);
+int cv_init_prepare(int upper_fd, bool userns); /* before ready; 0 or -errno */
+__attribute__((noreturn)) void cv_init_main(int ctl_fd, int listen_fd);
 
 /* Child-side step bookkeeping, shared by rootfs.c and container.c. */
 int cv_child_fail(struct cv_sync_msg *m, const char *step, int code, const char *what);
