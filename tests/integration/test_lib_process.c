@@ -359,6 +359,55 @@ static void test_cpu_affinity(void **state)
     assert_int_equal(sched_setaffinity(0, sizeof(mine), &mine), 0);
 }
 
+/* Two threads creating at once (no placement then, see place.c): each
+ * init still has its creator's mask, and so does each creator. */
+struct affinity_job {
+    int index, bad;
+};
+
+static void *affinity_worker(void *arg)
+{
+    struct affinity_job *job = arg;
+    int *bad = &job->bad;
+    cpu_set_t mine, now, init_mask;
+    if (sched_getaffinity(0, sizeof(mine), &mine) < 0)
+        return (*bad = 1), NULL;
+    for (int i = 0; i < 8 && !*bad; i++) {
+        struct containerv_options *o = cvt_options();
+        struct containerv_container *c = NULL;
+        struct containerv_error err;
+        char id[64]; /* cvt_id() is not for threads */
+        snprintf(id, sizeof(id), "%saff%d-%d", cvt.prefix, job->index, i);
+        if (containerv_create(id, o, &c, &err) < 0) {
+            *bad = 2;
+        } else {
+            if (sched_getaffinity(containerv_init_pid(c), sizeof(init_mask), &init_mask) < 0 ||
+                !CPU_EQUAL(&init_mask, &mine) || sched_getaffinity(0, sizeof(now), &now) < 0 ||
+                !CPU_EQUAL(&now, &mine))
+                *bad = 3;
+            if (containerv_destroy(c, &err) < 0)
+                *bad = 4;
+        }
+        containerv_options_free(o);
+    }
+    return NULL;
+}
+
+static void test_cpu_affinity_concurrent(void **state)
+{
+    (void)state;
+    pthread_t th[2];
+    struct affinity_job jobs[2] = {{0, 0}, {1, 0}};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, affinity_worker, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    struct containerv_error err;
+    assert_int_equal(containerv_teardown_wait(&err), 0);
+    assert_int_equal(jobs[0].bad, 0);
+    assert_int_equal(jobs[1].bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +421,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spawn_failures, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_sequential_spawns, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test(test_cpu_affinity),
+        cmocka_unit_test(test_cpu_affinity_concurrent),
     };
     return cvt_main("lib_process", tests, sizeof(tests) / sizeof(tests[0]), 240);
 }
