@@ -41,6 +41,7 @@ static char *reqbuf; /* CV_SPAWN_MAX bytes, mmap'ed */
 static bool in_userns;
 static int sig_fd = -1;
 static int null_fd = -1; /* the container's /dev/null, for stdio a spawn does not give */
+static bool ids_plain; /* uid and gid 0, no supplementary groups: a spawn as 0:0 changes nothing */
 
 /* What a reset compares against: the places a workload can write to (with
  * the default capabilities) and how they looked when the init started. */
@@ -124,12 +125,14 @@ __attribute__((noreturn)) static void exec_child(const struct spawn_plan *p, vol
     }
     /* raw system calls: glibc's wrappers would try to reach the threads of
      * the process init was copied from */
-    if (syscall(SYS_setgroups, 0, NULL) < 0 && !in_userns)
-        child_fail(rep, "spawn.setgroups");
-    if (syscall(SYS_setresgid, p->req->gid, p->req->gid, p->req->gid) < 0)
-        child_fail(rep, "spawn.setgid");
-    if (syscall(SYS_setresuid, p->req->uid, p->req->uid, p->req->uid) < 0)
-        child_fail(rep, "spawn.setuid");
+    if (!ids_plain || p->req->uid != 0 || p->req->gid != 0) {
+        if (syscall(SYS_setgroups, 0, NULL) < 0 && !in_userns)
+            child_fail(rep, "spawn.setgroups");
+        if (syscall(SYS_setresgid, p->req->gid, p->req->gid, p->req->gid) < 0)
+            child_fail(rep, "spawn.setgid");
+        if (syscall(SYS_setresuid, p->req->uid, p->req->uid, p->req->uid) < 0)
+            child_fail(rep, "spawn.setuid");
+    }
     if (chdir(p->cwd) < 0)
         child_fail(rep, "spawn.cwd");
     uint32_t hello = CV_MSG_HELLO;
@@ -471,9 +474,20 @@ static void reap(void)
 /* The init's own set-up, done by the child before it reports ready (while
  * it waits for its helper anyway), so that the first request finds the
  * init in its loop: -errno when the init could not be made. */
+/* What every spawn would otherwise redo: the supplementary groups dropped
+ * once, so that a spawn as root changes no ids (three new creds less). */
+static void probe_spawn(void)
+{
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+    ids_plain = syscall(SYS_setgroups, 0, NULL) == 0 && syscall(SYS_getresuid, &ru, &eu, &su) == 0 &&
+                syscall(SYS_getresgid, &rg, &eg, &sg) == 0 && !ru && !eu && !su && !rg && !eg && !sg;
+}
+
 int cv_init_prepare(int upper_fd, bool userns)
 {
     in_userns = userns;
+    probe_spawn();
     watch_init(upper_fd);
     null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
