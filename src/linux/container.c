@@ -342,8 +342,7 @@ static int step_clone(struct create_ctx *x)
     int pidfd = -1;
     /* the child starts on this CPU, this thread goes on elsewhere (place.c);
      * not while other creates of this process run: they keep the CPUs busy,
-     * and moving threads around then only costs (measured: 9% fewer
-     * containers/s with two creating threads) */
+     * and moving threads around then can only cost */
     if (x->alone && cv_place_pin(&x->place)) {
         x->a.restore_affinity = true;
         x->a.affinity = x->place.saved;

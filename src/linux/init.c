@@ -471,9 +471,6 @@ static void reap(void)
     }
 }
 
-/* The init's own set-up, done by the child before it reports ready (while
- * it waits for its helper anyway), so that the first request finds the
- * init in its loop: -errno when the init could not be made. */
 /* What every spawn would otherwise redo: the supplementary groups dropped
  * once, so that a spawn as root changes no ids (three new creds less). */
 static void probe_spawn(void)
@@ -484,6 +481,9 @@ static void probe_spawn(void)
                 syscall(SYS_getresgid, &rg, &eg, &sg) == 0 && !ru && !eu && !su && !rg && !eg && !sg;
 }
 
+/* The init's own set-up, done by the child before it reports ready (while
+ * it waits for its helper anyway), so that the first request finds the
+ * init in its loop: -errno when the init could not be made. */
 int cv_init_prepare(int upper_fd, bool userns)
 {
     in_userns = userns;

@@ -6,7 +6,8 @@
  * waited behind its creator's own steps after clone3 (state file, v1
  * cgroups, the control socket: 300-600 µs) while the other CPU idled.
  * Measured on the 2-CPU machines: the child's first instruction came a
- * median 390 µs after clone3 returned (docs/benchmarks.md, "Placement").
+ * median 390 µs after clone3 returned (docs/benchmarks.md, "Where the
+ * start-up time goes", item 11).
  *
  * So the creator pins itself to the CPU it is on just before clone3; the
  * child inherits the pin, starts there at once, and takes the creator's
