@@ -133,7 +133,12 @@ CONTAINERV_API const char *containerv_default_runtime_dir(void);
 struct containerv_container;
 
 /* Create a container: namespaces, cgroup, rootfs and an idle init. id may be
- * NULL (one is generated); it must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
+ * NULL (one is generated); it must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.
+ * The container's processes get the calling thread's CPU mask. While it
+ * runs, create moves the calling thread between its allowed CPUs (see
+ * docs/design.md, "Placement") and gives it its mask back before it
+ * returns; not when the thread may run on one CPU only, nor while another
+ * create of the process is in flight. */
 CONTAINERV_API int containerv_create(const char *id, const struct containerv_options *opts,
                                      struct containerv_container **container,
                                      struct containerv_error *err);
