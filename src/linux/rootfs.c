@@ -422,26 +422,38 @@ static const unsigned long ro_remount = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NO
 /* /dev/null over a file, an empty read-only tmpfs over a directory; a path
  * that does not exist on this kernel is left alone. Read-only: the node is
  * the one of /dev, whose file system the containers of this process share
- * (and not nodev, or it would not open). */
-NO_SAN static long raw_mask_one(const char *path)
+ * (and not nodev, or it would not open). The table says which of the two a
+ * path is: a bind refused with ENOTDIR has already cloned the mount, and
+ * disposing of the clone waits for an RCU grace period (60-80 µs under
+ * load, against ~20 for the tmpfs); a wrong guess still works, by a second
+ * call. */
+NO_SAN static long mask_dir(const char *path)
 {
-    static const char null[] = "/dev/null", tmpfs[] = "tmpfs", opts[] = "size=0,mode=0555";
+    static const char tmpfs[] = "tmpfs", opts[] = "size=0,mode=0555";
+    return cv_raw5(SYS_mount, tmpfs, path, tmpfs, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, opts);
+}
+
+NO_SAN static long mask_file(const char *path)
+{
+    static const char null[] = "/dev/null";
     long r = cv_raw5(SYS_mount, null, path, 0, MS_BIND, 0);
-    if (r == -ENOENT)
-        return 0;
+    return r == 0 ? cv_raw5(SYS_mount, 0, path, 0, ro_remount, 0) : r;
+}
+
+NO_SAN static long raw_mask_one(const struct cv_masked_path *m)
+{
+    long r = m->dir ? mask_dir(m->path) : mask_file(m->path);
     if (r == -ENOTDIR)
-        return cv_raw5(SYS_mount, tmpfs, path, tmpfs, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, opts);
-    if (r == 0)
-        r = cv_raw5(SYS_mount, 0, path, 0, ro_remount, 0);
-    return r;
+        r = m->dir ? mask_file(m->path) : mask_dir(m->path);
+    return r == -ENOENT ? 0 : r;
 }
 
 NO_SAN long cv_mask_paths(struct cv_helper *h)
 {
     unsigned relax = (unsigned)h->arg[1];
     long r = 0;
-    for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_MASKED_PATHS) && cv_masked_paths[i]; i++)
-        r = raw_mask_one(cv_masked_paths[i]);
+    for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_MASKED_PATHS) && cv_masked_paths[i].path; i++)
+        r = raw_mask_one(&cv_masked_paths[i]);
     for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_READONLY_PATHS) && cv_readonly_paths[i]; i++) {
         const char *p = cv_readonly_paths[i];
         r = cv_raw5(SYS_mount, p, p, 0, MS_BIND | MS_REC, 0);

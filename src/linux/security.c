@@ -8,10 +8,13 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
-const char *const cv_masked_paths[] = {
-    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-    "/sys/firmware", "/sys/devices/virtual/powercap", NULL,
+/* dir: what the path is on the kernels we know (a wrong guess costs a
+ * second call, see rootfs.c) */
+const struct cv_masked_path cv_masked_paths[] = {
+    {"/proc/acpi", true},         {"/proc/asound", true},      {"/proc/kcore", false},
+    {"/proc/keys", false},        {"/proc/latency_stats", false}, {"/proc/timer_list", false},
+    {"/proc/timer_stats", false}, {"/proc/sched_debug", false}, {"/proc/scsi", true},
+    {"/sys/firmware", true},      {"/sys/devices/virtual/powercap", true}, {NULL, false},
 };
 
 const char *const cv_readonly_paths[] = {

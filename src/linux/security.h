@@ -13,7 +13,11 @@
  * SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP */
 #define CV_CAPS_DEFAULT 0x00000000a80425fbull
 
-extern const char *const cv_masked_paths[];
+struct cv_masked_path {
+    const char *path;
+    bool dir;
+};
+extern const struct cv_masked_path cv_masked_paths[];
 extern const char *const cv_readonly_paths[];
 
 /* The default seccomp program, compiled on first use and cached for the life

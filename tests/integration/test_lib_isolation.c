@@ -144,6 +144,15 @@ static void test_masked_and_readonly_paths(void **state)
     expect_masked(f->c, "/proc/keys", stat("/proc/keys", &st) < 0);
     expect_masked(f->c, "/proc/timer_list", stat("/proc/timer_list", &st) < 0);
     expect_masked(f->c, "/proc/sched_debug", stat("/proc/sched_debug", &st) < 0);
+    /* a masked directory is empty, and nothing can be made in it */
+    if (stat("/sys/firmware", &st) == 0) {
+        cvt_assert_out(f->c, "", "ls", "/sys/firmware");
+        cvt_assert_out(f->c, "EROFS", "write", "/sys/firmware/x", "evil");
+    }
+    if (stat("/proc/acpi", &st) == 0) {
+        cvt_assert_out(f->c, "", "ls", "/proc/acpi");
+        cvt_assert_out(f->c, "EROFS", "write", "/proc/acpi/x", "evil");
+    }
 
     char out[256];
     int rc = cvt_cvtest(f->c, out, sizeof(out), "write", "/proc/sysrq-trigger", "h", NULL);
