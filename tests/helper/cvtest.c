@@ -44,7 +44,7 @@ static int fail(const char *what, int e)
 
 static int usage(void)
 {
-    fputs("usage: cvtest pid|ppid|comm1|fds|capeff|capbnd|capprm|nnp|seccomp|hostname|netdevs|\n"
+    fputs("usage: cvtest pid|ppid|comm1|fds|sigign|capeff|capbnd|capprm|nnp|seccomp|hostname|netdevs|\n"
           "              uid|gid|groups|cwd\n"
           "       cvtest syscall NAME      (keyctl add_key unshare mount bpf ptrace setns\n"
           "                                 chroot reboot init_module kexec_load swapon\n"
@@ -56,11 +56,11 @@ static int usage(void)
     return 2;
 }
 
-static int status_field(const char *field)
+static int status_field_of(const char *path, const char *field)
 {
-    FILE *f = fopen("/proc/self/status", "re");
+    FILE *f = fopen(path, "re");
     if (!f)
-        return fail("/proc/self/status", errno);
+        return fail(path, errno);
     char line[512];
     size_t n = strlen(field);
     while (fgets(line, sizeof(line), f)) {
@@ -73,8 +73,13 @@ static int status_field(const char *field)
         }
     }
     fclose(f);
-    fprintf(stderr, "cvtest: no %s in /proc/self/status\n", field);
+    fprintf(stderr, "cvtest: no %s in %s\n", field, path);
     return 1;
+}
+
+static int status_field(const char *field)
+{
+    return status_field_of("/proc/self/status", field);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -396,6 +401,8 @@ int main(int argc, char **argv)
         return cmd_read("/proc/1/comm", true);
     if (!strcmp(cmd, "fds"))
         return cmd_fds();
+    if (!strcmp(cmd, "sigign")) /* signals ignored here, and in the init */
+        return status_field("SigIgn") || status_field_of("/proc/1/status", "SigIgn");
     if (!strcmp(cmd, "capeff"))
         return status_field("CapEff");
     if (!strcmp(cmd, "capbnd"))

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,35 @@ static void test_no_fds_leak(void **state)
     close(d);
 }
 
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
+
+/* Signals the creator ignores or handles reach neither the init nor a
+ * workload: the child is a copy of its creator, and SIG_IGN survives exec
+ * (a CI runner started with nohup, or from a shell's background job,
+ * ignores SIGHUP, SIGINT or SIGQUIT). */
+static void test_no_signal_dispositions_leak(void **state)
+{
+    (void)state;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, handler = {.sa_handler = on_usr1}, old[4];
+    assert_int_equal(sigaction(SIGPIPE, &ign, &old[0]), 0);
+    assert_int_equal(sigaction(SIGHUP, &ign, &old[1]), 0);
+    assert_int_equal(sigaction(SIGINT, &ign, &old[2]), 0);
+    assert_int_equal(sigaction(SIGUSR1, &handler, &old[3]), 0);
+    struct containerv_options *o = cvt_options();
+    struct containerv_container *c = cvt_create(o);
+    containerv_options_free(o);
+    sigaction(SIGPIPE, &old[0], NULL);
+    sigaction(SIGHUP, &old[1], NULL);
+    sigaction(SIGINT, &old[2], NULL);
+    sigaction(SIGUSR1, &old[3], NULL);
+    /* the workload's SigIgn, then the init's */
+    cvt_assert_out(c, "0000000000000000\n0000000000000000", "sigign");
+    cvt_destroy(c);
+}
+
 /* Nothing in the container leads back to the host (CVE-2019-5736,
  * CVE-2024-21626 shapes): not the init's executable, fds, environment or
  * root, not a socket of the runtime. Probes only: nothing is written. */
@@ -241,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_relaxed_security),
         cmocka_unit_test_setup_teardown(test_masked_and_readonly_paths, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_no_fds_leak, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test(test_no_signal_dispositions_leak),
         cmocka_unit_test_setup_teardown(test_no_way_back_to_the_host, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_exit_codes_and_signals, cvt_fixture_setup, cvt_fixture_teardown),
     };
