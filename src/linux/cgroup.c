@@ -169,6 +169,71 @@ static int open_dir(const char *path)
     return fd < 0 ? -errno : fd;
 }
 
+/* v1: each hierarchy's "containerv" directory, opened once per process
+ * (O_PATH) so that a container's calls walk from there: the full path
+ * crosses /sys, /sys/fs/cgroup and the hierarchy's mount on every call
+ * (four opens of "tasks": 65 µs by path, 18 µs from the directory). The
+ * process owns the fd, so it is checked on each use (the process may have
+ * closed it and reused its number): a mismatch opens the directory again,
+ * and the old number, no longer ours, is left alone. */
+static struct {
+    pthread_mutex_t lock;
+    int fd[CV_V1_COUNT];
+    dev_t dev[CV_V1_COUNT];
+    ino_t ino[CV_V1_COUNT];
+} v1_parents = {PTHREAD_MUTEX_INITIALIZER, {-1, -1, -1, -1}, {0}, {0}};
+_Static_assert(CV_V1_COUNT == 4, "v1_parents.fd starts as one -1 per hierarchy");
+
+static int v1_parent_fd(int ctrl)
+{
+    struct stat st;
+    pthread_mutex_lock(&v1_parents.lock);
+    int fd = v1_parents.fd[ctrl];
+    if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != v1_parents.dev[ctrl] || st.st_ino != v1_parents.ino[ctrl]))
+        fd = -1;
+    if (fd < 0) {
+        char path[PATH_MAX];
+        if (cg_path(path, sizeof(path), ctrl, NULL) == 0 &&
+            (fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) >= 0 && fstat(fd, &st) < 0) {
+            close(fd);
+            fd = -1;
+        }
+        v1_parents.fd[ctrl] = fd;
+        v1_parents.dev[ctrl] = fd >= 0 ? st.st_dev : 0;
+        v1_parents.ino[ctrl] = fd >= 0 ? st.st_ino : 0;
+    }
+    pthread_mutex_unlock(&v1_parents.lock);
+    return fd;
+}
+
+/* Where a v1 container's file (sub: "", "tasks", "pids.max") is: *dirfd
+ * and a path relative to it in buf, or AT_FDCWD and the full path when the
+ * parent cannot be opened. A call that gets ENOENT from the directory
+ * tries the full path (v1_full): someone may have removed the parent,
+ * and the next create makes it again. */
+static int v1_full(const struct cv_cgroup *cg, int ctrl, const char *sub, char *buf, size_t size, int *dirfd);
+
+static int v1_at(const struct cv_cgroup *cg, int ctrl, const char *sub, char *buf, size_t size, int *dirfd)
+{
+    int fd = v1_parent_fd(ctrl);
+    int n = fd >= 0 ? snprintf(buf, size, "%s%s%s", cg->id, *sub ? "/" : "", sub) : 0;
+    if (fd >= 0 && n >= 0 && (size_t)n < size) {
+        *dirfd = fd;
+        return 0;
+    }
+    return v1_full(cg, ctrl, sub, buf, size, dirfd);
+}
+
+static int v1_full(const struct cv_cgroup *cg, int ctrl, const char *sub, char *buf, size_t size, int *dirfd)
+{
+    *dirfd = AT_FDCWD;
+    int r = cg_path(buf, size, ctrl, cg->id);
+    size_t len = strlen(buf);
+    if (r == 0 && *sub && (size_t)snprintf(buf + len, size - len, "/%s", sub) >= size - len)
+        r = -ENAMETOOLONG;
+    return r;
+}
+
 struct pidlist {
     pid_t *v;
     size_t n, cap;
@@ -482,13 +547,12 @@ static int apply_write_v1(const struct cv_cgroup *cg, const struct cg_write *w, 
     if (!(cg->v1_created & CG_BIT(w->ctrl)))
         return cv_error_plain(err, ENOTSUP, w->step, "the %s controller is not mounted, cannot set %s '%s'",
                               v1_names[w->ctrl], w->file, w->value);
-    int r = cg_leaf(path, sizeof(path), cg, w->ctrl);
-    if (r == 0 && strlen(path) + 1 + strlen(w->file) >= sizeof(path))
-        r = -ENAMETOOLONG;
+    int dfd, r = v1_at(cg, w->ctrl, w->file, path, sizeof(path), &dfd);
     if (r < 0)
         return cv_error(err, r, w->step, "writing %s '%s'", w->file, w->value);
-    strcat(strcat(path, "/"), w->file);
-    r = cv_write_file_at(AT_FDCWD, path, w->value, strlen(w->value));
+    r = cv_write_file_at(dfd, path, w->value, strlen(w->value));
+    if (r == -ENOENT && dfd != AT_FDCWD && (r = v1_full(cg, w->ctrl, w->file, path, sizeof(path), &dfd)) == 0)
+        r = cv_write_file_at(dfd, path, w->value, strlen(w->value));
     if (r == -ENOENT && w->ctrl == CV_V1_MEMORY && strstr(w->file, "memsw"))
         return cv_error_plain(err, ENOTSUP, w->step,
                               "a swap limit was asked but %s is missing (swap accounting is off: "
@@ -574,13 +638,15 @@ static int v1_create(struct cv_cgroup *cg, struct containerv_error *err)
         char parent[PATH_MAX], leaf[PATH_MAX];
         if (!probe.v1_mnt[c][0])
             continue;
-        int r = cg_path(leaf, sizeof(leaf), c, cg->id);
+        int dfd, r = v1_at(cg, c, "", leaf, sizeof(leaf), &dfd);
         if (r < 0)
             return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
         /* the parent exists but for the first container: try the leaf first */
-        if (mkdir(leaf, 0755) < 0) {
+        if (mkdirat(dfd, leaf, 0755) < 0) {
+            int e = errno;
+            cg_path(leaf, sizeof(leaf), c, cg->id);
             cg_path(parent, sizeof(parent), c, NULL);
-            if (errno != ENOENT)
+            if (e != ENOENT)
                 r = mkdir_leaf(leaf, err);
             else if ((r = mkdir_parent(parent, err)) == 0)
                 r = mkdir_leaf(leaf, err);
@@ -662,12 +728,15 @@ int cv_cgroup_join_fds(struct cv_cgroup *cg, int *fds, int max, struct container
     for (int c = 0; c < CV_V1_COUNT; c++) {
         if (!(cg->v1_created & CG_BIT(c)))
             continue;
-        int r = n < max ? cg_leaf(path, sizeof(path), cg, c) : -E2BIG;
-        size_t len = strlen(path);
-        if (r == 0 && (size_t)snprintf(path + len, sizeof(path) - len, "/tasks") >= sizeof(path) - len)
-            r = -ENAMETOOLONG;
-        if (r == 0 && (fds[n] = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+        int dfd = AT_FDCWD, r = n < max ? v1_at(cg, c, "tasks", path, sizeof(path), &dfd) : -E2BIG;
+        if (r == 0 && (fds[n] = openat(dfd, path, O_WRONLY | O_CLOEXEC)) < 0)
             r = -errno;
+        if (r < 0 && n < max) { /* by the full path: again after ENOENT, and for the error */
+            bool again = r == -ENOENT && dfd != AT_FDCWD;
+            int e = v1_full(cg, c, "tasks", path, sizeof(path), &dfd);
+            if (again && e == 0)
+                r = (fds[n] = open(path, O_WRONLY | O_CLOEXEC)) < 0 ? -errno : 0;
+        }
         if (r < 0) {
             while (n > 0)
                 close(fds[--n]);

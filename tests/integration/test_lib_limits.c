@@ -2,10 +2,13 @@
  * bomb stops at the limit), and the container's processes in its cgroup. */
 #include "cvt.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct containerv_container *make(struct containerv_options *o)
@@ -115,12 +118,74 @@ static void test_processes_in_container_cgroup(void **state)
     cvt_destroy(c);
 }
 
+/* The library keeps each v1 hierarchy's "containerv" directory open for the
+ * life of the process. A process may close fds it did not open and reuse
+ * the numbers: then the library must notice, open its directories again,
+ * and never make a container's cgroup where the number now points. */
+static void test_cgroup_dir_fds_reused(void **state)
+{
+    (void)state;
+    char scratch[512];
+    snprintf(scratch, sizeof(scratch), "%s/not-a-cgroup", cvt.tmp);
+    assert_int_equal(mkdir(scratch, 0700), 0);
+    /* the directory fds the warm-up creates left open */
+    int taken[8], n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d)) && n < 8;) {
+        char link[64], target[512];
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+        ssize_t k = readlink(link, target, sizeof(target) - 1);
+        if (k <= 0)
+            continue;
+        target[k] = '\0';
+        size_t len = strlen(target);
+        if (!strncmp(target, "/sys/fs/cgroup/", 15) && len > 11 && !strcmp(target + len - 11, "/containerv"))
+            taken[n++] = atoi(e->d_name);
+    }
+    closedir(d);
+    if (n == 0)
+        skip(); /* not a v1 host: the library keeps no such fd */
+    /* close them, as a process closing every fd would, and reuse the numbers */
+    int other = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(other >= 0);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(dup3(other, taken[i], O_CLOEXEC), taken[i]);
+    close(other);
+
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_set_pids_limit(o, 16), 0);
+    struct containerv_container *c = make(o);
+    char path[512];
+    snprintf(path, sizeof(path), "/sys/fs/cgroup/pids/containerv/%s/pids.max", containerv_id(c));
+    char *max = cvt_read_file(path);
+    if (!max || strncmp(max, "16", 2))
+        fail_msg("%s: want 16, got \"%s\"", path, max ? max : "(missing)");
+    free(max);
+    char out[128];
+    assert_int_equal(cvt_cvtest(c, out, sizeof(out), "forkbomb", "100", NULL), 0);
+    if (atoi(out) >= 16)
+        fail_msg("forkbomb 100 under --pids 16 after the fds were reused: \"%s\"", out);
+    cvt_destroy(c);
+    /* nothing was made where the old numbers point now */
+    d = opendir(scratch);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            fail_msg("%s/%s was made in a directory the library does not own", scratch, e->d_name);
+    closedir(d);
+    for (int i = 0; i < n; i++)
+        close(taken[i]);
+    rmdir(scratch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_limit_oom),
         cmocka_unit_test(test_pids_limit_stops_fork_bomb),
         cmocka_unit_test(test_processes_in_container_cgroup),
+        cmocka_unit_test(test_cgroup_dir_fds_reused),
     };
     return cvt_main("lib_limits", tests, sizeof(tests) / sizeof(tests[0]), 240);
 }
