@@ -128,6 +128,7 @@ struct containerv_container {
     bool owner;          /* we created it (and are the init's parent) */
     unsigned relax;      /* the options' enum containerv_relax (creator only) */
     pid_t init_pid;
+    int64_t init_start_time;    /* field 22 of /proc/PID/stat when clone3's window told it; else -1 */
     int init_pidfd;
     int ctl_fd;          /* control connection to the init */
     int lock_fd;

@@ -438,6 +438,7 @@ int containerv_attach(const char *runtime_dir, const char *id, struct containerv
     if (!c)
         return cv_error(err, ENOMEM, "attach", "allocating");
     c->init_pidfd = c->ctl_fd = c->lock_fd = -1;
+    c->init_start_time = -1;
     c->cg.v2_fd = -1;
     pthread_mutex_init(&c->lock, NULL);
     snprintf(c->id, sizeof(c->id), "%s", id);

@@ -151,7 +151,7 @@ static char *state_json(struct containerv_container *c)
     for (int i = 0; env && i < c->n_env; i++)
         json_array_append_new(env, json_string(c->env[i]));
     json_t *j = json_pack("{s:s, s:i, s:I, s:I, s:s, s:i, s:o, s:I, s:I, s:s}", "id", c->id, "init_pid",
-                          (int)c->init_pid, "init_start_time", (json_int_t)cv_state_start_time(c->init_pid),
+                          (int)c->init_pid, "init_start_time", (json_int_t)(c->init_start_time >= 0 ? c->init_start_time : cv_state_start_time(c->init_pid)),
                           "created", (json_int_t)time(NULL), "rootfs", c->rootfs_desc, "cgroup_mode",
                           (int)c->cg.mode, "env", env, "uid", (json_int_t)c->uid, "gid", (json_int_t)c->gid,
                           "workdir", c->workdir);

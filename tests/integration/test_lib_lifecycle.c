@@ -66,6 +66,53 @@ static void test_list_and_destroy(void **state)
     cvt_snap_free(&before);
 }
 
+/* Field 22 of /proc/PID/stat: the task's start time in clock ticks. */
+static long long proc_start_time(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char *s = cvt_read_file(path);
+    assert_non_null(s);
+    char *p = strrchr(s, ')');
+    assert_non_null(p);
+    int field = 2;
+    for (; *p && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    long long v = strtoll(p, NULL, 10);
+    free(s);
+    return v;
+}
+
+/* The state file records the init's start time (what tells a live init
+ * from a later process that got its pid): create takes it from clock
+ * readings around clone3 when they fall in one tick, and from /proc when
+ * they do not. Either way it must be /proc's value exactly, or attach
+ * would take the container for stale. Enough creates to cross a tick
+ * boundary now and then (one in ~15). */
+static void test_state_start_time(void **state)
+{
+    (void)state;
+    struct containerv_options *o = cvt_options();
+    for (int i = 0; i < 40; i++) {
+        struct containerv_container *c = cvt_create(o);
+        char path[600];
+        snprintf(path, sizeof(path), "%s/%s.json", cvt.runtime_dir, containerv_id(c));
+        char *json = cvt_read_file(path);
+        assert_non_null(json);
+        const char *k = strstr(json, "\"init_start_time\":");
+        assert_non_null(k);
+        long long recorded = strtoll(k + strlen("\"init_start_time\":"), NULL, 10);
+        long long actual = proc_start_time(containerv_init_pid(c));
+        if (recorded != actual)
+            fail_msg("create %d: the state file says the init started at %lld, /proc at %lld", i, recorded,
+                     actual);
+        free(json);
+        cvt_destroy(c);
+    }
+    containerv_options_free(o);
+}
+
 static void test_generated_id(void **state)
 {
     (void)state;
@@ -463,6 +510,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_and_destroy),
         cmocka_unit_test(test_generated_id),
+        cmocka_unit_test(test_state_start_time),
         cmocka_unit_test(test_duplicate_id),
         cmocka_unit_test(test_attach_from_another_process),
         cmocka_unit_test(test_attach_errors),
