@@ -230,6 +230,8 @@ static const char *const devdirs[] = {"pts", "shm", "mqueue"};
 static struct {
     pthread_once_t once;
     int fd; /* the detached, read-only tree; -errno when it cannot be made or cloned */
+    dev_t dev; /* its file system and root inode: the fd is checked on each use */
+    ino_t ino;
 } dev_master = {.once = PTHREAD_ONCE_INIT, .fd = -ENOSYS};
 
 static int build_dev_master(void)
@@ -292,6 +294,14 @@ static void dev_master_once(void)
         return;
     }
     close(t);
+    struct stat st;
+    if (fstat(m, &st) < 0) {
+        dev_master.fd = -errno;
+        close(m);
+        return;
+    }
+    dev_master.dev = st.st_dev;
+    dev_master.ino = st.st_ino;
     dev_master.fd = m; /* kept for the life of the process */
 }
 
@@ -306,6 +316,15 @@ int cv_dev_tree(void)
     pthread_once(&dev_master.once, dev_master_once);
     if (dev_master.fd < 0)
         return dev_master.fd;
+    /* The process owns its fds: one that closed ours and reused the number
+     * would otherwise have whatever it now points at cloned as the
+     * container's /dev. Its own tmpfs has a device number of its own: a
+     * mismatch means the number is no longer ours, and the child builds
+     * its /dev itself (the tree is not made again: the process closes fds
+     * it did not open). */
+    struct stat st;
+    if (fstat(dev_master.fd, &st) < 0 || st.st_dev != dev_master.dev || st.st_ino != dev_master.ino)
+        return -ESTALE;
     return sys_open_tree(dev_master.fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 }
 

@@ -2,6 +2,7 @@
  * through the library, with the cvtest helper. */
 #include "cvt.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -211,6 +212,55 @@ static void test_no_signal_dispositions_leak(void **state)
     cvt_destroy(c);
 }
 
+/* The library keeps the /dev it clones for its containers open for the life
+ * of the process. A process may close fds it did not open and reuse the
+ * numbers: the container must then not get whatever the number points at
+ * as its /dev. */
+static void test_dev_tree_fd_reused(void **state)
+{
+    (void)state;
+    char scratch[512], marker[600];
+    snprintf(scratch, sizeof(scratch), "%s/not-dev", cvt.tmp);
+    snprintf(marker, sizeof(marker), "%s/host-secret", scratch);
+    assert_int_equal(mkdir(scratch, 0700), 0);
+    int mfd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(mfd >= 0);
+    close(mfd);
+    /* the library's tree: a detached tmpfs ("/") holding the null node */
+    int tree = -1;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        char link[64], target[16];
+        int fd = atoi(e->d_name);
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+        ssize_t k = readlink(link, target, sizeof(target) - 1);
+        struct stat st;
+        if (k == 1 && target[0] == '/' && fd != dirfd(d) && fstatat(fd, "null", &st, 0) == 0 &&
+            S_ISCHR(st.st_mode))
+            tree = fd;
+    }
+    closedir(d);
+    if (tree < 0)
+        skip(); /* this kernel cannot clone a detached tree: every child makes its own /dev */
+    int other = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(other >= 0);
+    assert_int_equal(dup3(other, tree, O_CLOEXEC), tree);
+    close(other);
+    struct containerv_options *o = cvt_options();
+    struct containerv_container *c = cvt_create(o);
+    containerv_options_free(o);
+    char out[4096];
+    assert_int_equal(cvt_cvtest(c, out, sizeof(out), "ls", "/dev", NULL), 0);
+    if (strstr(out, "host-secret") || !strstr(out, "null"))
+        fail_msg("the container's /dev after the library's fd was reused: \"%s\"", out);
+    cvt_assert_out(c, "0", "read", "/dev/null");
+    cvt_destroy(c);
+    close(tree);
+    unlink(marker);
+    rmdir(scratch);
+}
+
 /* Nothing in the container leads back to the host (CVE-2019-5736,
  * CVE-2024-21626 shapes): not the init's executable, fds, environment or
  * root, not a socket of the runtime. Probes only: nothing is written. */
@@ -272,6 +322,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_masked_and_readonly_paths, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_no_fds_leak, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test(test_no_signal_dispositions_leak),
+        cmocka_unit_test(test_dev_tree_fd_reused),
         cmocka_unit_test_setup_teardown(test_no_way_back_to_the_host, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_exit_codes_and_signals, cvt_fixture_setup, cvt_fixture_teardown),
     };
