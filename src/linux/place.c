@@ -10,9 +10,10 @@
  * start-up time goes", item 11).
  *
  * So the creator pins itself to the CPU it is on just before clone3; the
- * child inherits the pin, starts there at once, and takes the creator's
- * full mask back as its first act (the creator never touches the child's
- * mask, so nothing can undo that). Right after clone3 the creator moves
+ * child inherits the pin, starts there at once, stays there for its whole
+ * set-up (a wake-up could otherwise pull it over to the other CPU), and
+ * takes the creator's full mask back at its end, before it reports ready
+ * (the creator never touches the child's mask, so nothing can undo that). Right after clone3 the creator moves
  * itself to the rest of its mask for its own steps. When it starts to wait
  * for the child's report it pins itself to the child's CPU, so that the
  * report wakes it there rather than on an idle CPU (waking a halted vCPU
