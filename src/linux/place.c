@@ -13,12 +13,12 @@
  * child inherits the pin, starts there at once, stays there for its whole
  * set-up (a wake-up could otherwise pull it over to the other CPU), and
  * takes the creator's full mask back at its end, before it reports ready
- * (the creator never touches the child's mask, so nothing can undo that). Right after clone3 the creator moves
- * itself to the rest of its mask for its own steps. When it starts to wait
- * for the child's report it pins itself to the child's CPU, so that the
- * report wakes it there rather than on an idle CPU (waking a halted vCPU
- * costs tens of µs), and it takes its full mask back as soon as it has the
- * report, or on any way out. The child's helpers go to the CPUs other than
+ * (the creator never touches the child's mask, so nothing can undo that).
+ * Right after clone3 the creator moves itself to the rest of its mask for
+ * its own steps. When it starts to wait for the child's report it pins
+ * itself to the child's CPU, so that the report wakes it there rather than
+ * on an idle CPU (waking a halted vCPU costs tens of µs), and it takes its
+ * full mask back as soon as it has the report, or on any way out. The child's helpers go to the CPUs other than
  * the child's (child.c).
  *
  * All of it is a hint: nothing is done when the thread may run on one CPU
