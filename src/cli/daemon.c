@@ -921,3 +921,20 @@ int cvd_serve(struct cvd_config *c)
     c->ready_fd = d.ready_fd; /* -1 once written and closed */
     return rc;
 }
+
+char **cvd_parse_run(const void *buf, size_t n, int nfds, const char **why)
+{
+    const struct cvd_run *r = buf;
+    char **argv;
+
+    *why = NULL;
+    if (cvd_check(buf, n) != CVD_RUN) {
+        *why = "malformed message (bad header, version or length)";
+        return NULL;
+    }
+    if (!check_run(r, nfds, why))
+        return NULL;
+    if (!(argv = parse_argv(r, n)))
+        *why = "RUN: malformed argv";
+    return argv;
+}

@@ -31,4 +31,9 @@ void cvd_config_free(struct cvd_config *c);
 /* Run the daemon with the final configuration: the exit code. */
 int cvd_serve(struct cvd_config *c); /* closes c->ready_fd once ready (sets it to -1) */
 
+/* The daemon's checks of a client's RUN of n bytes (buf aligned as struct
+ * cvd_run) with nfds descriptors: its argv (free it; the strings point into
+ * buf), or NULL with *why set. For tests/fuzz. */
+char **cvd_parse_run(const void *buf, size_t n, int nfds, const char **why);
+
 #endif

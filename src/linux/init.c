@@ -545,3 +545,13 @@ void cv_init_main(int ctl_fd, int listen_fd)
         }
     }
 }
+
+int cv_init_parse_spawn(const void *buf, size_t len, const char **cwd, char **argv, char **envp)
+{
+    struct spawn_plan p;
+    int r = plan_strings(buf, len, &p, argv, envp);
+
+    if (r == 0)
+        *cwd = p.cwd;
+    return r;
+}

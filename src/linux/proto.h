@@ -112,4 +112,9 @@ struct cv_reset_msg {
     uint32_t were_running; /* 1 when processes of the last user were still running */
 };
 
+/* init.c: the init's split of a spawn request of len bytes (buf aligned as
+ * struct cv_spawn_req) into cwd, argv and envp (4097 slots each, pointing into
+ * buf): 0 or -EINVAL. For tests/fuzz. */
+int cv_init_parse_spawn(const void *buf, size_t len, const char **cwd, char **argv, char **envp);
+
 #endif
