@@ -12,7 +12,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!file[0]) {
         snprintf(file, sizeof(file), "%s/daemon.conf", fuzz_scratch_dir());
-        freopen("/dev/null", "w", stderr);
     }
     fuzz_write_file(file, data, size);
     memset(&c, 0, sizeof(c));
