@@ -772,23 +772,51 @@ static int open_socket(struct daemon *d, const char *path)
             return -1;
         }
     }
+    /* Bound in a fresh directory of root's (mode 0700: no one else can put
+     * anything there), with the umask that gives the final mode at once;
+     * the group is set there, then the socket is renamed into place. No
+     * step goes by the public path but the rename, which replaces whatever
+     * is there (a symlink swapped in meanwhile) without following it. */
+    char tmpl[sizeof(sa.sun_path) + 16], *slash;
+    snprintf(tmpl, sizeof(tmpl), "%s", path);
+    slash = strrchr(tmpl, '/');
+    snprintf(slash + 1, sizeof(tmpl) - (size_t)(slash + 1 - tmpl), ".cvd.XXXXXX");
+    if (strlen(tmpl) + 3 > sizeof(sa.sun_path)) {
+        cli_error("daemon: socket path '%s': too long for the private bind directory beside it",
+                  path);
+        return -1;
+    }
+    if (!mkdtemp(tmpl)) {
+        cli_error("daemon: making a private directory beside '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", tmpl);
+    int dfd = open(tmpl, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    mode_t old_umask = umask(0177); /* no moment with a wider mode than 0600 */
-    int b = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    mode_t old_umask = umask(d->have_group ? 0117 : 0177); /* 0660 / 0600 from creation */
+    int b = fd < 0 || dfd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old_umask);
+    const char *what = "binding";
+    if (b == 0 && (what = "setting the socket's group",
+                   fchownat(dfd, "s", 0, d->have_group ? d->gid : 0, AT_SYMLINK_NOFOLLOW) < 0))
+        b = -1;
+    if (b == 0 && (what = "listening", listen(fd, 128) < 0))
+        b = -1;
+    if (b == 0 && (what = "moving the socket into place", rename(sa.sun_path, path) < 0))
+        b = -1;
     if (b < 0) {
-        cli_error("daemon: binding '%s': %s", path, strerror(errno));
+        cli_error("daemon: %s '%s': %s", what, path, strerror(errno));
+        unlink(sa.sun_path);
+    }
+    rmdir(tmpl);
+    if (dfd >= 0)
+        close(dfd);
+    if (b < 0) {
         if (fd >= 0)
             close(fd);
         return -1;
     }
     d->lfd = fd;
-    /* root only, or root and the group */
-    if (chmod(path, d->have_group ? 0660 : 0600) < 0 ||
-        chown(path, 0, d->have_group ? d->gid : 0) < 0 || listen(fd, 128) < 0) {
-        cli_error("daemon: setting up '%s': %s", path, strerror(errno));
-        return -1;
-    }
     return 0;
 }
 
