@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #define MAX_CLIENTS 256        /* beyond: accepted, told BUSY, closed */
+#define MAX_CLIENTS_PER_UID (MAX_CLIENTS / 4) /* of one uid other than root */
 #define MAX_MSGS_PER_CLIENT 4096
 #define READS_PER_WAKEUP 16    /* messages read from one client before others get a turn */
 #define ACCEPTS_PER_WAKEUP 64
@@ -614,6 +615,16 @@ static void on_listen(struct daemon *d)
             /* a refused peer is told at its first message (add_client) */
             uid_t uid = (uid_t)-1; /* unknown: not root */
             bool ok = peer_allowed(d, fd, &uid, why, sizeof(why));
+            int mine = 0;
+            for (struct client *c = d->clients; ok && uid != 0 && c; c = c->next)
+                mine += c->uid == uid && c->st != C_DEAD && !c->uncounted;
+            if (mine >= MAX_CLIENTS_PER_UID) {
+                /* one member must not take every slot */
+                send_error(fd, CVD_ERR_BUSY, EAGAIN, "daemon.accept",
+                           "daemon: too many connections of this uid");
+                close(fd);
+                continue;
+            }
             add_client(d, fd, uid, ok ? "" : why);
         }
     }

@@ -645,6 +645,15 @@ static void test_member_fds(void **st)
     close(root);
     close(rootp);
     assert_serves("the refusals");
+    /* the per-uid quota: 64 idle connections of the member, the 65th is
+     * told BUSY, root is still served */
+    int held[64];
+    for (int i = 0; i < 64; i++)
+        held[i] = member_connect();
+    expect_error(member_connect(), CVD_ERR_BUSY, "the member's 65th connection");
+    assert_serves("one uid's quota is full");
+    for (int i = 0; i < 64; i++)
+        close(held[i]);
     unlink(secret);
     stop_daemon();
     daemon_group = NULL;
