@@ -396,7 +396,7 @@ static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
 {
     /* the init's own set-up first: the helper is rarely done yet */
     uint64_t t = cv_now_ns();
-    int e = cv_init_prepare(a->upper_fd, a->userns);
+    int e = cv_init_prepare(a->upper_fd, a->userns, a->peer_uids, a->n_peer_uids);
     if (e < 0)
         return cv_child_fail(m, "child.ready", e, "setting up the init");
     cv_child_step(m, "child.init.prepare", t);

@@ -40,6 +40,8 @@ static int conns_hi; /* one past the highest slot in use */
 static struct pollfd pfds[MAX_CONNS + 2];
 static char *reqbuf; /* CV_SPAWN_MAX bytes, mmap'ed */
 static bool in_userns;
+static uid_t peer_uids[3]; /* userns: who may connect (see accept_control) */
+static int n_peer_uids;
 static int sig_fd = -1;
 static int null_fd = -1; /* the container's /dev/null, for stdio a spawn does not give */
 static bool ids_plain; /* uid and gid 0, no supplementary groups: a spawn as 0:0 changes nothing */
@@ -527,9 +529,19 @@ static void accept_control(int listen_fd)
         return;
     struct ucred cred;
     socklen_t len = sizeof(cred);
-    /* the socket is reachable on the host only (0700 state dir); still,
-     * only root may drive the init */
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && !in_userns)) {
+    /* the socket is on the host only, mode 0600 and owned by the creator
+     * (step_control_bind); still, only root may drive the init, and in a
+     * user namespace (where the kernel shows us the peer's uid as mapped
+     * into it) host root or the creator */
+    bool ok = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+    if (ok && in_userns) {
+        ok = false;
+        for (int i = 0; i < n_peer_uids; i++)
+            ok |= cred.uid == peer_uids[i];
+    } else if (ok) {
+        ok = cred.uid == 0;
+    }
+    if (!ok) {
         close(fd);
         return;
     }
@@ -577,9 +589,11 @@ static void probe_spawn(void)
 /* The init's own set-up, done by the child before it reports ready (while
  * it waits for its helper anyway), so that the first request finds the
  * init in its loop: -errno when the init could not be made. */
-int cv_init_prepare(int upper_fd, bool userns)
+int cv_init_prepare(int upper_fd, bool userns, const uid_t *peers, int n_peers)
 {
     in_userns = userns;
+    for (int i = 0; i < n_peers && i < 3; i++)
+        peer_uids[n_peer_uids++] = peers[i];
     probe_spawn();
     watch_init(upper_fd);
     null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
