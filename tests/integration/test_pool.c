@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,6 +68,7 @@ static const char probe_src[] =
     "   (unsigned long long)n.rlim_cur,(unsigned long long)n.rlim_max,(unsigned long long)f.rlim_cur,\n"
     "   (unsigned long long)f.rlim_max,getpriority(PRIO_PROCESS,0),sched_getscheduler(0),CPU_COUNT(&s),\n"
     "   syscall(SYS_ioprio_get,1,0),o);return 0;}\n"
+    " if(c>1&&!strcmp(v[1],\"keyring\")){printf(\"%ld\\n\",syscall(SYS_keyctl,0,-3,0));return 0;}\n"
     " char h[65]={0};gethostname(h,64);mqd_t q=mq_open(\"/userA\",O_RDONLY);\n"
     " printf(\"files=%d procs=%d shm=%d sem=%d msg=%d mq=%d host=%s\\n\",\n"
     "  ex(\"/userA\")+ex(\"/tmp/userA\")+ex(\"/dev/shm/userA\"),procs(),lines(\"/proc/sysvipc/shm\"),\n"
@@ -92,6 +94,8 @@ static void setup_names(void)
 
 /* The test template: helper layer (+ probe layer) over the default rootfs;
  * with relax, caps relaxed so that user A may change the hostname. */
+static unsigned template_relax = CONTAINERV_RELAX_CAPS; /* what relax relaxes */
+
 static void make_template_ex(const char *name, bool probe, bool relax)
 {
     struct containerv_error err;
@@ -103,7 +107,7 @@ static void make_template_ex(const char *name, bool probe, bool relax)
     assert_int_equal(containerv_options_add_lower(o, cvt.rootfs), 0);
     assert_int_equal(containerv_options_set_hostname(o, "fresh"), 0);
     if (relax)
-        assert_int_equal(containerv_options_set_relax(o, CONTAINERV_RELAX_CAPS), 0);
+        assert_int_equal(containerv_options_set_relax(o, template_relax), 0);
     if (containerv_template_create(state, name, o, &err) < 0)
         fail_msg("template create: %s", err.message);
     containerv_options_free(o);
@@ -361,6 +365,42 @@ static void test_reset_init_settings(void **st)
     cvt_snap_free(&before);
 }
 
+/* A container without seccomp (keyctl, add_key allowed) has a session
+ * keyring of its own, not its creator's; and since keys outlive processes,
+ * such a container is replaced when it comes back, never reset. */
+static void test_unconfined_keyring(void **st)
+{
+    (void)st;
+    setup_names();
+    if (!build_probe())
+        skip();
+    template_relax = CONTAINERV_RELAX_SECCOMP;
+    make_template_ex("unconfined", true, true);
+    template_relax = CONTAINERV_RELAX_CAPS;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_pool *p = make_pool("unconfined", 1);
+    wait_stats(p, 1, 0);
+    char out[64], host[64];
+    const char *const keyring[] = {"/bin/cvprobe", "keyring", NULL};
+    snprintf(host, sizeof(host), "%ld", syscall(SYS_keyctl, 0, -3, 0));
+    struct containerv_container *a = get(p);
+    assert_int_equal(cvt_run(a, keyring, NULL, out, sizeof(out)), 0);
+    if (atol(out) <= 0 || !strcmp(out, host))
+        fail_msg("the container's session keyring is %s, the host's %s", out, host);
+    bool reset = true;
+    struct containerv_container *b = cycle(p, a, &reset);
+    assert_false(reset);
+    struct containerv_pool_stats s;
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    if (!strstr(s.last_replace, "seccomp"))
+        fail_msg("replaced for another reason: %s", s.last_replace);
+    put(p, b);
+    destroy_pool(p);
+    cvt_assert_no_leaks(&before, "pool destroyed");
+    cvt_snap_free(&before);
+}
+
 /* Whatever a user leaves in the writable layer, /tmp, /dev/shm, IPC, or in
  * the attributes of those places, makes the pool replace the container. */
 static void test_reset_detects(void **st)
@@ -604,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_reset_in_place),
         cmocka_unit_test(test_reset_detects),
         cmocka_unit_test(test_reset_init_settings),
+        cmocka_unit_test(test_unconfined_keyring),
         cmocka_unit_test(test_concurrent_users),
         cmocka_unit_test(test_killed_owner),
         cmocka_unit_test(test_bad_input),
