@@ -61,8 +61,14 @@ static const struct option bench_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+struct bar_state {
+    int last; /* permille shown, -1 for none */
+    const char *what;
+};
+
 struct bench_args {
     struct containerv_bench_config cfg;
+    struct bar_state bar; /* cfg.progress_data: lives as long as cfg does */
     const char *json, *svg;
     bool kinds[4];
 };
@@ -187,11 +193,6 @@ static int parse_bench(int argc, char **argv, struct bench_args *ba)
 }
 
 /* ------------------------------------------------------------ progress */
-
-struct bar_state {
-    int last; /* permille shown, -1 for none */
-    const char *what;
-};
 
 static void progress(void *data, const char *what, uint64_t done, uint64_t total)
 {
@@ -350,20 +351,21 @@ static int write_text(const char *opt, const char *path, char *text)
 
 static int run_all(struct bench_args *ba, struct containerv_bench_report **reps, size_t *n)
 {
-    struct bar_state bs = {.last = -1};
+    struct bar_state *bs = &ba->bar;
     struct containerv_error err;
     int rc = 0;
 
+    bs->last = -1;
     if (isatty(STDERR_FILENO)) {
         ba->cfg.progress = progress;
-        ba->cfg.progress_data = &bs;
+        ba->cfg.progress_data = bs;
     }
     for (int k = 0; k < 4 && rc == 0; k++) {
         if (!ba->kinds[k])
             continue;
         containerv_error_clear(&err);
         rc = containerv_bench_run((enum containerv_bench_kind)k, &ba->cfg, &reps[*n], &err);
-        progress_end(&bs);
+        progress_end(bs);
         if (rc == -ECANCELED) {
             cli_error("bench: interrupted; everything it made was removed");
             return 130;

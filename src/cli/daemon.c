@@ -24,12 +24,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_CLIENTS 256        /* beyond: accepted, told BUSY, closed */
+#define MAX_CLIENTS_PER_UID (MAX_CLIENTS / 4) /* of one uid other than root */
 #define MAX_MSGS_PER_CLIENT 4096
 #define READS_PER_WAKEUP 16    /* messages read from one client before others get a turn */
 #define ACCEPTS_PER_WAKEUP 64
@@ -69,6 +71,7 @@ struct client {
     unsigned msgs;
     char denied[200]; /* the peer check's refusal, told at its first message */
     bool uncounted;   /* evicted: no longer in n_clients */
+    uid_t uid;        /* the peer's, at connect */
     struct client *next;
 };
 
@@ -262,6 +265,49 @@ static void spawn_opts(const struct cvd_run *r, const int *fds, int *master,
         so->stderr_fd = fds[k++];
 }
 
+/* The descriptors of a client who is not root reach the workload (root,
+ * default capabilities) only when they are a pipe, a socket, a terminal or
+ * /dev/null: through a directory, a file or a device (or an O_PATH handle
+ * to any of them) the workload would walk or reopen host objects with its
+ * rights (/proc/self/fd/0/..., a write through /proc/self/fd/1). Reopening
+ * a pipe, a socket or a terminal through /proc gives nothing the client
+ * did not hold already. NULL, or why fd is refused. */
+static const char *fd_refusal(int fd)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 || fstat(fd, &st) < 0)
+        return "cannot inspect it";
+    if (fl & O_PATH)
+        return "an O_PATH descriptor";
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        return NULL;
+    if (S_ISCHR(st.st_mode) && (isatty(fd) || st.st_rdev == makedev(1, 3)))
+        return NULL;
+    return S_ISDIR(st.st_mode) ? "a directory" : S_ISREG(st.st_mode) ? "a regular file" :
+           S_ISCHR(st.st_mode) ? "a device that is not a terminal or /dev/null" :
+           "not a pipe, socket or terminal";
+}
+
+static bool check_fds(const struct client *cl, const int *fds, int nfds, char *why, size_t n)
+{
+    static const char *const names[] = {"stdin", "stdout", "stderr"};
+
+    if (cl->uid == 0)
+        return true;
+    for (int i = 0; i < nfds; i++) {
+        const char *r = fd_refusal(fds[i]);
+        if (r) {
+            snprintf(why, n, "daemon: refused descriptor %d of the request (%s): %s; a client "
+                     "that is not root may pass only pipes, sockets and terminals",
+                     i, i < 3 ? names[i] : "?", r);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* RUN: take a container, spawn (fds go to the container and are closed
  * here), answer STARTED. fds are closed on every path. */
 static void do_run(struct daemon *d, struct client *cl, size_t n, int *fds, int nfds)
@@ -276,6 +322,13 @@ static void do_run(struct daemon *d, struct client *cl, size_t n, int *fds, int 
     if (!check_run(r, nfds, &why) || !(argv = parse_argv(r, n))) {
         close_fds(fds, nfds);
         fail(d, cl, CVD_ERR_PROTO, EPROTO, "daemon.request", why ? why : "RUN: malformed argv");
+        return;
+    }
+    char refused[256];
+    if (!check_fds(cl, fds, nfds, refused, sizeof(refused))) {
+        close_fds(fds, nfds);
+        free(argv);
+        fail(d, cl, CVD_ERR_DENIED, EPERM, "daemon.fds", refused);
         return;
     }
     cl->dp = find_pool(d, r->template_name);
@@ -458,7 +511,7 @@ static void on_proc(struct daemon *d, struct client *cl)
 /* ------------------------------------------------------------ accept */
 
 /* Root, or a member of the group (primary or supplementary). */
-static bool peer_allowed(struct daemon *d, int fd, char *why, size_t n)
+static bool peer_allowed(struct daemon *d, int fd, uid_t *uid, char *why, size_t n)
 {
     struct ucred uc;
     socklen_t len = sizeof(uc);
@@ -469,6 +522,7 @@ static bool peer_allowed(struct daemon *d, int fd, char *why, size_t n)
         snprintf(why, n, "permission denied: cannot identify the client: %s", strerror(errno));
         return false;
     }
+    *uid = uc.uid;
     if (uc.uid == 0)
         return true;
     if (d->have_group) {
@@ -491,7 +545,7 @@ static bool peer_allowed(struct daemon *d, int fd, char *why, size_t n)
     return ok;
 }
 
-static void add_client(struct daemon *d, int fd, const char *denied)
+static void add_client(struct daemon *d, int fd, uid_t uid, const char *denied)
 {
     struct client *cl = calloc(1, sizeof(*cl));
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
@@ -504,6 +558,7 @@ static void add_client(struct daemon *d, int fd, const char *denied)
     cl->pid = -1;
     cl->pidfd = -1;
     cl->st = C_NEW;
+    cl->uid = uid;
     cl->ev_sock = (struct evsrc){EV_CLIENT, cl};
     cl->ev_proc = (struct evsrc){EV_PROC, cl};
     cl->deadline = now_ns() + REQUEST_TIMEOUT_NS;
@@ -558,7 +613,19 @@ static void on_listen(struct daemon *d)
             close(fd);
         } else {
             /* a refused peer is told at its first message (add_client) */
-            add_client(d, fd, peer_allowed(d, fd, why, sizeof(why)) ? "" : why);
+            uid_t uid = (uid_t)-1; /* unknown: not root */
+            bool ok = peer_allowed(d, fd, &uid, why, sizeof(why));
+            int mine = 0;
+            for (struct client *c = d->clients; ok && uid != 0 && c; c = c->next)
+                mine += c->uid == uid && c->st != C_DEAD && !c->uncounted;
+            if (mine >= MAX_CLIENTS_PER_UID) {
+                /* one member must not take every slot */
+                send_error(fd, CVD_ERR_BUSY, EAGAIN, "daemon.accept",
+                           "daemon: too many connections of this uid");
+                close(fd);
+                continue;
+            }
+            add_client(d, fd, uid, ok ? "" : why);
         }
     }
 }
@@ -716,23 +783,51 @@ static int open_socket(struct daemon *d, const char *path)
             return -1;
         }
     }
+    /* Bound in a fresh directory of root's (mode 0700: no one else can put
+     * anything there), with the umask that gives the final mode at once;
+     * the group is set there, then the socket is renamed into place. No
+     * step goes by the public path but the rename, which replaces whatever
+     * is there (a symlink swapped in meanwhile) without following it. */
+    char tmpl[sizeof(sa.sun_path) + 16], *slash;
+    snprintf(tmpl, sizeof(tmpl), "%s", path);
+    slash = strrchr(tmpl, '/');
+    snprintf(slash + 1, sizeof(tmpl) - (size_t)(slash + 1 - tmpl), ".cvd.XXXXXX");
+    if (strlen(tmpl) + 3 > sizeof(sa.sun_path)) {
+        cli_error("daemon: socket path '%s': too long for the private bind directory beside it",
+                  path);
+        return -1;
+    }
+    if (!mkdtemp(tmpl)) {
+        cli_error("daemon: making a private directory beside '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", tmpl);
+    int dfd = open(tmpl, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    mode_t old_umask = umask(0177); /* no moment with a wider mode than 0600 */
-    int b = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    mode_t old_umask = umask(d->have_group ? 0117 : 0177); /* 0660 / 0600 from creation */
+    int b = fd < 0 || dfd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old_umask);
+    const char *what = "binding";
+    if (b == 0 && (what = "setting the socket's group",
+                   fchownat(dfd, "s", 0, d->have_group ? d->gid : 0, AT_SYMLINK_NOFOLLOW) < 0))
+        b = -1;
+    if (b == 0 && (what = "listening", listen(fd, 128) < 0))
+        b = -1;
+    if (b == 0 && (what = "moving the socket into place", rename(sa.sun_path, path) < 0))
+        b = -1;
     if (b < 0) {
-        cli_error("daemon: binding '%s': %s", path, strerror(errno));
+        cli_error("daemon: %s '%s': %s", what, path, strerror(errno));
+        unlink(sa.sun_path);
+    }
+    rmdir(tmpl);
+    if (dfd >= 0)
+        close(dfd);
+    if (b < 0) {
         if (fd >= 0)
             close(fd);
         return -1;
     }
     d->lfd = fd;
-    /* root only, or root and the group */
-    if (chmod(path, d->have_group ? 0660 : 0600) < 0 ||
-        chown(path, 0, d->have_group ? d->gid : 0) < 0 || listen(fd, 128) < 0) {
-        cli_error("daemon: setting up '%s': %s", path, strerror(errno));
-        return -1;
-    }
     return 0;
 }
 

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 
@@ -65,6 +68,95 @@ static void uninstall_forwarding(void)
         raise(pending);
 }
 
+/* The daemon takes from a client that is not root only pipes, sockets,
+ * terminals and /dev/null (daemon.c, fd_refusal). Any other stdio of such
+ * a client (a file, a directory) is relayed: a pipe goes to the daemon and
+ * a child of the CLI copies between it and the fd, with the client's own
+ * rights. */
+static pid_t relays[3];
+static bool relay_in[3];
+static int n_relays;
+static off_t stdin_off = -1; /* where a relayed stdin was, for a local start */
+
+static bool passable(int fd)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+
+    if (geteuid() == 0)
+        return true;
+    if (fl < 0 || (fl & O_PATH) || fstat(fd, &st) < 0)
+        return false;
+    return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+           (S_ISCHR(st.st_mode) && (isatty(fd) || st.st_rdev == makedev(1, 3)));
+}
+
+static void copy_out(int from, int to)
+{
+    char buf[65536];
+    ssize_t n;
+
+    while ((n = read(from, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+        for (ssize_t off = 0; n > 0 && off < n;) {
+            ssize_t w = write(to, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                _exit(0);
+            off += w;
+        }
+    _exit(0);
+}
+
+/* fd itself, or the end of a new pipe whose other end a relay child copies
+ * to or from fd (-1 when that fails: the fd is then passed as is and the
+ * daemon says why it refuses it). */
+static int relay_fd(int fd, bool input)
+{
+    int p[2];
+    pid_t pid;
+
+    if (passable(fd) || n_relays >= 3 || pipe2(p, O_CLOEXEC) < 0)
+        return fd;
+    if (input)
+        stdin_off = lseek(fd, 0, SEEK_CUR);
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return fd;
+    }
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        close(input ? p[0] : p[1]);
+        if (input)
+            copy_out(fd, p[1]);
+        copy_out(p[0], fd);
+    }
+    relay_in[n_relays] = input;
+    relays[n_relays++] = pid;
+    close(input ? p[1] : p[0]);
+    return input ? p[0] : p[1];
+}
+
+/* After the command: the input relays are killed (the command is over),
+ * the output relays drained to their end; before a local start, all are
+ * killed. */
+static void end_relays(bool local_start)
+{
+    for (int i = 0; i < n_relays; i++) {
+        int st;
+        if (relay_in[i] || local_start)
+            kill(relays[i], SIGKILL);
+        while (waitpid(relays[i], &st, 0) < 0 && errno == EINTR) {
+        }
+    }
+    n_relays = 0;
+    /* a local start reads the file from where it was */
+    if (local_start && stdin_off >= 0)
+        (void)lseek(STDIN_FILENO, stdin_off, SEEK_SET);
+}
+
 /* The RUN message, malloc'd; NULL when it does not fit the protocol. */
 static struct cvd_run *build_run(const struct cli_daemon_run *r, size_t *len, int *fds, int *nfds)
 {
@@ -98,15 +190,15 @@ static struct cvd_run *build_run(const struct cli_daemon_run *r, size_t *len, in
     /* as the local start does: stdin only with -i; a closed fd stays /dev/null */
     if (r->interactive && fcntl(STDIN_FILENO, F_GETFD) >= 0) {
         m->flags |= CVD_RUN_STDIN;
-        fds[(*nfds)++] = STDIN_FILENO;
+        fds[(*nfds)++] = relay_fd(STDIN_FILENO, true);
     }
     if (fcntl(STDOUT_FILENO, F_GETFD) >= 0) {
         m->flags |= CVD_RUN_STDOUT;
-        fds[(*nfds)++] = STDOUT_FILENO;
+        fds[(*nfds)++] = relay_fd(STDOUT_FILENO, false);
     }
     if (fcntl(STDERR_FILENO, F_GETFD) >= 0) {
         m->flags |= CVD_RUN_STDERR;
-        fds[(*nfds)++] = STDERR_FILENO;
+        fds[(*nfds)++] = relay_fd(STDERR_FILENO, false);
     }
     return m;
 }
@@ -197,6 +289,9 @@ static int request(int sock, const struct cli_daemon_run *r, const char *path)
     cli_forward_signals_to(forward_signal);
     rc = cvd_send(sock, m, len, io, nio);
     free(m);
+    for (int i = 0; i < nio; i++)
+        if (io[i] > STDERR_FILENO)
+            close(io[i]); /* the relays' pipes: the daemon has them now */
     type = recv_reply(sock, u.buf, sizeof(u.buf), fds, &nfds, rc < 0);
     if (rc < 0 && type != CVD_ERROR) {
         /* no answer that tells why */
@@ -251,5 +346,6 @@ int cli_daemon_run(const struct cli_global *g, const struct cli_daemon_run *r)
     }
     code = request(sock, r, path);
     close(sock);
+    end_relays(code == -1);
     return code;
 }

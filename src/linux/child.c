@@ -363,6 +363,11 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
         if (dup2(a->devnull_fd, i) < 0)
             return cv_child_fail(m, "child.init", errno, "/dev/null");
     setsid();
+    /* a session keyring of its own (KEYCTL_JOIN_SESSION_KEYRING with no
+     * name: a new anonymous one), so that no container possesses, and with
+     * seccomp=unconfined reads or adds to, its creator's (host root's) */
+    if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 && errno != ENOSYS)
+        return cv_child_fail(m, "child.init", errno, "joining a new session keyring");
     if (a->userns) {
         int r = sync_wait(a->sync_fd, CV_SYNC_USERNS_MAPPED, NULL, 0, NULL);
         if (r < 0)
@@ -396,7 +401,7 @@ static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
 {
     /* the init's own set-up first: the helper is rarely done yet */
     uint64_t t = cv_now_ns();
-    int e = cv_init_prepare(a->upper_fd, a->userns);
+    int e = cv_init_prepare(a->upper_fd, a->userns, a->peer_uids, a->n_peer_uids);
     if (e < 0)
         return cv_child_fail(m, "child.ready", e, "setting up the init");
     cv_child_step(m, "child.init.prepare", t);

@@ -95,6 +95,22 @@ static int clone_tree(struct create_ctx *x, const char *what, const char *path, 
     return 0;
 }
 
+/* In a user namespace the init sees a peer's uid mapped into it: the uids
+ * there of host root and of the creator (its euid now), or the overflow uid
+ * for one that is not mapped (the kernel's default 65534; the socket's mode
+ * 0600 keeps other host users out then). */
+static void peer_uids(const struct containerv_options *o, struct cv_child_args *a)
+{
+    uid_t host[2] = {0, geteuid()};
+    for (int k = 0; k < 2; k++) {
+        uid_t in = 65534;
+        for (int i = 0; i < o->n_uid_maps; i++)
+            if (host[k] >= o->uid_maps[i].outside && host[k] - o->uid_maps[i].outside < o->uid_maps[i].count)
+                in = o->uid_maps[i].inside + (host[k] - o->uid_maps[i].outside);
+        a->peer_uids[a->n_peer_uids++] = in;
+    }
+}
+
 static int step_validate(struct create_ctx *x)
 {
     const struct containerv_options *o = x->o;
@@ -137,6 +153,8 @@ static int step_validate(struct create_ctx *x)
     if (a->devnull_fd < 0)
         return cv_error(x->err, errno, "validate", "opening '/dev/null'");
     a->userns = o->namespaces & CONTAINERV_NS_USER;
+    if (a->userns)
+        peer_uids(o, a);
     snprintf(a->hostname, sizeof(a->hostname), "%s", o->hostname ? o->hostname : x->c->id);
     return 0;
 }
@@ -242,8 +260,18 @@ static int step_control_bind(struct create_ctx *x)
         unlink(sa.sun_path);
         r = bind(x->a.listen_fd, (struct sockaddr *)&sa, sizeof(sa));
     }
-    if (r < 0 || listen(x->a.listen_fd, 64) < 0)
+    if (r < 0)
         return cv_error(x->err, errno, "control.socket", "binding '%s'", sa.sun_path);
+    /* 0600 whatever the caller's umask: bind made the inode with the
+     * umask's mode, but nobody can connect to a socket that does not listen
+     * yet, so changing the mode before listen leaves no window; and, unlike
+     * setting the umask around bind, it touches no process-wide state that
+     * the caller's other threads see. (fchmod of the socket fd would not
+     * reach the inode.) */
+    if (chmod(sa.sun_path, 0600) < 0)
+        return cv_error(x->err, errno, "control.socket", "chmod 0600 '%s'", sa.sun_path);
+    if (listen(x->a.listen_fd, 64) < 0)
+        return cv_error(x->err, errno, "control.socket", "listening on '%s'", sa.sun_path);
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +40,8 @@ static int conns_hi; /* one past the highest slot in use */
 static struct pollfd pfds[MAX_CONNS + 2];
 static char *reqbuf; /* CV_SPAWN_MAX bytes, mmap'ed */
 static bool in_userns;
+static uid_t peer_uids[3]; /* userns: who may connect (see accept_control) */
+static int n_peer_uids;
 static int sig_fd = -1;
 static int null_fd = -1; /* the container's /dev/null, for stdio a spawn does not give */
 static bool ids_plain; /* uid and gid 0, no supplementary groups: a spawn as 0:0 changes nothing */
@@ -57,6 +60,94 @@ static struct watched watched[] = {
     {"/dev/mqueue", -1, {0}},
 };
 static struct utsname uts0;
+
+/* The init's own settings, which every process it spawns inherits and a
+ * workload that is root can change on pid 1 (prlimit, setpriority,
+ * sched_setscheduler, sched_setaffinity, ioprio_set, /proc/1/oom_score_adj):
+ * recorded when the init starts, put back in every spawned child before
+ * exec and by a reset, which reports the container as not new when the init
+ * cannot take them back (a lowered hard limit, a raised nice value or
+ * oom_score_adj, SCHED_IDLE: undoing those needs CAP_SYS_RESOURCE or
+ * CAP_SYS_NICE, which the init does not have), so that a pool replaces it. */
+struct settings {
+    struct rlimit rl[RLIM_NLIMITS];
+    long prio;   /* getpriority's raw value: 20 - nice */
+    int policy;
+    struct sched_param sp;
+    cpu_set_t cpus;
+    long ioprio;
+    char oom[16]; /* /proc/self/oom_score_adj as read */
+    int oom_len;
+};
+static struct settings set0;
+
+#define IOPRIO_WHO_PROCESS 1
+
+static void settings_read(struct settings *s)
+{
+    for (int i = 0; i < RLIM_NLIMITS; i++)
+        getrlimit((__rlimit_resource_t)i, &s->rl[i]);
+    s->prio = syscall(SYS_getpriority, PRIO_PROCESS, 0);
+    s->policy = sched_getscheduler(0);
+    sched_getparam(0, &s->sp);
+    CPU_ZERO(&s->cpus);
+    sched_getaffinity(0, sizeof(s->cpus), &s->cpus);
+    s->ioprio = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+    s->oom_len = -1;
+    int fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        s->oom_len = (int)read(fd, s->oom, sizeof(s->oom));
+        close(fd);
+    }
+}
+
+/* Put the recorded settings back on the calling process, as far as it may:
+ * system calls only (the vfork'ed child runs it too). */
+static void settings_apply(const struct settings *s)
+{
+    for (int i = 0; i < RLIM_NLIMITS; i++)
+        setrlimit((__rlimit_resource_t)i, &s->rl[i]);
+    if (s->prio > 0)
+        setpriority(PRIO_PROCESS, 0, (int)(20 - s->prio));
+    if (s->policy >= 0)
+        sched_setscheduler(0, s->policy, &s->sp);
+    if (CPU_COUNT(&s->cpus) > 0)
+        sched_setaffinity(0, sizeof(s->cpus), &s->cpus);
+    if (s->ioprio >= 0)
+        syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, s->ioprio);
+    if (s->oom_len > 0) {
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (write(fd, s->oom, (size_t)s->oom_len) < 0) {
+                /* raising it back needs CAP_SYS_RESOURCE: a reset sees it */
+            }
+            close(fd);
+        }
+    }
+}
+
+/* The first of the init's settings that differs from what it started with. */
+static const char *settings_changed(void)
+{
+    struct settings now;
+    memset(&now, 0, sizeof(now));
+    settings_apply(&set0);
+    settings_read(&now);
+    for (int i = 0; i < RLIM_NLIMITS; i++)
+        if (now.rl[i].rlim_cur != set0.rl[i].rlim_cur || now.rl[i].rlim_max != set0.rl[i].rlim_max)
+            return "the init's resource limits";
+    if (now.prio != set0.prio)
+        return "the init's nice value";
+    if (now.policy != set0.policy || now.sp.sched_priority != set0.sp.sched_priority)
+        return "the init's scheduling policy";
+    if (!CPU_EQUAL(&now.cpus, &set0.cpus))
+        return "the init's CPU affinity";
+    if (now.ioprio != set0.ioprio)
+        return "the init's I/O priority";
+    if (now.oom_len != set0.oom_len || memcmp(now.oom, set0.oom, sizeof(now.oom)) != 0)
+        return "the init's oom_score_adj";
+    return NULL;
+}
 
 static int add_conn(int fd, enum conn_kind kind, pid_t pid)
 {
@@ -123,6 +214,7 @@ __attribute__((noreturn)) static void exec_child(const struct spawn_plan *p, vol
                 child_fail(rep, "spawn.stdio");
         }
     }
+    settings_apply(&set0); /* while still root: what a user did to pid 1 goes */
     /* raw system calls: glibc's wrappers would try to reach the threads of
      * the process init was copied from */
     if (!ids_plain || p->req->uid != 0 || p->req->gid != 0) {
@@ -339,6 +431,9 @@ static const char *leftover(void)
     }
     if (sysvipc_used())
         return "SysV IPC";
+    const char *set = settings_changed();
+    if (set)
+        return set;
     struct utsname u;
     if (uname(&u) < 0 || strcmp(u.nodename, uts0.nodename) != 0 ||
         strcmp(u.domainname, uts0.domainname) != 0)
@@ -434,9 +529,19 @@ static void accept_control(int listen_fd)
         return;
     struct ucred cred;
     socklen_t len = sizeof(cred);
-    /* the socket is reachable on the host only (0700 state dir); still,
-     * only root may drive the init */
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || (cred.uid != 0 && !in_userns)) {
+    /* the socket is on the host only, mode 0600 and owned by the creator
+     * (step_control_bind); still, only root may drive the init, and in a
+     * user namespace (where the kernel shows us the peer's uid as mapped
+     * into it) host root or the creator */
+    bool ok = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+    if (ok && in_userns) {
+        ok = false;
+        for (int i = 0; i < n_peer_uids; i++)
+            ok |= cred.uid == peer_uids[i];
+    } else if (ok) {
+        ok = cred.uid == 0;
+    }
+    if (!ok) {
         close(fd);
         return;
     }
@@ -484,9 +589,11 @@ static void probe_spawn(void)
 /* The init's own set-up, done by the child before it reports ready (while
  * it waits for its helper anyway), so that the first request finds the
  * init in its loop: -errno when the init could not be made. */
-int cv_init_prepare(int upper_fd, bool userns)
+int cv_init_prepare(int upper_fd, bool userns, const uid_t *peers, int n_peers)
 {
     in_userns = userns;
+    for (int i = 0; i < n_peers && i < 3; i++)
+        peer_uids[n_peer_uids++] = peers[i];
     probe_spawn();
     watch_init(upper_fd);
     null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -511,6 +618,8 @@ int cv_init_prepare(int upper_fd, bool userns)
 void cv_init_main(int ctl_fd, int listen_fd)
 {
     int sfd = sig_fd;
+    memset(&set0, 0, sizeof(set0));
+    settings_read(&set0); /* here: the child has its own CPU mask back (place_back) */
     add_conn(ctl_fd, CONN_CONTROL, 0);
     for (;;) {
         pfds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};

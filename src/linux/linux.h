@@ -55,6 +55,8 @@ struct cv_child_args {
     const struct sock_fprog *seccomp; /* NULL when relaxed */
     int last_cap;
     bool userns;
+    uid_t peer_uids[3];         /* userns: the uids, as the init sees them, of host root and the creator */
+    int n_peer_uids;
     bool cgroupns_late;         /* unshare the cgroup namespace after joining the cgroup */
     bool restore_affinity;      /* cloned pinned to the creator's CPU (place.c): take this mask */
     cpu_set_t affinity;
@@ -107,7 +109,7 @@ void cv_place_restore(struct cv_place *p);
 /* rootfs.c (child) */
 int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);
 /* init.c (child): never returns */
-int cv_init_prepare(int upper_fd, bool userns); /* before ready; 0 or -errno */
+int cv_init_prepare(int upper_fd, bool userns, const uid_t *peer_uids, int n_peer_uids); /* before ready; 0 or -errno */
 __attribute__((noreturn)) void cv_init_main(int ctl_fd, int listen_fd);
 
 /* Child-side step bookkeeping, shared by rootfs.c and container.c. */

@@ -315,8 +315,11 @@ int containerv_kill(struct containerv_container *c, pid_t pid, int sig, struct c
 /* What a workload can change in a way a reset does not see or cannot undo:
  * with every capability it could mount, set the hostname or configure the
  * network; with writable /proc/sys, set namespace sysctls; with devices,
- * make nodes in /dev. Such containers are always replaced. */
-#define CV_RELAX_NO_RESET (CONTAINERV_RELAX_CAPS | CONTAINERV_RELAX_READONLY_PATHS | CONTAINERV_RELAX_DEVICES)
+ * make nodes in /dev; without seccomp, add keys to the container's session
+ * keyring or to its uid's user keyring (keyctl, add_key), which outlive
+ * every process. Such containers are always replaced. */
+#define CV_RELAX_NO_RESET                                                                                     \
+    (CONTAINERV_RELAX_CAPS | CONTAINERV_RELAX_READONLY_PATHS | CONTAINERV_RELAX_DEVICES | CONTAINERV_RELAX_SECCOMP)
 
 int cv_reset_begin(struct containerv_container *c, int *conn, struct containerv_error *err)
 {
@@ -328,7 +331,7 @@ int cv_reset_begin(struct containerv_container *c, int *conn, struct containerv_
         return cv_error_plain(err, EOPNOTSUPP, "reset", "container '%s' was not created by this handle", c->id);
     if (c->relax & CV_RELAX_NO_RESET)
         return cv_error_plain(err, EOPNOTSUPP, "reset",
-                              "container '%s' has relaxed security (capabilities, /proc/sys or devices)", c->id);
+                              "container '%s' has relaxed security (capabilities, /proc/sys, devices or seccomp)", c->id);
     if (c->ctl_fd < 0)
         return cv_error_plain(err, ENOTCONN, "reset", "container '%s' has no control connection", c->id);
     int sp[2];

@@ -173,10 +173,26 @@ if [ -z "$GID" ]; then
   ok "--group: # SKIP this machine has no group 'users' in /etc/group"
 elif start_daemon "$GSOCK" --pool web=1 --group users; then
   is "$(stat -c '%a %g' "$GSOCK")" "660 $GID" "--group: socket mode 0660, group users"
+  is "$(ls -A "$(dirname "$GSOCK")")" "d.sock" "--group: the private bind directory is gone"
   capture setpriv --reuid $NOBODY --regid $NOBODY --groups "$GID" "$CONTAINERV" --socket "$GSOCK" \
     run --template web -- /bin/sh -c 'echo member'
   is "$RC" 0 "--group: a member of users may run"
   is "$OUT" member "--group: a member's output"
+  # a member's stdio that is a file or a directory: the client relays it
+  # through a pipe (the daemon refuses raw files from a non-root client), so
+  # the root workload cannot reach the host object behind it
+  printf 'topsecret\n' >"$T/secret"; chmod 600 "$T/secret"
+  printf 'orig\n' >"$T/rofile"; chmod 644 "$T/rofile"
+  capture setpriv --reuid $NOBODY --regid $NOBODY --groups "$GID" "$CONTAINERV" --socket "$GSOCK" \
+    run -i --template web -- /bin/sh -c "cat /proc/self/fd/0$T/secret" </
+  isnt "$RC" 0 "--group: a member's stdin /: the workload cannot walk the host"
+  case "$OUT" in *topsecret*) fail "--group: a member's stdin /: no secret" ;; *) ok "--group: a member's stdin /: no secret" ;; esac
+  capture setpriv --reuid $NOBODY --regid $NOBODY --groups "$GID" "$CONTAINERV" --socket "$GSOCK" \
+    run -i --template web -- /bin/sh -c 'cat; echo x > /proc/self/fd/0' <"$T/rofile"
+  is "$OUT" orig "--group: a member's stdin from a file: relayed, read"
+  is "$(cat "$T/rofile")" orig "--group: a member's stdin file: not overwritten through /proc/self/fd/0"
+  capture sh -c "echo piped | setpriv --reuid $NOBODY --regid $NOBODY --groups $GID $CONTAINERV --socket $GSOCK run -i --template web -- cat"
+  is "$OUT" piped "--group: a member's piped stdin passes through"
   chmod 666 "$GSOCK"
   capture setpriv --reuid $NOBODY --regid $NOBODY --clear-groups "$CONTAINERV" --socket "$GSOCK" \
     run --template web -- /bin/true
@@ -189,6 +205,14 @@ else
   fail "--group: a daemon with --group users ($(tail -1 "$T/daemon.err"))"
 fi
 DPID=$MAIN_PID
+
+# a symlink at the socket path: refused, its target keeps its owner and mode
+LSOCK=$T/lsock/d.sock
+mkdir -p "$T/lsock"; : >"$T/ltarget"; chmod 644 "$T/ltarget"; ln -s "$T/ltarget" "$LSOCK"
+capture cv --state-dir "$ST" --runtime-dir "$RT" --socket "$LSOCK" daemon --pool web=1 --group 4242
+is "$RC" 125 "a symlink at the socket path: exit 125"
+is "$(stat -c '%a %u:%g' "$T/ltarget")" "644 0:0" "a symlink at the socket path: its target untouched"
+is "$(ls -A "$T/lsock")" "d.sock" "a symlink at the socket path: nothing left beside it"
 
 # ------------------------------------------------------------ SIGTERM
 stop_daemon TERM

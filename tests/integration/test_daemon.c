@@ -13,6 +13,7 @@
 #include <containerv/pool.h>
 
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -30,6 +31,8 @@ static char state[512], sock_path[512];
 static pid_t daemon_pid = -1;
 
 /* ------------------------------------------------------------ the daemon */
+
+static const char *daemon_group; /* --group of the next start_daemon, or NULL */
 
 static void start_daemon(void)
 {
@@ -51,7 +54,8 @@ static void start_daemon(void)
             _exit(127);
         execl(cvt.containerv, "containerv", "--state-dir", state, "--runtime-dir",
               cvt.runtime_dir, "--socket", sock_path, "daemon", "--pool", pool, "--id-prefix",
-              prefix, "--ready-fd", "3", (char *)NULL);
+              prefix, "--ready-fd", "3", daemon_group ? "--group" : (char *)NULL,
+              daemon_group, (char *)NULL);
         _exit(127);
     }
     close(ready[1]);
@@ -472,12 +476,196 @@ static int teardown(void **st)
     return 0;
 }
 
+/* ------------------------------------------------------------ a member */
+
+#define MEMBER_UID 65534
+#define MEMBER_GID 4242
+
+/* A connection to the daemon made by a process that really is uid
+ * MEMBER_UID in group MEMBER_GID (the peer credentials are the connecting
+ * process's): a child drops to it, connects (through an fd of the socket's
+ * directory, so that the test's own directories need not be searchable)
+ * and hands the socket back. */
+static int member_connect(void)
+{
+    int sp[2], st;
+    char dir[512];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+    snprintf(dir, sizeof(dir), "%s/sock", cvt.tmp);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        gid_t g = MEMBER_GID;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || setgroups(1, &g) < 0 || setresgid(MEMBER_GID, MEMBER_GID, MEMBER_GID) < 0 ||
+            setresuid(MEMBER_UID, MEMBER_UID, MEMBER_UID) < 0)
+            _exit(1);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/d.sock", dfd);
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+            _exit(2);
+        char b = 'c';
+        _exit(send_fds(sp[1], &b, 1, &fd, 1) == 1 ? 0 : 3);
+    }
+    close(sp[1]);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    char b;
+    int fd = -1;
+    struct iovec iov = {.iov_base = &b, .iov_len = 1};
+    union {
+        char c[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.c,
+                        .msg_controllen = sizeof(u.c)};
+    assert_int_equal(recvmsg(sp[0], &mh, MSG_CMSG_CLOEXEC), 1);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    assert_non_null(cm);
+    memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+    close(sp[0]);
+    return fd;
+}
+
+/* RUN argv as the member with stdin in_fd and stdout a pipe: the type of
+ * the first answer; on STARTED, what the command wrote in out (NUL
+ * terminated) and its exit code. */
+static int member_run(const char *const *argv, int in_fd, uint32_t flags, int extra_fd,
+                      char *out, size_t outsz, int *code)
+{
+    int sock = member_connect(), p[2], fds[3], n = 0;
+    size_t len;
+    char buf[sizeof(struct cvd_error) + 64];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    if (flags & CVD_RUN_STDIN)
+        fds[n++] = in_fd;
+    if (flags & CVD_RUN_STDOUT)
+        fds[n++] = extra_fd >= 0 ? extra_fd : p[1];
+    struct cvd_run *m = run_msg("web", argv, flags, &len);
+    assert_int_equal(send_fds(sock, m, len, fds, n), (ssize_t)len);
+    free(m);
+    close(p[1]);
+    int type = next_msg(sock, buf, sizeof(buf), NULL);
+    out[0] = '\0';
+    if (type == CVD_STARTED) {
+        size_t got = 0;
+        ssize_t r;
+        while (got + 1 < outsz && (r = read(p[0], out + got, outsz - 1 - got)) > 0)
+            got += (size_t)r;
+        out[got] = '\0';
+        assert_int_equal(next_msg(sock, buf, sizeof(buf), NULL), CVD_EXITED);
+        *code = ((struct cvd_exited *)buf)->code;
+    } else if (type == CVD_ERROR) {
+        snprintf(out, outsz, "%s", ((struct cvd_error *)buf)->message);
+        *code = (int)((struct cvd_error *)buf)->kind;
+    }
+    close(p[0]);
+    close(sock);
+    return type;
+}
+
+/* A member of --group passes host objects as its stdio: a directory (the
+ * workload would walk the host's tree through /proc/self/fd/0/...), a
+ * root-only file (it would read or overwrite it through /proc/self/fd/N),
+ * an O_PATH handle. The daemon refuses each, the secret never shows; a
+ * pipe (the positive control) works, and so does /dev/null. */
+static void test_member_fds(void **st)
+{
+    (void)st;
+    char secret[600], cmd[700], out[512];
+    int code = -1;
+    daemon_group = "4242";
+    start_daemon();
+    snprintf(secret, sizeof(secret), "%s/secret", cvt.tmp);
+    int sfd = open(secret, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    assert_true(sfd >= 0);
+    assert_int_equal(write(sfd, "topsecret\n", 10), 10);
+    close(sfd);
+
+    /* stdin: the host's / */
+    snprintf(cmd, sizeof(cmd), "cat /proc/self/fd/0%s", secret);
+    const char *const walk[] = {"/bin/sh", "-c", cmd, NULL};
+    int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(root >= 0);
+    int type = member_run(walk, root, CVD_RUN_STDIN | CVD_RUN_STDOUT, -1, out, sizeof(out), &code);
+    assert_null(strstr(out, "topsecret"));
+    assert_int_equal(type, CVD_ERROR);
+    assert_int_equal(code, CVD_ERR_DENIED);
+    assert_non_null(strstr(out, "a directory"));
+    /* the same as an O_PATH handle */
+    int rootp = open("/", O_PATH | O_CLOEXEC);
+    type = member_run(walk, rootp, CVD_RUN_STDIN | CVD_RUN_STDOUT, -1, out, sizeof(out), &code);
+    assert_null(strstr(out, "topsecret"));
+    assert_int_equal(type, CVD_ERROR);
+    assert_non_null(strstr(out, "O_PATH"));
+
+    /* stdin: the root-only file itself, reopened for writing */
+    const char *const cat0[] = {"/bin/sh", "-c", "cat; echo x > /proc/self/fd/0", NULL};
+    int rd = open(secret, O_RDONLY | O_CLOEXEC);
+    type = member_run(cat0, rd, CVD_RUN_STDIN | CVD_RUN_STDOUT, -1, out, sizeof(out), &code);
+    assert_null(strstr(out, "topsecret"));
+    assert_int_equal(type, CVD_ERROR);
+    assert_non_null(strstr(out, "a regular file"));
+    /* stdout: a file */
+    const char *const echo[] = {"/bin/sh", "-c", "echo x", NULL};
+    type = member_run(echo, -1, CVD_RUN_STDOUT, rd, out, sizeof(out), &code);
+    assert_int_equal(type, CVD_ERROR);
+    close(rd);
+    /* a device other than /dev/null */
+    int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    type = member_run(echo, zero, CVD_RUN_STDIN | CVD_RUN_STDOUT, -1, out, sizeof(out), &code);
+    assert_int_equal(type, CVD_ERROR);
+    assert_non_null(strstr(out, "device"));
+    close(zero);
+    char text[64] = "";
+    int f = open(secret, O_RDONLY | O_CLOEXEC);
+    assert_int_equal(read(f, text, sizeof(text) - 1), 10);
+    close(f);
+    assert_string_equal(text, "topsecret\n");
+
+    /* the positive controls: a pipe, /dev/null */
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    assert_int_equal(write(p[1], "piped\n", 6), 6);
+    close(p[1]);
+    const char *const cat[] = {"/bin/cat", NULL};
+    type = member_run(cat, p[0], CVD_RUN_STDIN | CVD_RUN_STDOUT, -1, out, sizeof(out), &code);
+    close(p[0]);
+    assert_int_equal(type, CVD_STARTED);
+    assert_int_equal(code, 0);
+    assert_string_equal(out, "piped\n");
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    type = member_run(cat, null, CVD_RUN_STDIN | CVD_RUN_STDOUT, -1, out, sizeof(out), &code);
+    close(null);
+    assert_int_equal(type, CVD_STARTED);
+    assert_int_equal(code, 0);
+    /* root keeps passing what it likes */
+    close(root);
+    close(rootp);
+    assert_serves("the refusals");
+    /* the per-uid quota: 64 idle connections of the member, the 65th is
+     * told BUSY, root is still served */
+    int held[64];
+    for (int i = 0; i < 64; i++)
+        held[i] = member_connect();
+    expect_error(member_connect(), CVD_ERR_BUSY, "the member's 65th connection");
+    assert_serves("one uid's quota is full");
+    for (int i = 0; i < 64; i++)
+        close(held[i]);
+    unlink(secret);
+    stop_daemon();
+    daemon_group = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_malformed, teardown),
         cmocka_unit_test_teardown(test_out_of_state, teardown),
         cmocka_unit_test_teardown(test_flood, teardown),
+        cmocka_unit_test_teardown(test_member_fds, teardown),
     };
     return cvt_main("daemon", tests, sizeof(tests) / sizeof(tests[0]), 280);
 }

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -505,6 +507,90 @@ static void test_bad_input(void **state)
         assert_string_equal(out, "/no/such/workdir\n");
 }
 
+/* Connect to the control socket as uid 1000: the connect's errno, 0 when
+ * it got through (the connection is then left for the init to judge until
+ * the child is reaped: it waits for the init to close it or the parent's
+ * word on its stdin pipe). */
+static int connect_as_user(const char *sock, int *keep)
+{
+    int sp[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+    int go = sp[1];
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+        if (fd < 0 || setresgid(1000, 1000, 1000) < 0 || setresuid(1000, 1000, 1000) < 0)
+            _exit(100);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+            _exit(errno);
+        char c;
+        if (write(go, "c", 1) != 1 || read(go, &c, 1) < 0) /* connected; wait for the parent */
+            _exit(101);
+        /* by now the init has judged the connection: closed, or kept */
+        ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+        _exit(n == 0 ? 0 : n < 0 && errno == EAGAIN ? 50 : 102);
+    }
+    char c;
+    int st;
+    close(sp[1]);
+    if (read(sp[0], &c, 1) == 1) { /* connected: the parent checks the init, then lets it go */
+        *keep = sp[0];
+        return -pid;
+    }
+    close(sp[0]);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+/* The control socket is 0600 whatever the creator's umask, so that no other
+ * host user can connect to it; and the init of a user-namespace container,
+ * where the kernel shows it peers' uids as mapped, still refuses one that is
+ * neither host root nor the creator. */
+static void test_control_socket_access(void **st)
+{
+    (void)st;
+    for (int userns = 0; userns < 2; userns++) {
+        struct containerv_options *o = cvt_options();
+        if (userns) {
+            assert_int_equal(containerv_options_add_uid_map(o, 0, 0, 65536), 0);
+            assert_int_equal(containerv_options_add_gid_map(o, 0, 0, 65536), 0);
+        }
+        mode_t old = umask(0);
+        struct containerv_container *c = cvt_create(o);
+        umask(old);
+        containerv_options_free(o);
+        char sock[512];
+        snprintf(sock, sizeof(sock), "%s/%s.sock", cvt.runtime_dir, containerv_id(c));
+        struct stat sb;
+        assert_int_equal(stat(sock, &sb), 0);
+        assert_int_equal(sb.st_mode & 07777, 0600);
+        int keep = -1;
+        assert_int_equal(connect_as_user(sock, &keep), EACCES);
+        /* past the mode (as if it were wider), the init itself refuses */
+        assert_int_equal(chmod(sock, 0666), 0);
+        const char *const tru[] = {"/bin/true", NULL};
+        assert_int_equal(cvt_run(c, tru, NULL, NULL, 0), 0);
+        int r = connect_as_user(sock, &keep);
+        assert_true(r < 0);
+        /* a spawn after the connect: the init has seen the connection by
+         * the time it answers (one poll finds both) */
+        assert_int_equal(cvt_run(c, tru, NULL, NULL, 0), 0);
+        assert_int_equal(write(keep, "g", 1), 1);
+        int status;
+        assert_int_equal(waitpid(-r, &status, 0), -r);
+        close(keep);
+        cvt_destroy(c);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail_msg("%s: the init %s a connection of uid 1000 (status 0x%x)", userns ? "userns" : "plain",
+                     WIFEXITED(status) && WEXITSTATUS(status) == 50 ? "kept" : "did something else with",
+                     status);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -517,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_stale_and_gc),
         cmocka_unit_test(test_reuse_id_after_destroy),
         cmocka_unit_test(test_startup_metrics),
+        cmocka_unit_test(test_control_socket_access),
         cmocka_unit_test(test_bad_input),
     };
     return cvt_main("lib_lifecycle", tests, sizeof(tests) / sizeof(tests[0]), 240);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ static const char probe_src[] =
     "#include <dirent.h>\n#include <fcntl.h>\n#include <mqueue.h>\n#include <stdio.h>\n"
     "#include <stdlib.h>\n#include <string.h>\n#include <sys/ipc.h>\n#include <sys/msg.h>\n"
     "#include <sys/sem.h>\n#include <sys/shm.h>\n#include <sys/mman.h>\n#include <sys/stat.h>\n#include <unistd.h>\n"
+    "#include <sched.h>\n#include <sys/resource.h>\n#include <sys/syscall.h>\n"
     "static int lines(const char *p){FILE*f=fopen(p,\"r\");int n=-1;char b[512];\n"
     " if(!f)return -1;while(fgets(b,sizeof b,f))n++;fclose(f);return n;}\n"
     "static int procs(void){DIR*d=opendir(\"/proc\");struct dirent*e;int n=0;\n"
@@ -49,6 +51,24 @@ static const char probe_src[] =
     " if(c>1&&!strcmp(v[1],\"sem\")){return semget(0x5a5b,1,IPC_CREAT|0600)<0;}\n"
     " if(c>1&&!strcmp(v[1],\"msg\")){return msgget(0x5a5b,IPC_CREAT|0600)<0;}\n"
     " if(c>1&&!strcmp(v[1],\"mq\")){return mq_open(\"/q\",O_CREAT|O_RDWR,0600,NULL)==(mqd_t)-1;}\n"
+    /* spoil: change pid 1's settings as a root workload may; settings: its own */
+    " if(c>1&&!strcmp(v[1],\"spoil\")){struct rlimit r={64,64},f={4096,4096};struct sched_param sp={0};\n"
+    "  cpu_set_t s;CPU_ZERO(&s);CPU_SET(0,&s);int fd=open(\"/proc/1/oom_score_adj\",O_WRONLY);\n"
+    "  if(prlimit(1,RLIMIT_NOFILE,&r,0)||prlimit(1,RLIMIT_FSIZE,&f,0)){perror(\"prlimit\");return 6;}\n"
+    "  if(setpriority(PRIO_PROCESS,1,19)){perror(\"setpriority\");return 7;}\n"
+    "  if(sched_setscheduler(1,SCHED_IDLE,&sp)){perror(\"sched\");return 8;}\n"
+    "  if(sched_setaffinity(1,sizeof s,&s)){perror(\"affinity\");return 9;}\n"
+    "  if(syscall(SYS_ioprio_set,1,1,3<<13)){perror(\"ioprio\");return 10;}\n"
+    "  if(fd<0||write(fd,\"500\",3)!=3){perror(\"oom\");return 11;}return 0;}\n"
+    " if(c>1&&!strcmp(v[1],\"settings\")){struct rlimit n,f;cpu_set_t s;char o[16]={0};\n"
+    "  int fd=open(\"/proc/self/oom_score_adj\",O_RDONLY);if(fd<0||read(fd,o,15)<0)return 12;\n"
+    "  getrlimit(RLIMIT_NOFILE,&n);getrlimit(RLIMIT_FSIZE,&f);sched_getaffinity(0,sizeof s,&s);\n"
+    "  o[strcspn(o,\"\\n\")]=0;\n"
+    "  printf(\"nofile=%llu:%llu fsize=%llu:%llu nice=%d policy=%d cpus=%d ioprio=%ld oom=%s\\n\",\n"
+    "   (unsigned long long)n.rlim_cur,(unsigned long long)n.rlim_max,(unsigned long long)f.rlim_cur,\n"
+    "   (unsigned long long)f.rlim_max,getpriority(PRIO_PROCESS,0),sched_getscheduler(0),CPU_COUNT(&s),\n"
+    "   syscall(SYS_ioprio_get,1,0),o);return 0;}\n"
+    " if(c>1&&!strcmp(v[1],\"keyring\")){printf(\"%ld\\n\",syscall(SYS_keyctl,0,-3,0));return 0;}\n"
     " char h[65]={0};gethostname(h,64);mqd_t q=mq_open(\"/userA\",O_RDONLY);\n"
     " printf(\"files=%d procs=%d shm=%d sem=%d msg=%d mq=%d host=%s\\n\",\n"
     "  ex(\"/userA\")+ex(\"/tmp/userA\")+ex(\"/dev/shm/userA\"),procs(),lines(\"/proc/sysvipc/shm\"),\n"
@@ -74,6 +94,8 @@ static void setup_names(void)
 
 /* The test template: helper layer (+ probe layer) over the default rootfs;
  * with relax, caps relaxed so that user A may change the hostname. */
+static unsigned template_relax = CONTAINERV_RELAX_CAPS; /* what relax relaxes */
+
 static void make_template_ex(const char *name, bool probe, bool relax)
 {
     struct containerv_error err;
@@ -85,7 +107,7 @@ static void make_template_ex(const char *name, bool probe, bool relax)
     assert_int_equal(containerv_options_add_lower(o, cvt.rootfs), 0);
     assert_int_equal(containerv_options_set_hostname(o, "fresh"), 0);
     if (relax)
-        assert_int_equal(containerv_options_set_relax(o, CONTAINERV_RELAX_CAPS), 0);
+        assert_int_equal(containerv_options_set_relax(o, template_relax), 0);
     if (containerv_template_create(state, name, o, &err) < 0)
         fail_msg("template create: %s", err.message);
     containerv_options_free(o);
@@ -300,6 +322,82 @@ static void test_reset_in_place(void **st)
     put(p, b);
     destroy_pool(p);
     cvt_assert_no_leaks(&before, "pool with resets destroyed");
+    cvt_snap_free(&before);
+}
+
+/* A root workload that changes the init's settings (resource limits, nice
+ * value, scheduling policy, CPU affinity, I/O priority, oom_score_adj),
+ * which every later spawn inherits, leaves none of them to the next user:
+ * the next spawn sees what a fresh container's processes see (the init
+ * cannot undo all of it without CAP_SYS_RESOURCE/CAP_SYS_NICE, so the pool
+ * replaces the container and says why). */
+static void test_reset_init_settings(void **st)
+{
+    (void)st;
+    setup_names();
+    if (!build_probe())
+        skip();
+    make_template_ex("settings", true, false);
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_pool *p = make_pool("settings", 1);
+    wait_stats(p, 1, 0);
+    char fresh[512], out[512];
+    const char *const settings[] = {"/bin/cvprobe", "settings", NULL};
+    const char *const spoil[] = {"/bin/cvprobe", "spoil", NULL};
+    struct containerv_container *a = get(p);
+    assert_int_equal(cvt_run(a, settings, NULL, fresh, sizeof(fresh)), 0);
+    assert_int_equal(cvt_run(a, spoil, NULL, NULL, 0), 0);
+    assert_int_equal(cvt_run(a, settings, NULL, out, sizeof(out)), 0);
+    assert_string_not_equal(out, fresh); /* the spoil reached pid 1, and spawns inherit it */
+    bool reset = false;
+    struct containerv_container *b = cycle(p, a, &reset);
+    assert_false(reset);
+    struct containerv_pool_stats s;
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    if (!strstr(s.last_replace, "the init's"))
+        fail_msg("replaced for another reason: %s", s.last_replace);
+    assert_int_equal(cvt_run(b, settings, NULL, out, sizeof(out)), 0);
+    assert_string_equal(out, fresh);
+    put(p, b);
+    destroy_pool(p);
+    cvt_assert_no_leaks(&before, "pool destroyed");
+    cvt_snap_free(&before);
+}
+
+/* A container without seccomp (keyctl, add_key allowed) has a session
+ * keyring of its own, not its creator's; and since keys outlive processes,
+ * such a container is replaced when it comes back, never reset. */
+static void test_unconfined_keyring(void **st)
+{
+    (void)st;
+    setup_names();
+    if (!build_probe())
+        skip();
+    template_relax = CONTAINERV_RELAX_SECCOMP;
+    make_template_ex("unconfined", true, true);
+    template_relax = CONTAINERV_RELAX_CAPS;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_pool *p = make_pool("unconfined", 1);
+    wait_stats(p, 1, 0);
+    char out[64], host[64];
+    const char *const keyring[] = {"/bin/cvprobe", "keyring", NULL};
+    snprintf(host, sizeof(host), "%ld", syscall(SYS_keyctl, 0, -3, 0));
+    struct containerv_container *a = get(p);
+    assert_int_equal(cvt_run(a, keyring, NULL, out, sizeof(out)), 0);
+    if (atol(out) <= 0 || !strcmp(out, host))
+        fail_msg("the container's session keyring is %s, the host's %s", out, host);
+    bool reset = true;
+    struct containerv_container *b = cycle(p, a, &reset);
+    assert_false(reset);
+    struct containerv_pool_stats s;
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    if (!strstr(s.last_replace, "seccomp"))
+        fail_msg("replaced for another reason: %s", s.last_replace);
+    put(p, b);
+    destroy_pool(p);
+    cvt_assert_no_leaks(&before, "pool destroyed");
     cvt_snap_free(&before);
 }
 
@@ -545,6 +643,8 @@ int main(void)
         cmocka_unit_test(test_wait_ready),
         cmocka_unit_test(test_reset_in_place),
         cmocka_unit_test(test_reset_detects),
+        cmocka_unit_test(test_reset_init_settings),
+        cmocka_unit_test(test_unconfined_keyring),
         cmocka_unit_test(test_concurrent_users),
         cmocka_unit_test(test_killed_owner),
         cmocka_unit_test(test_bad_input),
