@@ -24,7 +24,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
@@ -265,31 +264,6 @@ static void spawn_opts(const struct cvd_run *r, const int *fds, int *master,
         so->stderr_fd = fds[k++];
 }
 
-/* The descriptors of a client who is not root reach the workload (root,
- * default capabilities) only when they are a pipe, a socket, a terminal or
- * /dev/null: through a directory, a file or a device (or an O_PATH handle
- * to any of them) the workload would walk or reopen host objects with its
- * rights (/proc/self/fd/0/..., a write through /proc/self/fd/1). Reopening
- * a pipe, a socket or a terminal through /proc gives nothing the client
- * did not hold already. NULL, or why fd is refused. */
-static const char *fd_refusal(int fd)
-{
-    struct stat st;
-    int fl = fcntl(fd, F_GETFL);
-
-    if (fl < 0 || fstat(fd, &st) < 0)
-        return "cannot inspect it";
-    if (fl & O_PATH)
-        return "an O_PATH descriptor";
-    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-        return NULL;
-    if (S_ISCHR(st.st_mode) && (isatty(fd) || st.st_rdev == makedev(1, 3)))
-        return NULL;
-    return S_ISDIR(st.st_mode) ? "a directory" : S_ISREG(st.st_mode) ? "a regular file" :
-           S_ISCHR(st.st_mode) ? "a device that is not a terminal or /dev/null" :
-           "not a pipe, socket or terminal";
-}
-
 static bool check_fds(const struct client *cl, const int *fds, int nfds, char *why, size_t n)
 {
     static const char *const names[] = {"stdin", "stdout", "stderr"};
@@ -297,7 +271,7 @@ static bool check_fds(const struct client *cl, const int *fds, int nfds, char *w
     if (cl->uid == 0)
         return true;
     for (int i = 0; i < nfds; i++) {
-        const char *r = fd_refusal(fds[i]);
+        const char *r = cvd_fd_refusal(fds[i]);
         if (r) {
             snprintf(why, n, "daemon: refused descriptor %d of the request (%s): %s; a client "
                      "that is not root may pass only pipes, sockets and terminals",

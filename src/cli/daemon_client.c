@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,7 +67,7 @@ static void uninstall_forwarding(void)
 }
 
 /* The daemon takes from a client that is not root only pipes, sockets,
- * terminals and /dev/null (daemon.c, fd_refusal). Any other stdio of such
+ * terminals and /dev/null (cvd_fd_refusal). Any other stdio of such
  * a client (a file, a directory) is relayed: a pipe goes to the daemon and
  * a child of the CLI copies between it and the fd, with the client's own
  * rights. */
@@ -80,15 +78,7 @@ static off_t stdin_off = -1; /* where a relayed stdin was, for a local start */
 
 static bool passable(int fd)
 {
-    struct stat st;
-    int fl = fcntl(fd, F_GETFL);
-
-    if (geteuid() == 0)
-        return true;
-    if (fl < 0 || (fl & O_PATH) || fstat(fd, &st) < 0)
-        return false;
-    return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
-           (S_ISCHR(st.st_mode) && (isatty(fd) || st.st_rdev == makedev(1, 3)));
+    return geteuid() == 0 || !cvd_fd_refusal(fd);
 }
 
 static void copy_out(int from, int to)

@@ -2,9 +2,12 @@
 #include "daemon_proto.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -170,4 +173,29 @@ int cvd_connect(const char *path)
         return r;
     }
     return fd;
+}
+
+/* The descriptors of a client who is not root reach the workload (root,
+ * default capabilities) only when they are a pipe, a socket, a terminal or
+ * /dev/null: through a directory, a file or a device (or an O_PATH handle
+ * to any of them) the workload would walk or reopen host objects with its
+ * rights (/proc/self/fd/0/..., a write through /proc/self/fd/1). Reopening
+ * a pipe, a socket or a terminal through /proc gives nothing the client
+ * did not hold already. NULL, or why fd is refused. */
+const char *cvd_fd_refusal(int fd)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 || fstat(fd, &st) < 0)
+        return "cannot inspect it";
+    if (fl & O_PATH)
+        return "an O_PATH descriptor";
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        return NULL;
+    if (S_ISCHR(st.st_mode) && (isatty(fd) || st.st_rdev == makedev(1, 3)))
+        return NULL;
+    return S_ISDIR(st.st_mode) ? "a directory" : S_ISREG(st.st_mode) ? "a regular file" :
+           S_ISCHR(st.st_mode) ? "a device that is not a terminal or /dev/null" :
+           "not a pipe, socket or terminal";
 }

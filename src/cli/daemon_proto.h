@@ -133,5 +133,9 @@ void cvd_strlcpy(char *dst, const char *src, size_t size);
 const char *cvd_socket_path(const char *given);
 /* A connected client socket (SOCK_SEQPACKET, SOCK_CLOEXEC) or -errno. */
 int cvd_connect(const char *path);
+/* Why the daemon refuses fd from a client that is not root (anything but a
+ * pipe, a socket, a terminal or /dev/null), or NULL: the daemon checks it,
+ * and the client relays what it would refuse. */
+const char *cvd_fd_refusal(int fd);
 
 #endif
