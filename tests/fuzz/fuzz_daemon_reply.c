@@ -4,7 +4,7 @@
  * buffer. */
 #include "fuzz.h"
 
-#include "../../src/cli/daemon_proto.h"
+#include "../../src/daemon/proto.h"
 
 #include <sys/socket.h>
 #include <unistd.h>

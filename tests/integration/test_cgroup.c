@@ -1,4 +1,4 @@
-/* Integration test of src/linux/cgroup.c against the real kernel (run as root).
+/* Integration test of src/linux/cgroup/cgroup.c against the real kernel (run as root).
  *
  * It checks the values the kernel shows in the v1 or v2 files (whichever mode
  * this host uses), attach/kill/destroy with a child and a grandchild, EEXIST
@@ -29,7 +29,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "linux/cgroup.h"
+#include "linux/cgroup/cgroup.h"
 
 #define N_CG 3
 #define N_CHILD 4

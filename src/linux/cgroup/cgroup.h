@@ -6,7 +6,7 @@
 #ifndef CV_CGROUP_H
 #define CV_CGROUP_H
 
-#include "../common/internal.h"
+#include "../../common/internal.h"
 
 enum cv_cgroup_mode {
     CV_CGROUP_NONE = 0, /* no usable cgroup file system */

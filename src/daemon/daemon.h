@@ -3,8 +3,8 @@
 #ifndef CV_DAEMON_H
 #define CV_DAEMON_H
 
-#include "cli.h"
-#include "daemon_proto.h"
+#include "../cli/cli.h"
+#include "proto.h"
 
 #define CVD_MAX_POOLS 64
 
