@@ -9,8 +9,12 @@
  * RUN (then SIGNALs until EXITED) or STATUS; anything else, or anything
  * malformed, is answered with ERROR and the connection is closed. A client
  * that goes away while its command runs gets the command SIGKILLed, and the
- * container goes back to its pool once the command is reaped. */
-#include "daemon.h"
+ * container goes back to its pool once the command is reaped.
+ *
+ * The server's files: daemon.c (this loop), request.c (what a client asks),
+ * socket.c (the listening socket), config.c (the file), proto.[ch] (the wire
+ * format, shared with the client in src/cli/daemon_client.c), server.h. */
+#include "server.h"
 
 #include <containerv/pool.h>
 
@@ -29,71 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CLIENTS 256        /* beyond: accepted, told BUSY, closed */
-#define MAX_CLIENTS_PER_UID (MAX_CLIENTS / 4) /* of one uid other than root */
-#define MAX_MSGS_PER_CLIENT 4096
-#define READS_PER_WAKEUP 16    /* messages read from one client before others get a turn */
-#define ACCEPTS_PER_WAKEUP 64
-#define REQUEST_TIMEOUT_NS (10ull * 1000000000ull) /* a connection must ask within 10 s */
-
-enum ev_kind { EV_LISTEN, EV_SIGNAL, EV_TIMER, EV_CLIENT, EV_PROC };
-
-struct client;
-
-struct evsrc {
-    enum ev_kind kind;
-    struct client *cl;
-};
-
-enum cstate {
-    C_NEW,     /* connected, no request yet */
-    C_RUNNING, /* a command runs for it */
-    C_ORPHAN,  /* the client is gone; its command is being killed and reaped */
-    C_DEAD,    /* to free at the end of this round */
-};
-
-struct dpool {
-    char name[CVD_NAME_MAX];
-    int size;
-    struct containerv_pool *pool;
-};
-
-struct client {
-    int fd;
-    enum cstate st;
-    struct evsrc ev_sock, ev_proc;
-    struct dpool *dp;
-    struct containerv_container *c;
-    pid_t pid;
-    int pidfd; /* owned by c: only watched here */
-    uint64_t deadline;
-    unsigned msgs;
-    char denied[200]; /* the peer check's refusal, told at its first message */
-    bool uncounted;   /* evicted: no longer in n_clients */
-    uid_t uid;        /* the peer's, at connect */
-    struct client *next;
-};
-
-struct daemon {
-    int ep, lfd, sig_r, timer, ready_fd;
-    bool have_group;
-    gid_t gid;
-    const char *group;
-    const char *socket;
-    struct dpool pools[CVD_MAX_POOLS];
-    int n_pools;
-    struct client *clients;
-    int n_clients;
-    bool stop;
-    struct evsrc ev_listen, ev_signal, ev_timer;
-};
-
-static int sig_w = -1;
-/* aligned for the structs it holds */
-static union {
-    char buf[CVD_MAX_MSG];
-    struct cvd_run run;
-} rx;
+static int sig_w = -1; /* the self-pipe on_signal writes to */
 
 static uint64_t now_ns(void)
 {
@@ -142,7 +82,7 @@ static void drop_client_fd(struct daemon *d, struct client *cl)
 }
 
 /* The command is over (or never ran): reap it, give the container back. */
-static int reclaim(struct daemon *d, struct client *cl, int *code, struct containerv_error *err)
+int cvd_reclaim(struct daemon *d, struct client *cl, int *code, struct containerv_error *err)
 {
     int rc = 0;
 
@@ -168,7 +108,7 @@ static int reclaim(struct daemon *d, struct client *cl, int *code, struct contai
 
 /* The client is gone (or is dropped): kill what runs for it; the pidfd
  * tells when it is reaped. */
-static void hang_up(struct daemon *d, struct client *cl)
+void cvd_hang_up(struct daemon *d, struct client *cl)
 {
     drop_client_fd(d, cl);
     if (cl->st == C_RUNNING) {
@@ -182,281 +122,31 @@ static void hang_up(struct daemon *d, struct client *cl)
         cl->st = C_DEAD;
 }
 
-static void fail(struct daemon *d, struct client *cl, enum cvd_error_kind kind, int code,
-                 const char *step, const char *message)
+void cvd_fail(struct daemon *d, struct client *cl, enum cvd_error_kind kind, int code,
+              const char *step, const char *message)
 {
     if (cl->fd >= 0)
         send_error(cl->fd, kind, code, step, message);
-    hang_up(d, cl);
-}
-
-static void close_fds(int *fds, int n)
-{
-    for (int i = 0; i < n; i++)
-        close(fds[i]);
-}
-
-/* The argv of a RUN: argc NUL-terminated strings filling the blob exactly. */
-static char **parse_argv(const struct cvd_run *r, size_t n)
-{
-    const char *blob = (const char *)r + sizeof(*r);
-    size_t len = r->argv_len, nul = 0;
-    char **argv;
-
-    if (r->argc < 1 || r->argc > CVD_MAX_ARGS || len == 0 || len > CVD_MAX_MSG ||
-        n != sizeof(*r) + len || blob[len - 1] != '\0' || blob[0] == '\0')
-        return NULL;
-    for (size_t i = 0; i < len; i++)
-        nul += blob[i] == '\0';
-    if (nul != r->argc || !(argv = calloc(r->argc + 1, sizeof(*argv))))
-        return NULL;
-    for (size_t i = 0, k = 0; k < r->argc; k++) {
-        argv[k] = (char *)blob + i;
-        i += strlen(blob + i) + 1;
-    }
-    return argv;
-}
-
-static struct dpool *find_pool(struct daemon *d, const char *name)
-{
-    for (int i = 0; i < d->n_pools; i++)
-        if (strcmp(d->pools[i].name, name) == 0)
-            return &d->pools[i];
-    return NULL;
-}
-
-static bool check_run(const struct cvd_run *r, int nfds, const char **why)
-{
-    unsigned io = r->flags & (CVD_RUN_STDIN | CVD_RUN_STDOUT | CVD_RUN_STDERR);
-
-    if (r->flags & ~CVD_RUN_FLAGS)
-        *why = "unknown RUN flags";
-    else if ((r->flags & CVD_RUN_TTY) && io)
-        *why = "RUN with a terminal takes no stdio descriptors";
-    else if (__builtin_popcount(io) != nfds)
-        *why = "RUN: the descriptors do not match the flags";
-    else if (memchr(r->template_name, '\0', sizeof(r->template_name)) == NULL ||
-             !r->template_name[0])
-        *why = "RUN: bad template name";
-    else
-        return true;
-    return false;
-}
-
-static void spawn_opts(const struct cvd_run *r, const int *fds, int *master,
-                       struct containerv_spawn_options *so)
-{
-    int k = 0;
-
-    containerv_spawn_options_init(so);
-    if (r->flags & CVD_RUN_TTY) {
-        so->tty = true;
-        so->rows = r->rows;
-        so->cols = r->cols;
-        so->tty_master_fd = master;
-        return;
-    }
-    if (r->flags & CVD_RUN_STDIN)
-        so->stdin_fd = fds[k++];
-    if (r->flags & CVD_RUN_STDOUT)
-        so->stdout_fd = fds[k++];
-    if (r->flags & CVD_RUN_STDERR)
-        so->stderr_fd = fds[k++];
-}
-
-static bool check_fds(const struct client *cl, const int *fds, int nfds, char *why, size_t n)
-{
-    static const char *const names[] = {"stdin", "stdout", "stderr"};
-
-    if (cl->uid == 0)
-        return true;
-    for (int i = 0; i < nfds; i++) {
-        const char *r = cvd_fd_refusal(fds[i]);
-        if (r) {
-            snprintf(why, n, "daemon: refused descriptor %d of the request (%s): %s; a client "
-                     "that is not root may pass only pipes, sockets and terminals",
-                     i, i < 3 ? names[i] : "?", r);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* RUN: take a container, spawn (fds go to the container and are closed
- * here), answer STARTED. fds are closed on every path. */
-static void do_run(struct daemon *d, struct client *cl, size_t n, int *fds, int nfds)
-{
-    const struct cvd_run *r = &rx.run;
-    struct containerv_spawn_options so;
-    struct containerv_error err;
-    const char *why = NULL;
-    char **argv = NULL;
-    int master = -1, rc;
-
-    if (!check_run(r, nfds, &why) || !(argv = parse_argv(r, n))) {
-        close_fds(fds, nfds);
-        fail(d, cl, CVD_ERR_PROTO, EPROTO, "daemon.request", why ? why : "RUN: malformed argv");
-        return;
-    }
-    char refused[256];
-    if (!check_fds(cl, fds, nfds, refused, sizeof(refused))) {
-        close_fds(fds, nfds);
-        free(argv);
-        fail(d, cl, CVD_ERR_DENIED, EPERM, "daemon.fds", refused);
-        return;
-    }
-    cl->dp = find_pool(d, r->template_name);
-    if (!cl->dp) {
-        char msg[160];
-        close_fds(fds, nfds);
-        free(argv);
-        snprintf(msg, sizeof(msg), "daemon: no pool for template '%s'", r->template_name);
-        fail(d, cl, CVD_ERR_NOPOOL, ENOENT, "daemon.pool", msg);
-        return;
-    }
-    rc = containerv_pool_get_container(cl->dp->pool, &cl->c, &err);
-    if (rc == 0) {
-        spawn_opts(r, fds, &master, &so);
-        rc = containerv_spawn(cl->c, (const char *const *)argv, &so, &cl->pid, &err);
-    }
-    close_fds(fds, nfds);
-    free(argv);
-    if (rc < 0) {
-        cl->pid = -1;
-        reclaim(d, cl, NULL, NULL);
-        fail(d, cl, CVD_ERR_RUNTIME, err.code, err.step, err.message);
-        return;
-    }
-    cl->st = C_RUNNING;
-    cl->pidfd = containerv_process_pidfd(cl->c, cl->pid);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cl->ev_proc};
-    if (cl->pidfd < 0 || epoll_ctl(d->ep, EPOLL_CTL_ADD, cl->pidfd, &ev) < 0) {
-        /* cannot watch it: do not let it run unwatched */
-        containerv_kill(cl->c, cl->pid, SIGKILL, NULL);
-        cl->pidfd = -1;
-        reclaim(d, cl, NULL, NULL);
-        cl->st = C_NEW;
-        if (master >= 0)
-            close(master);
-        fail(d, cl, CVD_ERR_RUNTIME, EIO, "daemon.watch", "daemon: cannot watch the process");
-        return;
-    }
-    struct cvd_started s;
-    memset(&s, 0, sizeof(s));
-    cvd_hdr_init(&s.h, CVD_STARTED, sizeof(s));
-    s.pid = cl->pid;
-    s.flags = master >= 0 ? CVD_STARTED_TTY : 0;
-    rc = cvd_send(cl->fd, &s, sizeof(s), &master, master >= 0 ? 1 : 0);
-    if (master >= 0)
-        close(master);
-    if (rc < 0)
-        hang_up(d, cl); /* the client cannot hear us: kill the command */
-}
-
-static void do_status(struct daemon *d, struct client *cl)
-{
-    struct cvd_status_end end;
-    uint32_t count = 0;
-
-    for (int i = 0; i < d->n_pools; i++) {
-        struct containerv_pool_stats st;
-        struct cvd_status_row row;
-        if (containerv_pool_get_stats(d->pools[i].pool, &st) < 0)
-            continue;
-        memset(&row, 0, sizeof(row));
-        cvd_hdr_init(&row.h, CVD_STATUS_ROW, sizeof(row));
-        cvd_strlcpy(row.template_name, st.template_name, sizeof(row.template_name));
-        row.pool_size = st.pool_size;
-        row.warm = st.warm_containers;
-        row.in_use = st.in_use;
-        row.hits = st.hits;
-        row.misses = st.misses;
-        row.refills = st.refills;
-        row.resets = st.resets;
-        row.replaces = st.replaces;
-        row.failures = st.failures;
-        row.mean_refill_ns = st.mean_refill_ns;
-        row.mean_reset_ns = st.mean_reset_ns;
-        cvd_strlcpy(row.last_error, st.last_error, sizeof(row.last_error));
-        cvd_strlcpy(row.last_replace, st.last_replace, sizeof(row.last_replace));
-        if (cvd_send(cl->fd, &row, sizeof(row), NULL, 0) < 0) {
-            hang_up(d, cl);
-            return;
-        }
-        count++;
-    }
-    memset(&end, 0, sizeof(end));
-    cvd_hdr_init(&end.h, CVD_STATUS_END, sizeof(end));
-    end.count = count;
-    (void)cvd_send(cl->fd, &end, sizeof(end), NULL, 0);
-    hang_up(d, cl);
-}
-
-static void do_signal(struct daemon *d, struct client *cl, const struct cvd_signal *s)
-{
-    struct containerv_error e;
-
-    if (s->sig < 1 || s->sig > 64) {
-        fail(d, cl, CVD_ERR_PROTO, EINVAL, "daemon.request", "SIGNAL: no such signal");
-        return;
-    }
-    /* ESRCH: it has just ended; EXITED is on its way */
-    if (containerv_kill(cl->c, cl->pid, s->sig, &e) < 0 && e.code != ESRCH)
-        fprintf(stderr, "containerv: daemon: %s\n", e.message);
-}
-
-/* One message of n bytes from a client; fds are its descriptors. */
-static void handle_msg(struct daemon *d, struct client *cl, size_t n, int *fds, int nfds)
-{
-    int type = cvd_check(rx.buf, n);
-
-    if (++cl->msgs > MAX_MSGS_PER_CLIENT) {
-        close_fds(fds, nfds);
-        fail(d, cl, CVD_ERR_PROTO, EPROTO, "daemon.request", "too many messages");
-        return;
-    }
-    if (cl->denied[0]) {
-        /* answered only now that its request is read: closing a socket with
-         * unread data would reset the connection and lose the answer */
-        close_fds(fds, nfds);
-        fail(d, cl, CVD_ERR_DENIED, EACCES, "daemon.permission", cl->denied);
-        return;
-    }
-    if (type == CVD_RUN && cl->st == C_NEW) {
-        do_run(d, cl, n, fds, nfds);
-        return;
-    }
-    close_fds(fds, nfds);
-    if (type < 0)
-        fail(d, cl, CVD_ERR_PROTO, EPROTO, "daemon.request",
-             "malformed message (bad header, version or length)");
-    else if (nfds > 0)
-        fail(d, cl, CVD_ERR_PROTO, EPROTO, "daemon.request", "unexpected file descriptors");
-    else if (type == CVD_STATUS && cl->st == C_NEW)
-        do_status(d, cl);
-    else if (type == CVD_SIGNAL && cl->st == C_RUNNING)
-        do_signal(d, cl, (const struct cvd_signal *)rx.buf);
-    else
-        fail(d, cl, CVD_ERR_PROTO, EPROTO, "daemon.request", "unexpected message in this state");
+    cvd_hang_up(d, cl);
 }
 
 static void on_client(struct daemon *d, struct client *cl)
 {
     for (int i = 0; i < READS_PER_WAKEUP && cl->fd >= 0; i++) {
         int fds[CVD_MAX_FDS], nfds = 0;
-        ssize_t n = cvd_recv(cl->fd, rx.buf, sizeof(rx.buf), fds, CVD_MAX_FDS, &nfds);
+        ssize_t n = cvd_recv(cl->fd, cvd_rx.buf, sizeof(cvd_rx.buf), fds, CVD_MAX_FDS, &nfds);
         if (n == -EAGAIN)
             return;
         if (n == 0 || n == -ECONNRESET) {
-            hang_up(d, cl);
+            cvd_hang_up(d, cl);
             return;
         }
         if (n < 0) {
-            fail(d, cl, CVD_ERR_PROTO, (int)-n, "daemon.request",
+            cvd_fail(d, cl, CVD_ERR_PROTO, (int)-n, "daemon.request",
                  n == -EMSGSIZE ? "message too long" : n == -EPROTO ? "bad control data (too many descriptors or truncated)" : "cannot read the request");
             return;
         }
-        handle_msg(d, cl, (size_t)n, fds, nfds);
+        cvd_handle_msg(d, cl, (size_t)n, fds, nfds);
     }
 }
 
@@ -465,7 +155,7 @@ static void on_proc(struct daemon *d, struct client *cl)
 {
     struct containerv_error err;
     int code = CLI_EXIT_RUNTIME;
-    int rc = reclaim(d, cl, &code, &err);
+    int rc = cvd_reclaim(d, cl, &code, &err);
 
     if (cl->fd >= 0) {
         if (rc < 0) {
@@ -561,7 +251,7 @@ static bool evict_idle(struct daemon *d)
             oldest = cl; /* the list is newest first */
     if (!oldest)
         return false;
-    fail(d, oldest, CVD_ERR_BUSY, EAGAIN, "daemon.accept", "daemon: too many clients");
+    cvd_fail(d, oldest, CVD_ERR_BUSY, EAGAIN, "daemon.accept", "daemon: too many clients");
     /* freed at the end of the round; it no longer counts */
     oldest->uncounted = true;
     d->n_clients--;
@@ -612,7 +302,7 @@ static void sweep(struct daemon *d, uint64_t now, int *timeout_ms)
     for (struct client **pp = &d->clients; *pp;) {
         struct client *cl = *pp;
         if (cl->st == C_NEW && now >= cl->deadline)
-            fail(d, cl, CVD_ERR_PROTO, ETIMEDOUT, "daemon.request", "no request in time");
+            cvd_fail(d, cl, CVD_ERR_PROTO, ETIMEDOUT, "daemon.request", "no request in time");
         if (cl->st == C_DEAD) {
             *pp = cl->next;
             if (!cl->uncounted)
@@ -668,143 +358,6 @@ static void check_ready(struct daemon *d)
 
 /* ------------------------------------------------------------ setup */
 
-/* The group's gid, from /etc/group (fgetgrent: the CLI is linked
- * statically, and NSS modules do not load into a static binary), or a
- * number. */
-static int resolve_group(struct daemon *d, const char *name)
-{
-    FILE *f;
-    struct group *gr;
-    uint32_t v;
-    bool found = false;
-
-    if (!name)
-        return 0;
-    d->group = name;
-    d->have_group = true;
-    if ((f = fopen("/etc/group", "re"))) {
-        while (!found && (gr = fgetgrent(f)))
-            if (strcmp(gr->gr_name, name) == 0) {
-                d->gid = gr->gr_gid;
-                found = true;
-            }
-        fclose(f);
-    }
-    if (!found && cli_parse_u32(name, &v)) {
-        d->gid = (gid_t)v;
-        found = true;
-    }
-    if (!found)
-        cli_error("daemon: unknown group '%s' (not in /etc/group, not a number)", name);
-    return found ? 0 : -1;
-}
-
-static int mkdir_parents(const char *sock)
-{
-    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    char *slash;
-
-    snprintf(dir, sizeof(dir), "%s", sock);
-    slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(dir, 0755) == 0)
-            chmod(dir, 0755); /* 0755 whatever the umask */
-        else if (errno != EEXIST)
-            return -1;
-        if (!c)
-            return 0;
-        *p = c;
-    }
-}
-
-/* Bind and listen; refuse a live daemon, remove a stale socket. */
-static int open_socket(struct daemon *d, const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct stat st;
-    int fd, live;
-
-    if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path)) {
-        cli_error("daemon: socket path '%s': want an absolute path shorter than %zu bytes", path,
-                  sizeof(sa.sun_path));
-        return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    if (mkdir_parents(path) < 0) {
-        cli_error("daemon: making the directory of '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    live = cvd_connect(path);
-    if (live >= 0) {
-        close(live);
-        cli_error("daemon: another daemon is running on '%s'", path);
-        return -1;
-    }
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            cli_error("daemon: '%s' exists and is not a socket", path);
-            return -1;
-        }
-        if (live == -ECONNREFUSED && unlink(path) < 0 && errno != ENOENT) {
-            cli_error("daemon: removing the stale socket '%s': %s", path, strerror(errno));
-            return -1;
-        }
-    }
-    /* Bound in a fresh directory of root's (mode 0700: no one else can put
-     * anything there), with the umask that gives the final mode at once;
-     * the group is set there, then the socket is renamed into place. No
-     * step goes by the public path but the rename, which replaces whatever
-     * is there (a symlink swapped in meanwhile) without following it. */
-    char tmpl[sizeof(sa.sun_path) + 16], *slash;
-    snprintf(tmpl, sizeof(tmpl), "%s", path);
-    slash = strrchr(tmpl, '/');
-    snprintf(slash + 1, sizeof(tmpl) - (size_t)(slash + 1 - tmpl), ".cvd.XXXXXX");
-    if (strlen(tmpl) + 3 > sizeof(sa.sun_path)) {
-        cli_error("daemon: socket path '%s': too long for the private bind directory beside it",
-                  path);
-        return -1;
-    }
-    if (!mkdtemp(tmpl)) {
-        cli_error("daemon: making a private directory beside '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", tmpl);
-    int dfd = open(tmpl, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    mode_t old_umask = umask(d->have_group ? 0117 : 0177); /* 0660 / 0600 from creation */
-    int b = fd < 0 || dfd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    umask(old_umask);
-    const char *what = "binding";
-    if (b == 0 && (what = "setting the socket's group",
-                   fchownat(dfd, "s", 0, d->have_group ? d->gid : 0, AT_SYMLINK_NOFOLLOW) < 0))
-        b = -1;
-    if (b == 0 && (what = "listening", listen(fd, 128) < 0))
-        b = -1;
-    if (b == 0 && (what = "moving the socket into place", rename(sa.sun_path, path) < 0))
-        b = -1;
-    if (b < 0) {
-        cli_error("daemon: %s '%s': %s", what, path, strerror(errno));
-        unlink(sa.sun_path);
-    }
-    rmdir(tmpl);
-    if (dfd >= 0)
-        close(dfd);
-    if (b < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    d->lfd = fd;
-    return 0;
-}
-
 static int open_pools(struct daemon *d, const struct cvd_config *c)
 {
     for (int i = 0; i < c->n_pools; i++) {
@@ -832,7 +385,7 @@ static int open_pools(struct daemon *d, const struct cvd_config *c)
     return 0;
 }
 
-static int watch(struct daemon *d, int fd, struct evsrc *src, enum ev_kind kind)
+int cvd_watch(struct daemon *d, int fd, struct evsrc *src, enum ev_kind kind)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = src};
 
@@ -880,9 +433,9 @@ static int setup_loop(struct daemon *d)
         cli_error("daemon: timerfd: %s", strerror(errno));
         return -1;
     }
-    if (watch(d, d->lfd, &d->ev_listen, EV_LISTEN) < 0 ||
-        watch(d, d->sig_r, &d->ev_signal, EV_SIGNAL) < 0 ||
-        watch(d, d->timer, &d->ev_timer, EV_TIMER) < 0)
+    if (cvd_watch(d, d->lfd, &d->ev_listen, EV_LISTEN) < 0 ||
+        cvd_watch(d, d->sig_r, &d->ev_signal, EV_SIGNAL) < 0 ||
+        cvd_watch(d, d->timer, &d->ev_timer, EV_TIMER) < 0)
         return -1;
     return 0;
 }
@@ -946,7 +499,7 @@ static int shutdown_daemon(struct daemon *d)
         d->clients = cl->next;
         if (cl->st == C_RUNNING || cl->st == C_ORPHAN) {
             containerv_kill(cl->c, cl->pid, SIGKILL, NULL);
-            reclaim(d, cl, NULL, NULL);
+            cvd_reclaim(d, cl, NULL, NULL);
         }
         drop_client_fd(d, cl);
         free(cl);
@@ -980,8 +533,8 @@ int cvd_serve(struct cvd_config *c)
     d.ready_fd = c->ready_fd;
     d.socket = c->socket;
     raise_fd_limit();
-    if (resolve_group(&d, c->group) == 0 && setup_signals(&d) == 0 &&
-        open_socket(&d, c->socket) == 0 && open_pools(&d, c) == 0 && setup_loop(&d) == 0) {
+    if (cvd_resolve_group(&d, c->group) == 0 && setup_signals(&d) == 0 &&
+        cvd_open_socket(&d, c->socket) == 0 && open_pools(&d, c) == 0 && setup_loop(&d) == 0) {
         loop(&d);
         rc = 0;
     }
@@ -989,21 +542,4 @@ int cvd_serve(struct cvd_config *c)
         rc = CLI_EXIT_RUNTIME;
     c->ready_fd = d.ready_fd; /* -1 once written and closed */
     return rc;
-}
-
-char **cvd_parse_run(const void *buf, size_t n, int nfds, const char **why)
-{
-    const struct cvd_run *r = buf;
-    char **argv;
-
-    *why = NULL;
-    if (cvd_check(buf, n) != CVD_RUN) {
-        *why = "malformed message (bad header, version or length)";
-        return NULL;
-    }
-    if (!check_run(r, nfds, why))
-        return NULL;
-    if (!(argv = parse_argv(r, n)))
-        *why = "RUN: malformed argv";
-    return argv;
 }
