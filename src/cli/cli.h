@@ -19,7 +19,7 @@ struct cli_global {
     const char *runtime_dir; /* --runtime-dir or $CONTAINERV_RUNTIME_DIR; NULL: default */
     bool debug;              /* --debug: trace start-up steps on stderr */
     const char *socket;      /* --socket: the pool daemon's socket; NULL: $CONTAINERV_SOCKET
-                                or the default (daemon_proto.h) */
+                                or the default (src/daemon/proto.h) */
     const char *state_dir;   /* --state-dir as given (it also sets $CONTAINERV_STATE_DIR) */
     bool runtime_dir_given;  /* runtime_dir came from --runtime-dir */
 };

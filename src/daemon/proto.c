@@ -1,4 +1,4 @@
-/* The pool daemon's wire protocol: framing, checks, fd passing (daemon_proto.h). */
+/* The pool daemon's wire protocol: framing, checks, fd passing (proto.h). */
 #include "proto.h"
 
 #include <errno.h>

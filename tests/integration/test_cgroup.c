@@ -1,4 +1,4 @@
-/* Integration test of src/linux/cgroup/cgroup.c against the real kernel (run as root).
+/* Integration test of the cgroup layer (src/linux/cgroup/) against the real kernel (run as root).
  *
  * It checks the values the kernel shows in the v1 or v2 files (whichever mode
  * this host uses), attach/kill/destroy with a child and a grandchild, EEXIST
