@@ -530,6 +530,7 @@ int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigne
         fprintf(stderr, "%s: skipped: needs root\n", name);
         return 77;
     }
+    snprintf(cvt.name, sizeof(cvt.name), "%s", name);
     cvt.containerv = need_env("CONTAINERV");
     cvt.helper_layer = need_env("CV_HELPER_LAYER");
     cvt.rootfs = need_env("CV_DEFAULT_ROOTFS");
@@ -610,4 +611,23 @@ int cvt_fixture_teardown(void **state)
     cvt_snap_free(&f->before);
     free(f);
     return 0;
+}
+
+bool cvt_in_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci && *ci && strcmp(ci, "0") != 0 && strcmp(ci, "false") != 0;
+}
+
+void cvt_note_skip(const char *file, int line, const char *kind, const char *why)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    fprintf(stderr, "cvt: SKIP (%s) %s:%d: %s\n", kind, base, line, why);
+    const char *log = getenv("CVT_SKIP_LOG");
+    FILE *f = log && *log ? fopen(log, "ae") : NULL;
+    if (f) {
+        fprintf(f, "%s %s:%d %s: %s\n", cvt.name[0] ? cvt.name : "?", base, line, kind, why);
+        fclose(f);
+    }
 }

@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "cvt.h" /* for the skips only: this test keeps its own fixture */
 #include "linux/cgroup/cgroup.h"
 
 #define N_CG 3
@@ -396,7 +397,7 @@ static void fork_storm(void **state, bool kill_first)
     struct fixture *f = *state;
     struct containerv_error err = {0};
     if (f->mode == CV_CGROUP_V1 && !v1_mounted(CV_V1_PIDS))
-        skip(); /* without a pids limit this would be a real fork bomb */
+        cvt_skip_host("the v1 pids controller is not mounted (without a pids limit this would be a real fork bomb)");
     struct cv_limits l = {.pids = 32};
     assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], &l, &err), 0);
     struct child *ch = spawn(f);
@@ -429,7 +430,7 @@ static void test_destroy_frozen(void **state)
     struct containerv_error err = {0};
     int c = f->mode == CV_CGROUP_V2 ? 0 : CV_V1_FREEZER;
     if (f->mode == CV_CGROUP_V1 && !v1_mounted(c))
-        skip();
+        cvt_skip_host("the v1 freezer controller is not mounted");
     assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &err), 0);
     struct child *ch = spawn(f);
     assert_int_equal(cv_cgroup_attach(&f->cg[0], ch->pid, &err), 0);
@@ -456,7 +457,7 @@ static void test_nested(void **state)
     struct containerv_error err = {0};
     int c = f->mode == CV_CGROUP_V2 ? 0 : CV_V1_PIDS;
     if (f->mode == CV_CGROUP_V1 && !v1_mounted(c))
-        skip();
+        cvt_skip_host("the v1 pids controller is not mounted");
     assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &err), 0);
     struct child *ch = spawn(f);
     assert_int_equal(cv_cgroup_attach(&f->cg[0], ch->pid, &err), 0);
@@ -504,7 +505,7 @@ static void test_eexist_partial(void **state)
     while (last >= 0 && !v1_mounted(last))
         last--;
     if (f->mode != CV_CGROUP_V1 || last <= 0)
-        skip();
+        cvt_skip_host("v1 only, with two or more hierarchies mounted");
     /* make the parent through the library, then the stray leaf by hand */
     assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &err), 0);
     assert_int_equal(cv_cgroup_destroy(&f->cg[0], &err), 0);
