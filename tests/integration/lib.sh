@@ -48,9 +48,30 @@ note() { echo "# $*"; }
 # ------------------------------------------------------------ running
 newid() { SEQ=$((SEQ + 1)); ID="$PFX$SEQ"; }
 cv() { timeout -k 5 "$CV_TIMEOUT" "$CONTAINERV" --runtime-dir "$RT" "$@"; }
+# --name for a container the caller did not name, so that every container a
+# test makes has an id the leak checks and the cleanup see ($PFX...);
+# CV_KEEP_GENERATED=1 leaves the id to the CLI (for the test of that)
+AUTO=0
+auto_name() {
+  local a
+  [ "${CV_KEEP_GENERATED:-0}" = 1 ] && return
+  for a in "$@"; do
+    case $a in --) break ;; --name | --name=* | --template | --template=*) return ;; esac
+  done
+  AUTO=$((AUTO + 1))
+  printf '%s\n' --name "${PFX}g$AUTO"
+}
 # run with the helper layer (/bin/cvtest) over the default rootfs
-cvrun() { cv run --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" "$@"; }
-cvcreate() { cv create --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" "$@"; }
+cvrun() {
+  local -a n
+  mapfile -t n < <(auto_name "$@")
+  cv run "${n[@]}" --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" "$@"
+}
+cvcreate() {
+  local -a n
+  mapfile -t n < <(auto_name "$@")
+  cv create "${n[@]}" --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" "$@"
+}
 # capture CMD...: sets RC, OUT (stdout) and ERR (stderr), NERR (stderr lines)
 capture() {
   local o e
