@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -403,8 +404,17 @@ static void fork_storm(void **state, bool kill_first)
     struct child *ch = spawn(f);
     assert_int_equal(cv_cgroup_attach(&f->cg[0], ch->pid, &err), 0);
     assert_int_equal(write(ch->ctl, "b", 1), 1);
-    while (cv_cgroup_count_procs(&f->cg[0]) < 8)
+    /* bounded (a hang guard, not a timing check): the storm must get going,
+     * and a child that died at once (count stuck below 8, or an error)
+     * fails here instead of spinning for ever */
+    int n = 0;
+    for (int i = 0; i < 200000 && (n = cv_cgroup_count_procs(&f->cg[0])) < 8; i++) {
+        if (n < 0)
+            fail_msg("counting the fork storm's processes: %s", strerror(-n));
         sched_yield();
+    }
+    if (n < 8)
+        fail_msg("the fork storm never reached 8 processes (%d)", n);
     if (kill_first)
         assert_int_equal(cv_cgroup_kill(&f->cg[0], &err), 0);
     assert_int_equal(cv_cgroup_destroy(&f->cg[0], &err), 0);

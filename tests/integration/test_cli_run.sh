@@ -193,8 +193,11 @@ no_leaks "writable layer"
 leak_snap
 capture cvrun --memory 32M -- cvtest alloc 8
 is "$RC" 0 "--memory 32M: 8 MiB is fine"
-capture cvrun --memory 32M -- cvtest alloc 200
-is "$RC" 137 "--memory 32M: allocating 200 MiB is OOM-killed (137)"
+# with swap on, --memory alone lets it swap: no swap on top (memory + swap = 32M)
+noswap=()
+[ "$(grep -c '' /proc/swaps)" -gt 1 ] && noswap=(--memory-swap 32M)
+capture cvrun --memory 32M "${noswap[@]}" -- cvtest alloc 200
+is "$RC" 137 "--memory 32M ${noswap[*]}: allocating 200 MiB is OOM-killed (137)"
 capture cvrun --pids 16 -- cvtest forkbomb 100
 read -r forked errname <<<"$OUT"
 if [ "${forked:-99}" -lt 16 ] 2>/dev/null && [ "${errname:-}" = EAGAIN ]; then
