@@ -352,7 +352,7 @@ static const struct step steps[] = {
 static const char *const step_names[] = {
     "validate", "security.prepare", "cgroup.probe", "runtime.dir", "control.socket", "cgroup.create", "layers.prepare", "clone",
     "userns.map", "state.write", "control.bind", "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
-    "child.mount.sys", "child.mount.tmp", "child.mount.binds", "child.mask", "child.pivot_root", "child.hostname",
+    "child.mount.sys", "child.mount.tmp", "child.mount.binds", "child.mask", "child.rootfs.readonly", "child.pivot_root", "child.hostname",
     "child.network", "cgroup.attach", "child.cgroup.join", "child.no_new_privs", "child.seccomp", "child.caps",
     "child.init.prepare", "child.ready", NULL,
 };

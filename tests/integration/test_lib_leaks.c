@@ -83,6 +83,8 @@ static void test_fault_every_step(void **state)
     snprintf(vol, sizeof(vol), "%s/fault-volume", cvt.tmp);
     mkdir(vol, 0755);
     assert_int_equal(containerv_options_add_bind(o, vol, "/mnt/vol", false), 0);
+    /* so that child.rootfs.readonly runs too */
+    assert_int_equal(containerv_options_set_read_only(o, true), 0);
 
     char failures[16384] = "";
     for (size_t i = 0; s[i]; i++) {
@@ -246,6 +248,7 @@ static void test_kill_paused_creator_then_gc(void **state)
             setenv("CONTAINERV_FAULT", spec, 1);
             struct containerv_options *o = cvt_options();
             containerv_options_set_pids_limit(o, 32);
+            containerv_options_set_read_only(o, true); /* so that child.rootfs.readonly runs */
             struct containerv_container *c = NULL;
             struct containerv_error err;
             int r = containerv_create(id, o, &c, &err);
