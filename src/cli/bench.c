@@ -327,24 +327,16 @@ static void print_report(const struct containerv_bench_report *r)
 
 /* ------------------------------------------------------------ files */
 
-static int write_text(const char *opt, const char *path, char *text)
+static int write_text(struct cli_outfile *of, char *text)
 {
-    FILE *f;
-    int rc = 0;
-
     if (!text) {
-        cli_error("bench: %s: %s", opt, strerror(errno));
+        cli_error("bench: %s: %s", of->opt, strerror(errno));
+        cli_outfile_abandon(of);
         return -1;
     }
-    f = fopen(path, "we");
-    if (!f || fputs(text, f) == EOF || (strcmp(opt, "--json") == 0 && fputc('\n', f) == EOF))
-        rc = -1;
-    if (f && fclose(f) != 0)
-        rc = -1;
-    if (rc < 0)
-        cli_error("bench: %s: cannot write '%s': %s", opt, path, strerror(errno));
+    bool bad = fputs(text, of->f) == EOF || (strcmp(of->opt, "--json") == 0 && fputc('\n', of->f) == EOF);
     free(text);
-    return rc;
+    return cli_outfile_close(of, bad);
 }
 
 /* ------------------------------------------------------------ running */
@@ -385,9 +377,17 @@ static int run_bench(struct bench_args *ba)
 {
     struct containerv_bench_report *reps[4] = {NULL};
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    struct cli_outfile json = {.f = NULL}, svg = {.f = NULL};
     size_t n = 0;
     int rc;
 
+    /* the result files first: a path that cannot be written fails now, not
+     * after the whole benchmark */
+    if ((ba->json && cli_outfile_open(&json, "bench: --json", ba->json) < 0) ||
+        (ba->svg && cli_outfile_open(&svg, "bench: --svg", ba->svg) < 0)) {
+        cli_outfile_abandon(&json);
+        return CLI_EXIT_RUNTIME;
+    }
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
@@ -395,12 +395,14 @@ static int run_bench(struct bench_args *ba)
     rc = run_all(ba, reps, &n);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (rc == 0 && n && ba->json &&
-        write_text("--json", ba->json, containerv_bench_json((const struct containerv_bench_report *const *)reps, n)) < 0)
+    if (rc == 0 && n && json.f &&
+        write_text(&json, containerv_bench_json((const struct containerv_bench_report *const *)reps, n)) < 0)
         rc = CLI_EXIT_RUNTIME;
-    if (rc == 0 && n && ba->svg &&
-        write_text("--svg", ba->svg, containerv_bench_svg((const struct containerv_bench_report *const *)reps, n)) < 0)
+    if (rc == 0 && n && svg.f &&
+        write_text(&svg, containerv_bench_svg((const struct containerv_bench_report *const *)reps, n)) < 0)
         rc = CLI_EXIT_RUNTIME;
+    cli_outfile_abandon(&json); /* not filled: the benchmark failed */
+    cli_outfile_abandon(&svg);
     for (size_t i = 0; i < n; i++)
         containerv_bench_report_free(reps[i]);
     return rc;

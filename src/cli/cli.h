@@ -123,22 +123,26 @@ void cli_tty_size(unsigned short *rows, unsigned short *cols);
  * and restores it before returning; follows SIGWINCH. 0 or -errno. */
 int cli_tty_relay(int master, int end_fd, bool use_stdin);
 
+/* ---- outfile.c: a result file (--json, --svg, --metrics-json), opened
+ * before the work so that a path that cannot be written fails at once */
+struct cli_outfile {
+    FILE *f; /* NULL: not open */
+    const char *opt, *path;
+    bool created; /* by open: abandon removes it */
+};
+/* 0, or -1 after one line "<opt>: cannot open '<path>': ..." */
+int cli_outfile_open(struct cli_outfile *of, const char *opt, const char *path);
+/* Close without a result (the work failed); removes a file open made. */
+void cli_outfile_abandon(struct cli_outfile *of);
+/* Close after writing; write_failed: a write already failed. 0, or -1 after
+ * one line "<opt>: cannot write '<path>': ...". Nothing when not open. */
+int cli_outfile_close(struct cli_outfile *of, bool write_failed);
+
 /* ---- metrics.c */
 
 void cli_metrics_print(FILE *out, const char *id, const struct containerv_startup_metrics *m);
-/* --metrics-json's file, opened before the container is made so that a
- * path that cannot be written fails the command before anything runs. */
-struct cli_metrics_file {
-    FILE *f;
-    const char *path;
-    bool created; /* by open: abandon removes it */
-};
-/* 0, or -1 after an error message naming the path. */
-int cli_metrics_open(struct cli_metrics_file *mf, const char *path);
-/* Close without writing (the container was never made); removes a file open made. */
-void cli_metrics_abandon(struct cli_metrics_file *mf);
 /* Write the metrics as JSON and close; -1 after an error message. */
-int cli_metrics_write_json(struct cli_metrics_file *mf, const char *id,
+int cli_metrics_write_json(struct cli_outfile *mf, const char *id,
                            const struct containerv_startup_metrics *m);
 /* A containerv_trace_fn printing "containerv: debug: <step> <µs>". */
 void cli_trace_debug(void *userdata, const char *step, uint64_t duration_ns);

@@ -2,11 +2,9 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <string.h>
-#include <unistd.h>
 
 struct metric_field {
     const char *name;
@@ -57,56 +55,19 @@ fail:
     return NULL;
 }
 
-int cli_metrics_open(struct cli_metrics_file *mf, const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-
-    mf->path = path;
-    mf->created = fd >= 0;
-    if (fd < 0 && errno == EEXIST)
-        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    mf->f = fd < 0 ? NULL : fdopen(fd, "w");
-    if (!mf->f) {
-        cli_error("--metrics-json: cannot open '%s': %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        if (mf->created)
-            unlink(path);
-        return -1;
-    }
-    return 0;
-}
-
-void cli_metrics_abandon(struct cli_metrics_file *mf)
-{
-    if (!mf->f)
-        return;
-    fclose(mf->f);
-    mf->f = NULL;
-    if (mf->created)
-        unlink(mf->path);
-}
-
-int cli_metrics_write_json(struct cli_metrics_file *mf, const char *id,
+int cli_metrics_write_json(struct cli_outfile *mf, const char *id,
                            const struct containerv_startup_metrics *m)
 {
     json_t *obj = metrics_json(id, m);
-    int rc = -1;
 
     if (!obj) {
         cli_error("--metrics-json: out of memory");
-        cli_metrics_abandon(mf);
+        cli_outfile_abandon(mf);
         return -1;
     }
-    rc = json_dumpf(obj, mf->f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 && fputc('\n', mf->f) != EOF
-             ? 0 : -1;
-    if (fclose(mf->f) != 0)
-        rc = -1;
-    mf->f = NULL;
-    if (rc < 0)
-        cli_error("--metrics-json: cannot write '%s': %s", mf->path, strerror(errno));
+    bool bad = json_dumpf(obj, mf->f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', mf->f) == EOF;
     json_decref(obj);
-    return rc;
+    return cli_outfile_close(mf, bad);
 }
 
 void cli_trace_debug(void *userdata, const char *step, uint64_t duration_ns)

@@ -142,7 +142,7 @@ static int parse_run(int argc, char **argv, struct run_args *ra)
 
 /* -1 when --metrics-json could not be written (after a message) */
 static int report_metrics(struct containerv_container *c, const struct run_args *ra,
-                          struct cli_metrics_file *mf)
+                          struct cli_outfile *mf)
 {
     struct containerv_startup_metrics m;
 
@@ -150,7 +150,7 @@ static int report_metrics(struct containerv_container *c, const struct run_args 
         return 0;
     if (containerv_get_startup_metrics(c, &m) < 0) {
         cli_error("metrics: not available");
-        cli_metrics_abandon(mf);
+        cli_outfile_abandon(mf);
         return -1;
     }
     if (ra->metrics)
@@ -170,18 +170,18 @@ static int run_container(struct run_args *ra, const struct cli_global *g)
         .tty = ra->tty,
         .debug = g->debug,
     };
-    struct cli_metrics_file mf = {NULL, NULL, false};
+    struct cli_outfile mf = {.f = NULL};
     int rc, code;
 
     if (cli_copts_finish(&ra->co, g, true) < 0)
         return CLI_EXIT_RUNTIME;
-    if (ra->metrics_json && cli_metrics_open(&mf, ra->metrics_json) < 0)
+    if (ra->metrics_json && cli_outfile_open(&mf, "--metrics-json", ra->metrics_json) < 0)
         return CLI_EXIT_RUNTIME;
     containerv_error_clear(&err);
     rc = containerv_create(ra->co.name, ra->co.opts, &c, &err);
     if (rc < 0) {
         cli_lib_error(&err, rc);
-        cli_metrics_abandon(&mf);
+        cli_outfile_abandon(&mf);
         return CLI_EXIT_RUNTIME;
     }
     code = cli_session_run(c, &s);
