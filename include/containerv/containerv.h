@@ -199,12 +199,42 @@ CONTAINERV_API int containerv_teardown_wait(struct containerv_error *err);
 /* Close the handle without touching the container; frees c. */
 CONTAINERV_API void containerv_release(struct containerv_container *c);
 
-/* Copy a regular file between the host and the container (copy_file_range).
- * Container paths are resolved inside the container's root. */
+/* Copy a regular file between the host and the container (copy_file_range,
+ * holes kept). Container paths are resolved inside the container's root, after
+ * a check that the handle's init is still alive (-ESRCH when it is gone, so a
+ * reused pid never leads to another process's root). Sources follow symlinks
+ * (a container's stay inside its root); both ends must be regular files: a
+ * FIFO, socket or device is never opened, and an existing destination that is
+ * a directory (-EISDIR), a symlink (-ELOOP) or any other non-regular file
+ * (-EINVAL) is refused. The data goes to a temporary file beside the
+ * destination (".<name>.cv-XXXXXXXX"), renamed over it when complete and
+ * removed on failure: a failed copy leaves the destination as it was. The
+ * destination gets the source's permission bits (less the umask). A source
+ * larger than CONTAINERV_COPY_DEFAULT_MAX is refused with -EFBIG; the _ex
+ * variants take another limit. */
 CONTAINERV_API int containerv_upload(struct containerv_container *c, const char *host_path,
                                      const char *container_path, struct containerv_error *err);
 CONTAINERV_API int containerv_download(struct containerv_container *c, const char *container_path,
                                        const char *host_path, struct containerv_error *err);
+
+#define CONTAINERV_COPY_DEFAULT_MAX (1ull << 30) /* 1 GiB */
+
+struct containerv_copy_options {
+    /* The largest source copied, in bytes of its size (holes count): larger
+     * ones fail with -EFBIG before anything is written. 0: the default,
+     * CONTAINERV_COPY_DEFAULT_MAX; UINT64_MAX: no limit. */
+    uint64_t max_bytes;
+};
+
+/* Defaults: max_bytes = CONTAINERV_COPY_DEFAULT_MAX. */
+CONTAINERV_API void containerv_copy_options_init(struct containerv_copy_options *co);
+/* upload/download with options (co NULL: the defaults). */
+CONTAINERV_API int containerv_upload_ex(struct containerv_container *c, const char *host_path,
+                                        const char *container_path, const struct containerv_copy_options *co,
+                                        struct containerv_error *err);
+CONTAINERV_API int containerv_download_ex(struct containerv_container *c, const char *container_path,
+                                          const char *host_path, const struct containerv_copy_options *co,
+                                          struct containerv_error *err);
 
 CONTAINERV_API const char *containerv_id(const struct containerv_container *c);
 /* The host pid of the container's init. */
