@@ -81,7 +81,9 @@ CONTAINERV_API int containerv_options_add_env(struct containerv_options *o, cons
 CONTAINERV_API int containerv_options_set_workdir(struct containerv_options *o, const char *dir);
 CONTAINERV_API int containerv_options_set_user(struct containerv_options *o, uid_t uid, gid_t gid);
 /* Limits, unset by default. Bytes (0: no limit), a weight 1..10000 (cgroup v2
- * scale), and a CPU quota in microseconds per period (0: no quota). */
+ * scale), and a CPU quota in microseconds per period (0: no quota). The
+ * memory limit also sizes the container's /tmp and its writable layer (each a
+ * tmpfs); without one each gets half the RAM, at most 4 GiB. */
 CONTAINERV_API int containerv_options_set_memory_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_memory_swap_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight);
