@@ -208,9 +208,11 @@ CONTAINERV_API void containerv_release(struct containerv_container *c);
  * (a container's stay inside its root); both ends must be regular files: a
  * FIFO, socket or device is never opened, and an existing destination that is
  * a directory (-EISDIR), a symlink (-ELOOP) or any other non-regular file
- * (-EINVAL) is refused. The data goes to a temporary file beside the
- * destination (".<name>.cv-XXXXXXXX"), renamed over it when complete and
- * removed on failure: a failed copy leaves the destination as it was. The
+ * (-EINVAL) is refused, and so is one that is a mount point, e.g. a file bound
+ * into the container (-EBUSY; the bind is not replaced). The data goes to a
+ * temporary file beside the destination (".<name>.cv-XXXXXXXX"), renamed over
+ * it when complete and removed on failure: a failed copy leaves the
+ * destination as it was. The
  * destination gets the source's permission bits (less the umask). A source
  * larger than CONTAINERV_COPY_DEFAULT_MAX is refused with -EFBIG; the _ex
  * variants take another limit. */

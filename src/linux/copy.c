@@ -14,10 +14,10 @@
  * The destination is never opened: the data goes to a new temporary file
  * beside it (O_CREAT|O_EXCL, so it cannot be a FIFO, a device or a symlink)
  * that is renamed over it at the end, or removed on failure; an existing
- * destination that is not a regular file is refused. Holes are kept
- * (SEEK_DATA/SEEK_HOLE, then ftruncate to the size) and sources larger than
- * the cap (containerv_copy_options.max_bytes) are refused before a byte is
- * written. */
+ * destination that is not a regular file, or is a mount point, is refused.
+ * Holes are kept (SEEK_DATA/SEEK_HOLE, then ftruncate to the size) and
+ * sources larger than the cap (containerv_copy_options.max_bytes) are
+ * refused before a byte is written. */
 #include "linux.h"
 
 #include <fcntl.h>
@@ -158,9 +158,17 @@ static int dest_begin(struct dest *d, int rootfd, const struct end *e, mode_t mo
                            : open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (d->dirfd < 0)
         return fail_at(e, rootfd >= 0 ? -d->dirfd : errno, step, "the directory of ", err);
-    struct stat st;
-    if (fstatat(d->dirfd, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
-        return refuse_type(st.st_mode, e, step, err);
+    /* a mount point (a file bound into the container) is refused: rename
+     * would fail in our mount namespace, and would detach the mount in the
+     * container's */
+    struct statx stx;
+    if (statx(d->dirfd, d->name, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx) == 0) {
+        if (!S_ISREG(stx.stx_mode))
+            return refuse_type(stx.stx_mode, e, step, err);
+        if (stx.stx_attributes & stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+            return cv_error_plain(err, EBUSY, step, "'%s'%s%s%s is a mount point, not replaced", e->path,
+                                  e->id ? " in container '" : "", e->id ? e->id : "", e->id ? "'" : "");
+    }
     for (int i = 0; i < 16 && d->fd < 0; i++) {
         uint32_t rnd;
         if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))

@@ -294,6 +294,35 @@ static void test_size_cap(void **state)
     assert_true(st.st_blocks * 512 <= (long long)MiB);
 }
 
+/* A file bound into the container is not replaced behind the bind (rename
+ * would detach the container's mount): refused, the host file untouched. */
+static void test_mount_point_destination_refused(void **state)
+{
+    (void)state;
+    struct containerv_error err;
+    char file[4096], src[4096], out[4096];
+    host_path(file, sizeof(file), "bound.txt");
+    cvt_write_file(file, "host file\n");
+    host_path(src, sizeof(src), "payload");
+    cvt_write_file(src, "payload\n");
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_add_bind(o, file, "/etc/bound", false), 0);
+    struct cvt_fixture *f;
+    cvt_fixture_setup_with((void **)&f, o);
+    int r = containerv_upload(f->c, src, "/etc/bound", &err);
+    char inside[256];
+    assert_int_equal(cvt_cvtest(f->c, inside, sizeof(inside), "cat", "/etc/bound", NULL), 0);
+    ls_in(f->c, "/etc", out, sizeof(out));
+    cvt_fixture_teardown((void **)&f);
+    assert_refused(r, EBUSY, &err, "mount point");
+    assert_string_equal(inside, "host file");
+    if (strstr(out, ".cv-"))
+        fail_msg("a temporary file was left in /etc: %s", out);
+    char *s = cvt_read_file(file);
+    assert_string_equal(s, "host file\n");
+    free(s);
+}
+
 /* A host process with the pid the init had (clone3's set_tid makes the
  * reuse certain): the handle's copy must not reach that process's root. */
 static pid_t spawn_with_pid(pid_t want)
@@ -354,6 +383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sparse_kept, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_destination_types_refused, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_size_cap, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test(test_mount_point_destination_refused),
         cmocka_unit_test(test_reused_pid_refused),
     };
     return cvt_main("lib_copy", tests, sizeof(tests) / sizeof(tests[0]), 240);
