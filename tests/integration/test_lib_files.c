@@ -329,7 +329,8 @@ static void test_tmpfs_sizes(void **state)
     (void)state;
     struct sysinfo si;
     assert_int_equal(sysinfo(&si), 0);
-    unsigned long long want = (unsigned long long)si.totalram * si.mem_unit / 2, page = 4096;
+    unsigned long long want = (unsigned long long)si.totalram * si.mem_unit / 2;
+    unsigned long long page = (unsigned long long)sysconf(_SC_PAGESIZE);
     if (want > (4ull << 30))
         want = 4ull << 30;
     want = (want + page - 1) / page * page;
