@@ -1,11 +1,10 @@
 /* Latency of containerv_upload/containerv_download, and the host disk a
  * downloaded sparse file takes: a stand-alone measurement for
- * docs/benchmarks.md ("upload and download"), not built by CMake.
+ * docs/benchmarks.md ("upload and download"); built by CMake as
+ * build/tools/copy-bench (not installed).
  *
- *   cc -O2 -o copy-bench tools/copy-bench.c -Iinclude -Lbuild/lib -lcontainerv \
- *      -Wl,-rpath,$PWD/build/lib
  *   mkdir -p /tmp/cb/d /tmp/cb/run
- *   ./copy-bench /tmp/cb/d /tmp/cb/run build/share/containerv/rootfs
+ *   build/tools/copy-bench /tmp/cb/d /tmp/cb/run build/share/containerv/rootfs
  *
  * Build it against two library builds and run them alternately to compare. */
 #include <containerv/containerv.h>
