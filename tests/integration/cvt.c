@@ -657,3 +657,29 @@ void cvt_note_skip(const char *file, int line, const char *kind, const char *why
         fclose(f);
     }
 }
+
+bool cvt_pid_dead(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* "pid (comm) S ..." */
+    return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+bool cvt_wait_dead(pid_t pid)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (cvt_pid_dead(pid))
+            return true;
+        usleep(10000);
+    }
+    return false;
+}

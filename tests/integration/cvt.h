@@ -128,6 +128,12 @@ void cvt_note_skip(const char *file, int line, const char *kind, const char *why
     } while (0)
 bool cvt_in_ci(void);
 
+/* A pid that no longer runs: gone, or a zombie not reaped yet (kill(pid, 0)
+ * succeeds on a zombie, so it cannot tell). cvt_wait_dead waits for that,
+ * bounded (a hang guard: 10 s), and says whether it happened. */
+bool cvt_pid_dead(pid_t pid);
+bool cvt_wait_dead(pid_t pid);
+
 /* Small file helpers. */
 void cvt_write_file(const char *path, const char *text);
 /* Read a whole (small) file into a malloc'd string; NULL and errno set on error. */
