@@ -683,3 +683,22 @@ bool cvt_wait_dead(pid_t pid)
     }
     return false;
 }
+
+char *cvt_cgroup_file(struct containerv_container *c, const char *v1_ctrl, const char *v1_file,
+                      const char *v2_file, bool *v2)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof(path), "/sys/fs/cgroup/containerv/%s", containerv_id(c));
+    *v2 = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (*v2)
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/containerv/%s/%s", containerv_id(c), v2_file);
+    else
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/containerv/%s/%s", v1_ctrl, containerv_id(c),
+                 v1_file);
+    char *s = cvt_read_file(path);
+    if (!s)
+        fail_msg("reading %s: %s", path, strerror(errno));
+    s[strcspn(s, "\n")] = '\0';
+    return s;
+}

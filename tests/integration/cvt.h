@@ -128,6 +128,13 @@ void cvt_note_skip(const char *file, int line, const char *kind, const char *why
     } while (0)
 bool cvt_in_ci(void);
 
+/* The container's cgroup file, read and trimmed (malloc'd): v2
+ * "/sys/fs/cgroup/containerv/ID/V2_FILE", else v1
+ * "/sys/fs/cgroup/V1_CTRL/containerv/ID/V1_FILE"; *v2 says which. Fails the
+ * test when it cannot be read. */
+char *cvt_cgroup_file(struct containerv_container *c, const char *v1_ctrl, const char *v1_file,
+                      const char *v2_file, bool *v2);
+
 /* A pid that no longer runs: gone, or a zombie not reaped yet (kill(pid, 0)
  * succeeds on a zombie, so it cannot tell). cvt_wait_dead waits for that,
  * bounded (a hang guard: 10 s), and says whether it happened. */

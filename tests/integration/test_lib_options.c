@@ -18,27 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The container's cgroup file: v2 "/sys/fs/cgroup/containerv/ID/FILE", v1
- * "/sys/fs/cgroup/CTRL/containerv/ID/FILE". NULL when neither exists. */
-static char *cg_file(struct containerv_container *c, const char *v1_ctrl, const char *v1_file,
-                     const char *v2_file, bool *v2)
-{
-    static char path[512];
-    struct stat st;
-    snprintf(path, sizeof(path), "/sys/fs/cgroup/containerv/%s", containerv_id(c));
-    *v2 = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-    if (*v2)
-        snprintf(path, sizeof(path), "/sys/fs/cgroup/containerv/%s/%s", containerv_id(c), v2_file);
-    else
-        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/containerv/%s/%s", v1_ctrl, containerv_id(c),
-                 v1_file);
-    char *s = cvt_read_file(path);
-    if (!s)
-        fail_msg("reading %s: %s", path, strerror(errno));
-    s[strcspn(s, "\n")] = '\0';
-    return s;
-}
-
 static struct containerv_container *make(struct containerv_options *o)
 {
     struct containerv_container *c = cvt_create(o);
@@ -57,8 +36,8 @@ static void test_cpu_weight(void **st)
     assert_int_equal(containerv_options_set_cpu_weight(o, 500), 0);
     struct containerv_container *c = make(o), *plain = make(cvt_options());
     bool v2;
-    char *got = cg_file(c, "cpu", "cpu.shares", "cpu.weight", &v2);
-    char *dflt = cg_file(plain, "cpu", "cpu.shares", "cpu.weight", &v2);
+    char *got = cvt_cgroup_file(c, "cpu", "cpu.shares", "cpu.weight", &v2);
+    char *dflt = cvt_cgroup_file(plain, "cpu", "cpu.shares", "cpu.weight", &v2);
     /* v1: weight 1..10000 to shares 2..262144 as crun and runc convert it */
     char want[32];
     snprintf(want, sizeof(want), "%" PRIu64, v2 ? (uint64_t)500 : 2 + ((uint64_t)(500 - 1) * 262142) / 9999);
@@ -81,16 +60,16 @@ static void test_cpu_quota(void **st)
     assert_int_equal(containerv_options_set_cpu_quota(o, 25000, 50000), 0);
     struct containerv_container *c = make(o), *plain = make(cvt_options());
     bool v2;
-    char *got = cg_file(c, "cpu", "cpu.cfs_quota_us", "cpu.max", &v2);
+    char *got = cvt_cgroup_file(c, "cpu", "cpu.cfs_quota_us", "cpu.max", &v2);
     if (v2) {
         assert_string_equal(got, "25000 50000");
     } else {
         assert_string_equal(got, "25000");
-        char *period = cg_file(c, "cpu", "cpu.cfs_period_us", "cpu.max", &v2);
+        char *period = cvt_cgroup_file(c, "cpu", "cpu.cfs_period_us", "cpu.max", &v2);
         assert_string_equal(period, "50000");
         free(period);
     }
-    char *dflt = cg_file(plain, "cpu", "cpu.cfs_quota_us", "cpu.max", &v2);
+    char *dflt = cvt_cgroup_file(plain, "cpu", "cpu.cfs_quota_us", "cpu.max", &v2);
     assert_string_equal(dflt, v2 ? "max 100000" : "-1");
     free(got);
     free(dflt);
@@ -129,12 +108,12 @@ static void test_memory_swap(void **st)
     cvt_assert_out(c, "1", "ppid");
     bool v2;
     /* memory + swap at most 96M: v1 says so, v2 holds the swap part alone */
-    char *got = cg_file(c, "memory", "memory.memsw.limit_in_bytes", "memory.swap.max", &v2);
+    char *got = cvt_cgroup_file(c, "memory", "memory.memsw.limit_in_bytes", "memory.swap.max", &v2);
     char want[32];
     snprintf(want, sizeof(want), "%u", v2 ? 64u << 20 : 96u << 20);
     assert_string_equal(got, want);
     free(got);
-    got = cg_file(c, "memory", "memory.limit_in_bytes", "memory.max", &v2);
+    got = cvt_cgroup_file(c, "memory", "memory.limit_in_bytes", "memory.max", &v2);
     snprintf(want, sizeof(want), "%u", 32u << 20);
     assert_string_equal(got, want);
     free(got);
