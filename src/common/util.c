@@ -113,24 +113,55 @@ int cv_remove_tree_at(int dirfd, const char *name)
     return r;
 }
 
-bool cv_fault(const char *spec, const char *step)
+/* spec: [pause:|after:]STEP[#N]; does it name this step (its occurrence-th
+ * entry of that name), and is it of this kind ("", "pause:" or "after:")? */
+static bool fault_names(const char *spec, const char *kind, const char *step, int occurrence)
+{
+    size_t k = strlen(kind);
+    if (!spec || strncmp(spec, kind, k) != 0)
+        return false;
+    spec += k;
+    if (!k && (!strncmp(spec, "pause:", 6) || !strncmp(spec, "after:", 6)))
+        return false;
+    size_t n = strlen(step);
+    if (strncmp(spec, step, n) != 0)
+        return false;
+    if (!spec[n])
+        return occurrence == 1;
+    if (spec[n] != '#')
+        return false;
+    char *end;
+    long want = strtol(spec + n + 1, &end, 10);
+    return !*end && want == occurrence;
+}
+
+bool cv_fault_at(const char *spec, const char *step, int occurrence, bool after)
 {
     if (!spec || !*spec)
         return false;
-    if (!strncmp(spec, "pause:", 6)) {
-        if (strcmp(spec + 6, step) != 0)
-            return false;
+    if (after)
+        return fault_names(spec, "after:", step, occurrence);
+    if (fault_names(spec, "pause:", step, occurrence))
         for (;;)
             pause(); /* a test kills us here */
-    }
-    return strcmp(spec, step) == 0;
+    return fault_names(spec, "", step, occurrence);
+}
+
+bool cv_fault(const char *spec, const char *step)
+{
+    return cv_fault_at(spec, step, 1, false);
+}
+
+bool cv_fault_child_after(const char *spec, const char *step)
+{
+    return fault_names(spec, "after:", step, 1);
 }
 
 bool cv_fault_child(const char *spec, const char *step, int sync_fd)
 {
     if (!spec || strncmp(spec, "pause:", 6) != 0)
         return cv_fault(spec, step);
-    if (strcmp(spec + 6, step) == 0) {
+    if (fault_names(spec, "pause:", step, 1)) {
         struct pollfd p = {.fd = sync_fd, .events = POLLRDHUP};
         while (poll(&p, 1, -1) < 0 && errno == EINTR)
             ;

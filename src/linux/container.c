@@ -437,8 +437,18 @@ static int run_pipeline_steps(struct create_ctx *x)
             }
             continue;
         }
+        /* which entry of this name this is, among those that run (#N) */
+        int occurrence = 1;
+        for (size_t j = 0; j < done; j++)
+            if (!strcmp(steps[j].name, s->name) && (!steps[j].applies || steps[j].applies(x)))
+                occurrence++;
         uint64_t t = cv_now_ns();
-        r = cv_fault(x->fault, s->name) ? cv_error_plain(x->err, EIO, s->name, "injected fault") : s->run(x);
+        r = cv_fault_at(x->fault, s->name, occurrence, false)
+                ? cv_error_plain(x->err, EIO, s->name, "injected fault")
+                : s->run(x);
+        /* after its work: the step's own undo must take that work back */
+        if (r >= 0 && cv_fault_at(x->fault, s->name, occurrence, true))
+            r = cv_error_plain(x->err, EIO, s->name, "injected fault after the step");
         if (r < 0)
             break;
         if (r == SKIPPED)

@@ -560,6 +560,8 @@ static int pivot(int rootfd, struct cv_helper *h, bool lo, unsigned relax)
     do {                                                                     \
         uint64_t t0_ = cv_now_ns();                                          \
         int r_ = cv_fault_child(a->fault, name, a->sync_fd) ? -EIO : (expr);                  \
+        if (r_ >= 0 && cv_fault_child_after(a->fault, name))                \
+            return cv_child_fail(m, name, EIO, "injected fault after the step"); \
         if (r_ < 0)                                                          \
             return cv_child_fail(m, name, r_, what);                         \
         cv_child_step(m, name, t0_);                                         \

@@ -183,16 +183,19 @@ static void test_fault_at_userns_map(void **st)
     cvt_snapshot(&before);
     /* the step runs in this container: the child waits for its maps, the
      * host fails instead of writing them, and everything is undone */
-    setenv("CONTAINERV_FAULT", "userns.map", 1);
-    struct containerv_options *o = userns_options();
-    struct containerv_container *c = NULL;
-    struct containerv_error err;
-    int r = containerv_create(cvt_id(), o, &c, &err);
-    unsetenv("CONTAINERV_FAULT");
-    containerv_options_free(o);
-    assert_true(r < 0);
-    assert_null(c);
-    assert_string_equal(err.step, "userns.map");
+    static const char *const specs[] = {"userns.map", "after:userns.map"}; /* before / after the maps */
+    for (size_t i = 0; i < 2; i++) {
+        setenv("CONTAINERV_FAULT", specs[i], 1);
+        struct containerv_options *o = userns_options();
+        struct containerv_container *c = NULL;
+        struct containerv_error err;
+        int r = containerv_create(cvt_id(), o, &c, &err);
+        unsetenv("CONTAINERV_FAULT");
+        containerv_options_free(o);
+        assert_true(r < 0);
+        assert_null(c);
+        assert_string_equal(err.step, "userns.map");
+    }
     cvt_assert_no_leaks(&before, "a fault at userns.map");
     cvt_snap_free(&before);
 }
