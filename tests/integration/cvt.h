@@ -78,6 +78,7 @@ struct cvt_snap {
     int marked_mounts; /* mount lines (self and host) naming our tmp dir or id prefix */
     int cgroups;      /* cgroup directories whose name holds the id prefix */
     int procs;        /* processes whose /proc/PID/cgroup names the id prefix */
+    int descendants;  /* live processes below the test process (it is a subreaper) */
     int fds;          /* this process's open fds */
     int rt_entries;   /* entries in the runtime dir */
     char *self_mountinfo;
