@@ -493,15 +493,17 @@ static void test_reset_made_targets(void **st)
         assert_string_equal(containerv_id(c), id);
     }
 
-    static const char *const dirt[][4] = {
-        {"/bin/cvprobe", "file", "/srv/app/userA"}, /* a file in the workdir */
-        {"/bin/cvprobe", "chmod", "/srv/app"},      /* the workdir's mode */
-        {"/bin/cvprobe", "chmod", "/mnt"},          /* a directory made for a bind */
-        {"/bin/cvprobe", "chmod", "/opt/cv"},
-        {"/bin/cvprobe", "file", "/mnt/userA"},     /* beside a mount point */
-        {"/bin/cvprobe", "file", "/etc/userA"},     /* in a directory copied up */
-        {"/bin/rmdir", "/srv/app"},                 /* a made directory removed */
-        {"/bin/sh", "-c", "touch /srv/x && rm /srv/x"}, /* written, then removed */
+    /* argv, and where the init finds it */
+    static const char *const dirt[][5] = {
+        {"/bin/cvprobe", "file", "/srv/app/userA", NULL, "/srv/app"}, /* a file in the workdir */
+        {"/bin/cvprobe", "chmod", "/srv/app", NULL, "/srv/app"},      /* the workdir's mode */
+        {"/bin/cvprobe", "chmod", "/mnt", NULL, "/mnt"},              /* a directory made for a bind */
+        {"/bin/cvprobe", "chmod", "/opt/cv", NULL, "/opt/cv"},
+        {"/bin/cvprobe", "file", "/mnt/userA", NULL, "/mnt"},         /* beside a mount point */
+        {"/bin/cvprobe", "file", "/etc/userA", NULL, "/etc"},         /* in a directory copied up */
+        {"/bin/cvprobe", "file", "/userA", NULL, "/"},
+        {"/bin/rmdir", "/srv/app", NULL, NULL, "/srv"},               /* a made directory removed */
+        {"/bin/sh", "-c", "touch /srv/x && rm /srv/x", NULL, "/srv"}, /* written, then removed */
     };
     for (size_t i = 0; i < sizeof(dirt) / sizeof(dirt[0]); i++) {
         const char *const argv[] = {dirt[i][0], dirt[i][1], dirt[i][2], dirt[i][3], NULL};
@@ -515,8 +517,10 @@ static void test_reset_made_targets(void **st)
         assert_string_not_equal(containerv_id(c), id);
         struct containerv_pool_stats s;
         assert_int_equal(containerv_pool_get_stats(p, &s), 0);
-        if (!strstr(s.last_replace, "writable layer"))
-            fail_msg("replaced for another reason: %s", s.last_replace);
+        char want[128];
+        snprintf(want, sizeof(want), "is not as new: writable layer: %s", dirt[i][4]);
+        if (!strstr(s.last_replace, want) || strstr(s.last_replace, want)[strlen(want)] != '\0')
+            fail_msg("'%s %s' replaced for another reason: %s", argv[0], argv[1], s.last_replace);
         /* the next user finds the container as the template makes it */
         const char *const ls[] = {"/bin/sh", "-c", "ls -a /srv/app /mnt; stat -c %a /srv/app /mnt /opt/cv", NULL};
         assert_int_equal(cvt_run(c, ls, NULL, out, sizeof(out)), 0);
