@@ -180,9 +180,11 @@ CONTAINERV_API int containerv_process_pidfd(struct containerv_container *c, pid_
 /* Make a container as new again, for the next user (pools do this on
  * return). Every process but the init is killed (its handles here are
  * closed), every other control connection to the init is closed, then the
- * places a workload can write are checked: the writable layer, /tmp,
- * /dev/shm, /dev/mqueue, System V IPC and the hostname. 0 when all are as
- * new; -EBUSY (message: "... is not as new: /tmp") when one is not, and
+ * places a workload can write are checked: the writable layer (against
+ * what it held when the container was made: mount points and the workdir
+ * its set-up made there), /tmp, /dev/shm, /dev/mqueue, System V IPC and the
+ * hostname. 0 when all are as new; -EBUSY (message: "... is not as new:
+ * /tmp", "... writable layer: /srv/app") when one is not, and
  * -EOPNOTSUPP when the container's security is relaxed so that a workload
  * could change what is not checked (capabilities, /proc/sys, devices), or
  * the handle is not the creator's: the caller should destroy it then. */

@@ -98,6 +98,8 @@ int cvb_pool_open(struct cvb *b, int size, struct containerv_pool **pool,
                   struct containerv_error *err);
 /* get, spawn /bin/true, wait, return; 0 or -errno with why */
 int cvb_pool_run(struct containerv_pool *pool, char *why, size_t n);
+/* the pool's resets, replaces and mean reset time into r (has_pool) */
+void cvb_pool_figures(struct containerv_pool *pool, struct containerv_bench_result *r);
 /* pooled-cli: `containerv daemon` (cli) as a child on <tmp>/daemon.sock with
  * a pool of size of the template, returned once the pool is full. */
 struct cvb_daemon {

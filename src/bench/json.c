@@ -37,6 +37,15 @@ static int cold_extra(json_t *o, const struct containerv_bench_result *r)
     return e;
 }
 
+/* pooled: how the pool took its containers back */
+static int pool_extra(json_t *o, const struct containerv_bench_result *r)
+{
+    if (!r->has_pool)
+        return 0;
+    return set(o, "pool", json_pack("{s:I, s:I, s:o}", "resets", (json_int_t)r->pool_resets, "replaces",
+                                    (json_int_t)r->pool_replaces, "mean_reset_us", US(r->pool_reset_us)));
+}
+
 static json_t *startup_mode(const struct containerv_bench_result *r)
 {
     json_t *o = json_pack("{s:s}", "name", r->name);
@@ -53,6 +62,7 @@ static json_t *startup_mode(const struct containerv_bench_result *r)
             set(o, "samples", json_integer((json_int_t)r->n_samples));
     if (r->has_phases)
         e |= cold_extra(o, r);
+    e |= pool_extra(o, r);
     json_t *s = json_array();
     for (size_t i = 0; s && i < r->n_samples; i++)
         e |= json_array_append_new(s, US(r->samples_ns[i] / 1e3));
@@ -79,6 +89,7 @@ static json_t *value_mode(const struct containerv_bench_report *rep, const struc
     case CONTAINERV_BENCH_THROUGHPUT:
         e |= set(o, "containers_per_s", json_real(cvb_round(r->containers_per_s, 2)));
         e |= set(o, "completed", json_integer((json_int_t)r->completed));
+        e |= pool_extra(o, r);
         break;
     case CONTAINERV_BENCH_MEMORY:
         e |= set(o, "bytes_per_container", json_integer((json_int_t)r->bytes_per_container));

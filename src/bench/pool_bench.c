@@ -65,6 +65,17 @@ int cvb_pool_run(struct containerv_pool *pool, char *why, size_t n)
     return r;
 }
 
+void cvb_pool_figures(struct containerv_pool *pool, struct containerv_bench_result *r)
+{
+    struct containerv_pool_stats s;
+    if (containerv_pool_get_stats(pool, &s) < 0)
+        return;
+    r->has_pool = true;
+    r->pool_resets = s.resets;
+    r->pool_replaces = s.replaces;
+    r->pool_reset_us = (double)s.mean_reset_ns / 1e3;
+}
+
 /* ------------------------------------------------------------ pooled-cli */
 
 /* `containerv daemon` as a child: stdin and stdout /dev/null, stderr the

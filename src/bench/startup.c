@@ -413,6 +413,7 @@ int cvb_startup(struct cvb *b)
         }
         if (m->pool) {
             struct containerv_error pe;
+            cvb_pool_figures(m->pool, m->res);
             if (containerv_pool_destroy(m->pool, &pe) < 0 && r == 0)
                 r = cv_error_plain(b->err, pe.code, "bench.pool", "%s", pe.message);
             if (containerv_teardown_wait(&pe) < 0 && r == 0)

@@ -146,6 +146,8 @@ static int one_mode(struct cvb *b, int i, int slot)
     if (i == 0 && !(t.opts = cvb_cold_options(b)))
         return cv_error(b->err, ENOMEM, "bench.throughput", "allocating options");
     int r = run_mode(b, &t);
+    if (t.pool)
+        cvb_pool_figures(t.pool, t.res);
     containerv_options_free(t.opts);
     if (t.pool && containerv_pool_destroy(t.pool, &pe) < 0 && r == 0)
         r = cv_error_plain(b->err, pe.code, "bench.pool", "%s", pe.message);

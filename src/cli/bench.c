@@ -236,6 +236,20 @@ static void print_startup(const struct containerv_bench_report *r)
     }
 }
 
+/* The pooled modes: how the returned containers were taken back. */
+static void print_pools(const struct containerv_bench_report *r)
+{
+    for (size_t i = 0; i < r->n_results; i++) {
+        const struct containerv_bench_result *m = &r->results[i];
+        if (m->has_pool && !m->skipped[0])
+            printf("%s%s pool: %llu returns reset in place (mean %.1f µs from return to the init's "
+                   "answer), %llu replaced\n",
+                   r->kind == CONTAINERV_BENCH_STARTUP ? "\n" : "", m->name,
+                   (unsigned long long)m->pool_resets, m->pool_reset_us,
+                   (unsigned long long)m->pool_replaces);
+    }
+}
+
 static void print_cold(const struct containerv_bench_report *r)
 {
     const struct containerv_bench_result *c = containerv_bench_find(r, "cold");
@@ -299,6 +313,7 @@ static void print_report(const struct containerv_bench_report *r)
     switch (r->kind) {
     case CONTAINERV_BENCH_STARTUP:
         print_startup(r);
+        print_pools(r);
         print_cold(r);
         print_ratios(r, "p50");
         break;
@@ -318,6 +333,7 @@ static void print_report(const struct containerv_bench_report *r)
     if (r->kind != CONTAINERV_BENCH_STARTUP) {
         printf("environment: %s\n\n", r->environment);
         print_values(r);
+        print_pools(r);
         print_ratios(r, r->kind == CONTAINERV_BENCH_IO         ? "MB/s"
                         : r->kind == CONTAINERV_BENCH_THROUGHPUT ? "containers/s"
                                                                  : "bytes per container");

@@ -111,6 +111,11 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);
 /* init.c (child): never returns */
 int cv_init_prepare(int upper_fd, bool userns, const uid_t *peer_uids, int n_peer_uids); /* before ready; 0 or -errno */
 __attribute__((noreturn)) void cv_init_main(int ctl_fd, int listen_fd);
+/* upper.c (init): the writable layer as the set-up left it, recorded when
+ * the init starts; changed: true when it differs now (or was too big to
+ * record), what names the first place found ("writable layer: /srv") */
+void cv_upper_record(int upper_fd);
+bool cv_upper_changed(int upper_fd, char *what, size_t n);
 
 /* Child-side step bookkeeping, shared by rootfs.c and container.c. */
 int cv_child_fail(struct cv_sync_msg *m, const char *step, int code, const char *what);

@@ -440,6 +440,109 @@ static void test_reset_detects(void **st)
     destroy_pool(p);
 }
 
+/* A template whose bind targets and workdir are missing from the image: the
+ * container's set-up makes them in the writable layer (/mnt, /mnt/cvdata,
+ * /opt/cv/conf for a file bind, /etc copied up for /etc/cvt-extra, /srv/app),
+ * which is how the container is new, so returns are reset in place, not
+ * replaced; what a user does beyond that (a file in the workdir, a chmod of
+ * a made directory, a file beside a mount point, the workdir removed, a
+ * file made and removed again) is still noticed and the container replaced. */
+static void test_reset_made_targets(void **st)
+{
+    (void)st;
+    setup_names();
+    if (!build_probe())
+        skip();
+    char src_dir[600], src_file[600];
+    snprintf(src_dir, sizeof(src_dir), "%s/bind-dir", cvt.tmp);
+    snprintf(src_file, sizeof(src_file), "%s/bind-file", cvt.tmp);
+    assert_int_equal(mkdir(src_dir, 0755), 0);
+    cvt_write_file(src_file, "conf\n");
+    struct containerv_error err;
+    struct containerv_options *o = containerv_options_new();
+    assert_non_null(o);
+    assert_int_equal(containerv_options_add_lower(o, probe_layer), 0);
+    assert_int_equal(containerv_options_add_lower(o, cvt.helper_layer), 0);
+    assert_int_equal(containerv_options_add_lower(o, cvt.rootfs), 0);
+    assert_int_equal(containerv_options_set_hostname(o, "fresh"), 0);
+    assert_int_equal(containerv_options_set_workdir(o, "/srv/app"), 0);
+    assert_int_equal(containerv_options_add_bind(o, src_dir, "/mnt/cvdata", true), 0);
+    assert_int_equal(containerv_options_add_bind(o, src_file, "/opt/cv/conf", true), 0);
+    assert_int_equal(containerv_options_add_bind(o, src_dir, "/etc/cvt-extra", true), 0);
+    if (containerv_template_create(state, "made", o, &err) < 0)
+        fail_msg("template create: %s", err.message);
+    containerv_options_free(o);
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_pool *p = make_pool("made", 1);
+    wait_stats(p, 1, 0);
+
+    /* users who only run processes: the same container, reset each time */
+    const char *const pwd[] = {"/bin/pwd", NULL};
+    char out[512], id[80];
+    struct containerv_container *c = get(p);
+    snprintf(id, sizeof(id), "%s", containerv_id(c));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cvt_run(c, pwd, NULL, out, sizeof(out)), 0);
+        assert_string_equal(out, "/srv/app");
+        bool reset = false;
+        c = cycle(p, c, &reset);
+        if (!reset) {
+            struct containerv_pool_stats s;
+            assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+            fail_msg("return %d replaced the container: %s", i + 1, s.last_replace);
+        }
+        assert_string_equal(containerv_id(c), id);
+    }
+
+    /* argv, and where the init finds it */
+    static const char *const dirt[][5] = {
+        {"/bin/cvprobe", "file", "/srv/app/userA", NULL, "/srv/app"}, /* a file in the workdir */
+        {"/bin/cvprobe", "chmod", "/srv/app", NULL, "/srv/app"},      /* the workdir's mode */
+        {"/bin/cvprobe", "chmod", "/mnt", NULL, "/mnt"},              /* a directory made for a bind */
+        {"/bin/cvprobe", "chmod", "/opt/cv", NULL, "/opt/cv"},
+        {"/bin/cvprobe", "file", "/mnt/userA", NULL, "/mnt"},         /* beside a mount point */
+        {"/bin/cvprobe", "file", "/etc/userA", NULL, "/etc"},         /* in a directory copied up */
+        {"/bin/cvprobe", "file", "/userA", NULL, "/"},
+        {"/bin/rmdir", "/srv/app", NULL, NULL, "/srv"},               /* a made directory removed */
+        /* written, then removed: only the times of /srv tell (the sleep: on
+         * kernels without multigrain timestamps, before 6.13, a change in
+         * the clock tick of the init's record keeps them; docs/pools.md) */
+        {"/bin/sh", "-c", "sleep 0.02; touch /srv/x && rm /srv/x", NULL, "/srv"},
+    };
+    for (size_t i = 0; i < sizeof(dirt) / sizeof(dirt[0]); i++) {
+        const char *const argv[] = {dirt[i][0], dirt[i][1], dirt[i][2], dirt[i][3], NULL};
+        assert_int_equal(cvt_run(c, argv, NULL, NULL, 0), 0);
+        snprintf(id, sizeof(id), "%s", containerv_id(c));
+        bool reset = true;
+        c = cycle(p, c, &reset);
+        if (reset)
+            fail_msg("'%s %s %s' was not noticed: the container was reset", argv[0], argv[1],
+                     argv[2] ? argv[2] : "");
+        assert_string_not_equal(containerv_id(c), id);
+        struct containerv_pool_stats s;
+        assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+        char want[128];
+        snprintf(want, sizeof(want), "is not as new: writable layer: %s", dirt[i][4]);
+        if (!strstr(s.last_replace, want) || strstr(s.last_replace, want)[strlen(want)] != '\0')
+            fail_msg("'%s %s' replaced for another reason: %s", argv[0], argv[1], s.last_replace);
+        /* the next user finds the container as the template makes it */
+        const char *const ls[] = {"/bin/sh", "-c", "ls -a /srv/app /mnt; stat -c %a /srv/app /mnt /opt/cv", NULL};
+        assert_int_equal(cvt_run(c, ls, NULL, out, sizeof(out)), 0);
+        assert_string_equal(out, "/mnt:\n.\n..\ncvdata\n\n/srv/app:\n.\n..\n755\n755\n755");
+    }
+    /* and a fresh container that stays clean is reset again */
+    snprintf(id, sizeof(id), "%s", containerv_id(c));
+    bool reset = false;
+    c = cycle(p, c, &reset);
+    assert_true(reset);
+    assert_string_equal(containerv_id(c), id);
+    put(p, c);
+    destroy_pool(p);
+    cvt_assert_no_leaks(&before, "pool of a template with made targets destroyed");
+    cvt_snap_free(&before);
+}
+
 /* containerv_reset itself: as new after processes (one still running, its
  * handle closed), refused for relaxed security and for attached handles. */
 static void test_reset_api(void **st)
@@ -645,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_wait_ready),
         cmocka_unit_test(test_reset_in_place),
         cmocka_unit_test(test_reset_detects),
+        cmocka_unit_test(test_reset_made_targets),
         cmocka_unit_test(test_reset_init_settings),
         cmocka_unit_test(test_unconfined_keyring),
         cmocka_unit_test(test_concurrent_users),
