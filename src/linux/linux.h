@@ -70,6 +70,19 @@ __attribute__((noreturn)) void cv_child_main(struct cv_child_args *a);
 void cv_cmdline_bounds(unsigned long *start, unsigned long *end);
 /* fdpass.c: send buf with nfds fds (SCM_RIGHTS); 0 or -errno; no allocation */
 #define CV_MAX_PASSED_FDS 8
+/* process.c: read the init's answer to a spawn request on the process
+ * connection conn (SO_PASSCRED on): at most one hello of the new process (its
+ * pid, as our pid namespace sees it, from the credentials the kernel adds),
+ * then CV_MSG_SPAWNED with the pidfd and, with tty, the terminal's master.
+ * 0 and *a filled, or -errno with err filled (naming argv0 or cwd when the
+ * init reports a failed step) and every fd received closed. */
+struct cv_spawn_answer {
+    pid_t pid;
+    int pidfd, master; /* master: -1 without tty */
+    uint64_t exec_ns;
+};
+int cv_spawn_read_answer(int conn, bool tty, const char *id, const char *argv0, const char *cwd,
+                         struct cv_spawn_answer *a, struct containerv_error *err);
 int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
 
 /* child.c: run h (h->fn, or the system call h->nr) in a helper, or inline
