@@ -175,6 +175,27 @@ int cv_state_mark_destroying(int fd);
 int cv_state_load(const char *runtime_dir, const char *id, struct containerv_info *info, int64_t *start_time,
                   struct containerv_error *err);
 int64_t cv_state_start_time(pid_t pid); /* field 22 of /proc/PID/stat */
+/* Pure parsers of what the runtime reads back (for tests/fuzz too: a runtime
+ * killed mid-write leaves a cut state file; /proc/PID/stat holds a name the
+ * process chose). cv_proc_stat_start_time: field 22 of a stat line, -1 when
+ * there is none. cv_state_parse: the fields list, gc and attach read (init_pid
+ * 0..INT32_MAX, init_start_time -1 when absent), 0 or -EBADMSG.
+ * cv_state_parse_spawn_defaults: attach's uid, gid (0..2^32-2), workdir
+ * (absolute) and env (NAME=value strings, at most 4096); 0, -EBADMSG or
+ * -ENOMEM; free with cv_spawn_defaults_free. text is len bytes. */
+struct cv_spawn_defaults {
+    uid_t uid;
+    gid_t gid;
+    char *workdir;
+    char **env; /* NULL-terminated */
+    int n_env;
+};
+int64_t cv_proc_stat_start_time(const char *stat);
+int cv_state_parse(const char *text, size_t len, struct containerv_info *info, int64_t *start_time);
+int cv_state_parse_spawn_defaults(const char *text, size_t len, struct cv_spawn_defaults *d);
+void cv_spawn_defaults_free(struct cv_spawn_defaults *d);
+/* <runtime_dir>/<id>.json, whole (at most 4 MiB), NUL-terminated; NULL and errno */
+char *cv_state_read(const char *runtime_dir, const char *id, size_t *len);
 int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *err);
 
 /* container.c */

@@ -3,7 +3,6 @@
 #include "linux.h"
 
 #include <fcntl.h>
-#include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -489,29 +488,23 @@ int containerv_reset(struct containerv_container *c, struct containerv_error *er
 
 static int load_spawn_defaults(struct containerv_container *c, struct containerv_error *err)
 {
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/%s.json", c->runtime_dir, c->id);
-    json_error_t jerr;
-    json_t *j = json_load_file(path, 0, &jerr);
-    if (!j)
-        return cv_error_plain(err, EBADMSG, "attach", "reading '%s': %s", path, jerr.text);
-    json_t *env = json_object_get(j, "env");
-    json_int_t uid = 0, gid = 0;
-    const char *wd = "/";
-    json_unpack(j, "{s?I, s?I, s?s}", "uid", &uid, "gid", &gid, "workdir", &wd);
-    c->uid = (uid_t)uid;
-    c->gid = (gid_t)gid;
-    c->workdir = strdup(wd);
-    size_t n = json_is_array(env) ? json_array_size(env) : 0;
-    c->env = calloc(n + 1, sizeof(char *));
-    int r = (c->workdir && c->env) ? 0 : -ENOMEM;
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        const char *s = json_string_value(json_array_get(env, i));
-        if (s && !(c->env[c->n_env++] = strdup(s)))
-            r = -ENOMEM;
-    }
-    json_decref(j);
-    return r < 0 ? cv_error(err, -r, "attach", "loading '%s'", path) : 0;
+    size_t len;
+    char *text = cv_state_read(c->runtime_dir, c->id, &len);
+    if (!text)
+        return cv_error(err, errno, "attach", "reading '%s/%s.json'", c->runtime_dir, c->id);
+    struct cv_spawn_defaults d;
+    int r = cv_state_parse_spawn_defaults(text, len, &d);
+    free(text);
+    if (r < 0)
+        return r == -EBADMSG
+                   ? cv_error_plain(err, EBADMSG, "attach", "'%s/%s.json' is not a valid state", c->runtime_dir, c->id)
+                   : cv_error(err, -r, "attach", "loading '%s/%s.json'", c->runtime_dir, c->id);
+    c->uid = d.uid;
+    c->gid = d.gid;
+    c->workdir = d.workdir;
+    c->env = d.env;
+    c->n_env = d.n_env;
+    return 0;
 }
 
 static int connect_control(struct containerv_container *c, struct containerv_error *err)
@@ -554,8 +547,9 @@ int containerv_attach(const char *runtime_dir, const char *id, struct containerv
     c->init_pidfd = (int)syscall(SYS_pidfd_open, info.init_pid, 0);
     if (c->init_pidfd < 0)
         r = cv_error(err, errno, "attach", "the init (pid %d) of '%s'", info.init_pid, id);
-    /* the pidfd pins the pid: check it is still our init, not a reused pid */
-    if (r == 0 && start >= 0 && cv_state_start_time(info.init_pid) != start)
+    /* the pidfd pins the pid: check it is still our init, not a reused pid
+     * (a running container's state always records the init's start time) */
+    if (r == 0 && (start < 0 || cv_state_start_time(info.init_pid) != start))
         r = cv_error_plain(err, ESRCH, "attach", "the init of '%s' is gone; run 'containerv gc'", id);
     if (r == 0)
         r = load_spawn_defaults(c, err);
