@@ -5,21 +5,23 @@
 # runtime-dir entries).
 #
 # Where the kills go: a few calibration runs of a workload that lives a known
-# while (`cvtest live`: writes "start", sleeps, writes "end") are watched
-# without sleeping, which gives four windows of a run's life: start-up and the
-# first steps of create (until <id>.json appears), the rest of create (the
-# child's set-up, the spawn, until "start"), running (until "end") and
-# teardown (until the process is gone). Kill i goes to window i % 4, at a
-# moment drawn uniformly in it from a seed printed first (CV_CRASH_SEED
-# replays one).
+# while (`cvtest live`: writes "start", sleeps, writes "end") are watched,
+# which gives four windows of a run's life: the first steps of create (from
+# the first step's --debug line until <id>.json appears), the rest of create
+# (the child's set-up, the spawn, until "start"), running (until "end") and
+# teardown (until the process is gone). Kill i goes to window i % 4: the
+# test watches the run for the event that opens the window (every 200 µs),
+# then waits a time drawn uniformly below the window's length, from a seed
+# printed first (CV_CRASH_SEED replays one). Anchored so, a kill lands in its
+# window or later however loaded the machine is.
 #
 # Where the kills landed is read from what each killed run left, not from
 # times: its --debug trace (the last create step it finished) and the
 # workload's "start"/"end". A histogram of those is printed, and at least
 # half of the kills must have hit a run mid-life (after its first create
 # step, before it ended; kills spread uniformly up to one cold run's time, as
-# before, hit 20-35 of 100 here, these 75-85). Times only place the kills; counts and leaks are the
-# criteria.
+# before, hit 20-35 of 100 here, these 85-97). Times only place the kills;
+# counts and leaks are the criteria.
 source "${CV_TEST_LIB:-$(dirname "$0")/lib.sh}"
 export LC_ALL=C # EPOCHREALTIME and read -t with a '.'
 
@@ -35,11 +37,19 @@ exec 9<>"$T/never" # read -t on it: a pause without a fork
 
 # launch: a run of `cvtest live` in the background; sets PID and T0 (µs)
 launch() {
-  : >"$T/out"
+  : >"$T/out"; : >"$T/err"
   "$CONTAINERV" --runtime-dir "$RT" --debug run --name "$ID" --lower "$CV_HELPER_LAYER" \
     --lower "$CV_DEFAULT_ROOTFS" -- /bin/cvtest live "$LIVE" >"$T/out" 2>"$T/err" &
   PID=$!
   T0=${EPOCHREALTIME//[.,]/}
+}
+
+# pause_us N: N µs without a fork
+pause_us() {
+  local secs
+  [ "$1" -gt 0 ] || return 0
+  printf -v secs '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000))
+  read -r -t "$secs" -u 9 _ || true
 }
 
 # the workload's lines so far: sets W1 ("start" seen) and W2 ("end" seen)
@@ -52,16 +62,27 @@ workload_seen() {
   return 0
 }
 
+# the event that opens window $1 has happened in the current run
+opened() {
+  case $1 in
+    0) [ -s "$T/err" ] ;;          # the first create step is done (its --debug line)
+    1) [ -e "$RT/$ID.json" ] ;;    # the state file exists
+    2) workload_seen; [ "$W1" = 1 ] ;; # the workload runs
+    3) workload_seen; [ "$W2" = 1 ] ;; # the workload has ended
+  esac
+}
+
 # ---- calibration: the four windows, medians over CALIBRATE watched runs
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-cal_state=() cal_start=() cal_end=() cal_exit=()
+cal_first=() cal_state=() cal_start=() cal_end=() cal_exit=()
 leak_snap
 for ((k = -1; k < CALIBRATE; k++)); do # run -1 warms the caches up and is not counted
   newid
   launch
-  ts="" tw="" te=""
+  tf="" ts="" tw="" te=""
   while :; do
     now=${EPOCHREALTIME//[.,]/}
+    [ -z "$tf" ] && [ -s "$T/err" ] && tf=$((now - T0))
     [ -z "$ts" ] && [ -e "$RT/$ID.json" ] && ts=$((now - T0))
     if [ -z "$te" ]; then
       workload_seen
@@ -69,7 +90,7 @@ for ((k = -1; k < CALIBRATE; k++)); do # run -1 warms the caches up and is not c
       [ "$W2" = 1 ] && te=$((now - T0))
     fi
     kill -0 "$PID" 2>/dev/null || break
-    read -r -t 0.0002 -u 9 _ # a look every 200 µs leaves the CPUs to the run
+    pause_us 200 # a look every 200 µs leaves the CPUs to the run
   done
   tx=$((now - T0))
   wait "$PID"
@@ -77,14 +98,15 @@ for ((k = -1; k < CALIBRATE; k++)); do # run -1 warms the caches up and is not c
   is "$rc" 0 "calibration run $k runs to its end"
   [ "$k" -ge 0 ] || continue
   # a marker the watch missed (its window was shorter than one look): the next one
-  te=${te:-$tx} tw=${tw:-$te} ts=${ts:-$tw}
-  cal_state+=("$ts") cal_start+=("$tw") cal_end+=("$te") cal_exit+=("$tx")
+  te=${te:-$tx} tw=${tw:-$te} ts=${ts:-$tw} tf=${tf:-$ts}
+  cal_first+=("$tf") cal_state+=("$ts") cal_start+=("$tw") cal_end+=("$te") cal_exit+=("$tx")
 done
-B1=$(median "${cal_state[@]}") B2=$(median "${cal_start[@]}")
+B0=$(median "${cal_first[@]}") B1=$(median "${cal_state[@]}") B2=$(median "${cal_start[@]}")
 B3=$(median "${cal_end[@]}") B4=$(median "${cal_exit[@]}")
-note "a run here (µs after its launch, median of $CALIBRATE): <id>.json at $B1, \"start\" at $B2, \"end\" at $B3, exit at $B4"
-bounds=(0 "$B1" "$B2" "$B3" "$B4")
-window_names=("start-up and first create steps" "rest of create, spawn" "running" "teardown")
+note "a run here (µs after its launch, median of $CALIBRATE): first step done at $B0, <id>.json at $B1, \"start\" at $B2, \"end\" at $B3, exit at $B4"
+[ "$B0" -le "$B1" ] || B0=0
+bounds=("$B0" "$B1" "$B2" "$B3" "$B4")
+window_names=("first create steps" "rest of create, spawn" "running" "teardown")
 
 # ---- the kills
 declare -A landed=()
@@ -94,15 +116,12 @@ for ((i = 0; i < KILLS; i++)); do
   w=$((i % 4))
   lo=${bounds[$w]} hi=${bounds[$((w + 1))]}
   span=$((hi > lo ? hi - lo : 1))
-  d=$((lo + (RANDOM * 32768 + RANDOM) % span))
+  d=$(((RANDOM * 32768 + RANDOM) % span))
   aimed_at[$w]=$((${aimed_at[$w]:-0} + 1))
   newid
   launch
-  left=$((d - (${EPOCHREALTIME//[.,]/} - T0)))
-  if [ "$left" -gt 0 ]; then
-    printf -v secs '%d.%06d' $((left / 1000000)) $((left % 1000000))
-    read -r -t "$secs" -u 9 _ || true
-  fi
+  until opened "$w" || ! kill -0 "$PID" 2>/dev/null; do pause_us 200; done
+  pause_us "$d"
   if kill -9 "$PID" 2>/dev/null; then
     killed=$((killed + 1))
     wait "$PID" 2>/dev/null
