@@ -109,7 +109,10 @@ CONTAINERV_API int containerv_options_set_runtime_dir(struct containerv_options 
 CONTAINERV_API int containerv_options_set_die_with_parent(struct containerv_options *o, bool on);
 
 /* Called for each start-up step as it ends (host steps as they happen, the
- * child's steps when the child reports ready): for `--debug` traces. */
+ * child's steps when the child reports ready): for `--debug` traces. Each
+ * name is one of containerv_create_steps(), or, for the time the child
+ * spent waiting for its helper or the host, a name ending in ".wait"
+ * (child.pivot_root.wait, child.cgroup.wait). */
 typedef void (*containerv_trace_fn)(void *userdata, const char *step, uint64_t duration_ns);
 CONTAINERV_API int containerv_options_set_trace(struct containerv_options *o, containerv_trace_fn fn,
                                                 void *userdata);

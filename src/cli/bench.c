@@ -1,4 +1,4 @@
-/* containerv bench: the benchmark suite (src/perf) as a command: a table on
+/* containerv bench: the benchmark suite (src/bench) as a command: a table on
  * stdout, a progress bar on a terminal, JSON and SVG files. */
 #include "cli.h"
 

@@ -19,7 +19,7 @@ struct cli_global {
     const char *runtime_dir; /* --runtime-dir or $CONTAINERV_RUNTIME_DIR; NULL: default */
     bool debug;              /* --debug: trace start-up steps on stderr */
     const char *socket;      /* --socket: the pool daemon's socket; NULL: $CONTAINERV_SOCKET
-                                or the default (daemon_proto.h) */
+                                or the default (src/daemon/proto.h) */
     const char *state_dir;   /* --state-dir as given (it also sets $CONTAINERV_STATE_DIR) */
     bool runtime_dir_given;  /* runtime_dir came from --runtime-dir */
 };
@@ -126,8 +126,19 @@ int cli_tty_relay(int master, int end_fd, bool use_stdin);
 /* ---- metrics.c */
 
 void cli_metrics_print(FILE *out, const char *id, const struct containerv_startup_metrics *m);
-/* Write the metrics as JSON to path; -1 after an error message. */
-int cli_metrics_write_json(const char *path, const char *id,
+/* --metrics-json's file, opened before the container is made so that a
+ * path that cannot be written fails the command before anything runs. */
+struct cli_metrics_file {
+    FILE *f;
+    const char *path;
+    bool created; /* by open: abandon removes it */
+};
+/* 0, or -1 after an error message naming the path. */
+int cli_metrics_open(struct cli_metrics_file *mf, const char *path);
+/* Close without writing (the container was never made); removes a file open made. */
+void cli_metrics_abandon(struct cli_metrics_file *mf);
+/* Write the metrics as JSON and close; -1 after an error message. */
+int cli_metrics_write_json(struct cli_metrics_file *mf, const char *id,
                            const struct containerv_startup_metrics *m);
 /* A containerv_trace_fn printing "containerv: debug: <step> <µs>". */
 void cli_trace_debug(void *userdata, const char *step, uint64_t duration_ns);

@@ -3,7 +3,7 @@
  * signals the CLI gets as SIGNAL messages, relay the terminal, and exit with
  * what EXITED says. */
 #include "cli.h"
-#include "daemon_proto.h"
+#include "../daemon/proto.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,9 +2,11 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <string.h>
+#include <unistd.h>
 
 struct metric_field {
     const char *name;
@@ -55,28 +57,54 @@ fail:
     return NULL;
 }
 
-int cli_metrics_write_json(const char *path, const char *id,
+int cli_metrics_open(struct cli_metrics_file *mf, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+    mf->path = path;
+    mf->created = fd >= 0;
+    if (fd < 0 && errno == EEXIST)
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    mf->f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!mf->f) {
+        cli_error("--metrics-json: cannot open '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        if (mf->created)
+            unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+void cli_metrics_abandon(struct cli_metrics_file *mf)
+{
+    if (!mf->f)
+        return;
+    fclose(mf->f);
+    mf->f = NULL;
+    if (mf->created)
+        unlink(mf->path);
+}
+
+int cli_metrics_write_json(struct cli_metrics_file *mf, const char *id,
                            const struct containerv_startup_metrics *m)
 {
     json_t *obj = metrics_json(id, m);
-    FILE *f;
     int rc = -1;
 
     if (!obj) {
         cli_error("--metrics-json: out of memory");
+        cli_metrics_abandon(mf);
         return -1;
     }
-    f = fopen(path, "we");
-    if (!f) {
-        cli_error("--metrics-json: cannot open '%s': %s", path, strerror(errno));
-    } else {
-        rc = json_dumpf(obj, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 && fputc('\n', f) != EOF
-                 ? 0 : -1;
-        if (fclose(f) != 0)
-            rc = -1;
-        if (rc < 0)
-            cli_error("--metrics-json: cannot write '%s': %s", path, strerror(errno));
-    }
+    rc = json_dumpf(obj, mf->f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 && fputc('\n', mf->f) != EOF
+             ? 0 : -1;
+    if (fclose(mf->f) != 0)
+        rc = -1;
+    mf->f = NULL;
+    if (rc < 0)
+        cli_error("--metrics-json: cannot write '%s': %s", mf->path, strerror(errno));
     json_decref(obj);
     return rc;
 }

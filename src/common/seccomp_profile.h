@@ -1,6 +1,6 @@
 /* The default seccomp profile's lists, shared by the build-time compiler
  * of the profile (tools/gen-seccomp.c) and by the benchmark's OCI bundle for
- * the peers (src/perf/peers.c), so that both always refuse the same calls. */
+ * the peers (src/bench/peers.c), so that both always refuse the same calls. */
 #ifndef CV_SECCOMP_PROFILE_H
 #define CV_SECCOMP_PROFILE_H
 

@@ -401,9 +401,11 @@ static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
 {
     /* the init's own set-up first: the helper is rarely done yet */
     uint64_t t = cv_now_ns();
+    if (cv_fault_child(a->fault, "child.init.prepare", a->sync_fd))
+        return cv_child_fail(m, "child.init.prepare", EIO, "injected fault");
     int e = cv_init_prepare(a->upper_fd, a->userns, a->peer_uids, a->n_peer_uids);
     if (e < 0)
-        return cv_child_fail(m, "child.ready", e, "setting up the init");
+        return cv_child_fail(m, "child.init.prepare", e, "setting up the init");
     cv_child_step(m, "child.init.prepare", t);
     t = cv_now_ns();
     place_back(a);
@@ -434,15 +436,18 @@ static int join_cgroup(struct cv_child_args *a, struct cv_sync_msg *m)
     t = cv_now_ns();
     if (n > 0)
         a->lock_fd = fds[0];
+    bool injected = cv_fault_child(a->fault, "child.cgroup.join", a->sync_fd);
+    if (injected)
+        r = -EIO; /* the fds are closed below */
     for (int i = 1; i < n; i++) {
         if (r == 0 && write(fds[i], "0", 1) != 1)
             r = -errno;
         close(fds[i]);
     }
     if (r < 0)
-        return cv_child_fail(m, "cgroup.attach", r, "joining the cgroup");
+        return cv_child_fail(m, "child.cgroup.join", r, injected ? "injected fault" : "joining the cgroup");
     if (a->cgroupns_late && unshare(CLONE_NEWCGROUP) < 0)
-        return cv_child_fail(m, "cgroup.attach", errno, "a cgroup namespace");
+        return cv_child_fail(m, "child.cgroup.join", errno, "a cgroup namespace");
     cv_child_step(m, "child.cgroup.join", t);
     return 0;
 }

@@ -3,7 +3,7 @@
 #define CV_LINUX_H
 
 #include "../common/internal.h"
-#include "cgroup.h"
+#include "cgroup/cgroup.h"
 #include "proto.h"
 
 #include <linux/filter.h>

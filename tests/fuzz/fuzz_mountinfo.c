@@ -1,11 +1,11 @@
-/* The cgroup probe's parse of /proc/self/mountinfo (src/linux/cgroup.c
+/* The cgroup probe's parse of /proc/self/mountinfo (src/linux/cgroup/cgroup.c
  * cv_cgroup_parse_mountinfo_line, on hosts without a unified hierarchy): a
  * user can add lines of their own (a FUSE mount: its mount point and source
  * are theirs). The input is the file: each line, as getline gives it, goes to
  * the parser, which fills the v1 mount points. */
 #include "fuzz.h"
 
-#include "../../src/linux/cgroup.h"
+#include "../../src/linux/cgroup/cgroup.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,5 @@
 /* The pool daemon against bad clients, at the protocol level
- * (src/cli/daemon_proto.h): malformed messages, descriptors where none
+ * (src/daemon/proto.h): malformed messages, descriptors where none
  * belong, too many descriptors, oversized messages, messages out of state,
  * a second RUN, a client that goes away mid-run, a flood of connections and
  * garbage. Each gets an ERROR (or nothing) and the connection closed; the
@@ -8,7 +8,7 @@
  * (The CLI side: test_cli_daemon.sh.) */
 #include "cvt.h"
 
-#include "cli/daemon_proto.h"
+#include "daemon/proto.h"
 
 #include <containerv/pool.h>
 

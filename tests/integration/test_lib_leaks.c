@@ -194,6 +194,10 @@ static bool task_in_pause(pid_t pid)
             (a3 == 0xffffffffull || a3 == 0xffffffffffffffffull))
             paused = true;
 #endif
+#ifdef SYS_ppoll /* where libc's poll is ppoll (no poll system call): NULL timeout */
+        if (got == 4 && nr == SYS_ppoll && a2 == 1 && a3 == 0)
+            paused = true;
+#endif
         (void)a1;
         free(s);
     }

@@ -1,5 +1,5 @@
-/* The pool daemon's wire protocol: framing, checks, fd passing (daemon_proto.h). */
-#include "daemon_proto.h"
+/* The pool daemon's wire protocol: framing, checks, fd passing (proto.h). */
+#include "proto.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #ifndef CV_CGROUP_H
 #define CV_CGROUP_H
 
-#include "../common/internal.h"
+#include "../../common/internal.h"
 
 #include <limits.h>
 

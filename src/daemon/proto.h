@@ -110,7 +110,7 @@ struct cvd_status_end {
     uint32_t reserved;
 };
 
-/* ---- daemon_proto.c */
+/* ---- proto.c */
 
 void cvd_hdr_init(struct cvd_hdr *h, enum cvd_type type, size_t len);
 /* The type of a received message of n bytes, after checking magic, version

@@ -1,4 +1,4 @@
-/* Internal declarations of the benchmark engine (src/perf). */
+/* Internal declarations of the benchmark engine (src/bench). */
 #ifndef CV_BENCH_H
 #define CV_BENCH_H
 

@@ -1,10 +1,11 @@
-/* `containerv daemon`: its configuration (daemon_config.c) and its event
- * loop (daemon.c). docs/daemon.md. */
+/* `containerv daemon`: its configuration (config.c) and the server
+ * (daemon.c, request.c, socket.c); the verb is src/cli/daemon.c.
+ * docs/daemon.md. */
 #ifndef CV_DAEMON_H
 #define CV_DAEMON_H
 
-#include "cli.h"
-#include "daemon_proto.h"
+#include "../cli/cli.h"
+#include "proto.h"
 
 #define CVD_MAX_POOLS 64
 
