@@ -187,22 +187,22 @@ int step_child_ready(struct create_ctx *x)
     ssize_t n;
     cv_place_join(&x->place); /* the report wakes us on the child's CPU */
     do
-        n = recv(x->sync_fd, m, sizeof(*m), 0);
+        n = recv(x->sync_fd, m, sizeof(*m), MSG_TRUNC);
     while (n < 0 && errno == EINTR);
     cv_place_restore(&x->place);
     /* A child that exits with a message of ours unread makes the kernel
      * report ECONNRESET before handing out what the child sent: its report
      * is still queued, so read once more. */
     if (n < 0 && errno == ECONNRESET)
-        n = recv(x->sync_fd, m, sizeof(*m), MSG_DONTWAIT);
+        n = recv(x->sync_fd, m, sizeof(*m), MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0)
         return cv_error(x->err, errno, "child.ready", "waiting for the container's init");
     if (n == 0)
         return cv_error_plain(x->err, ECHILD, "child.ready", "the container's init exited during start-up");
-    if (n != (ssize_t)sizeof(*m) || (m->step != CV_SYNC_READY && m->step != CV_SYNC_ERROR))
-        return cv_error_plain(x->err, EPROTO, "child.ready", "unexpected message 0x%x from the child", m->step);
+    if (cv_host_parse_sync(m, (size_t)n, m) < 0)
+        return cv_error_plain(x->err, EPROTO, "child.ready", "unexpected message 0x%x (%zd bytes) from the child",
+                              n >= 4 ? m->step : 0, n);
     if (m->step == CV_SYNC_ERROR) {
-        m->where[sizeof(m->where) - 1] = m->what[sizeof(m->what) - 1] = '\0';
         return cv_error(x->err, m->code ? m->code : EIO, m->where, "%s",
                         m->what[0] ? m->what : "in the container");
     }

@@ -58,7 +58,7 @@ static void unescape_octal(char *dst, size_t size, const char *src)
 }
 
 /* "36 25 0:32 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory" */
-static void probe_mountinfo_line(char *line)
+void cv_cgroup_parse_mountinfo_line(char *line, char mnts[CV_V1_COUNT][PATH_MAX])
 {
     char *save = NULL, *mnt = NULL, *tok = strtok_r(line, " ", &save);
     for (int i = 1; tok && i <= 4; i++) {
@@ -75,8 +75,8 @@ static void probe_mountinfo_line(char *line)
         return;
     for (char *opt = strtok_r(super, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
         for (int c = 0; c < CV_V1_COUNT; c++) {
-            if (strcmp(opt, cg_v1_names[c]) == 0 && !cg_probe.v1_mnt[c][0])
-                unescape_octal(cg_probe.v1_mnt[c], sizeof(cg_probe.v1_mnt[c]), mnt);
+            if (strcmp(opt, cg_v1_names[c]) == 0 && !mnts[c][0])
+                unescape_octal(mnts[c], PATH_MAX, mnt);
         }
     }
 }
@@ -89,7 +89,7 @@ static void probe_v1_mounts(void)
     char *line = NULL;
     size_t cap = 0;
     while (getline(&line, &cap, f) > 0)
-        probe_mountinfo_line(line);
+        cv_cgroup_parse_mountinfo_line(line, cg_probe.v1_mnt);
     free(line);
     fclose(f);
 }

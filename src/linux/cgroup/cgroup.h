@@ -8,6 +8,8 @@
 
 #include "../../common/internal.h"
 
+#include <limits.h>
+
 enum cv_cgroup_mode {
     CV_CGROUP_NONE = 0, /* no usable cgroup file system */
     CV_CGROUP_V1 = 1,   /* legacy or hybrid: v1 controllers */
@@ -30,6 +32,12 @@ struct cv_cgroup {
     unsigned v1_created;       /* bitmask of (1 << enum cv_cgroup_v1_ctrl) dirs this handle created/found */
     bool v2_attached;          /* the caller put the init in with CLONE_INTO_CGROUP (no attach needed) */
 };
+
+/* One line of /proc/self/mountinfo (modified: tokenised in place): a cgroup
+ * v1 mount gives its mount point, unescaped, to each controller it carries
+ * whose mnts[] is still "". Used by the probe, and by tests/fuzz (FUSE lets a
+ * user add lines with a mount point and source of their choosing). */
+void cv_cgroup_parse_mountinfo_line(char *line, char mnts[CV_V1_COUNT][PATH_MAX]);
 
 /* Probe (cached) which mode this host uses; base is "/sys/fs/cgroup". */
 enum cv_cgroup_mode cv_cgroup_mode(void);
