@@ -20,70 +20,17 @@
 
 static char state[512], probe_layer[512], pool_prefix[64];
 
-/* A static probe for what cvtest cannot do: IPC objects and a background
- * process (`dirty`), and one line of what a container holds (`report`). */
-static const char probe_src[] =
-    "#define _GNU_SOURCE\n"
-    "#include <dirent.h>\n#include <fcntl.h>\n#include <mqueue.h>\n#include <stdio.h>\n"
-    "#include <stdlib.h>\n#include <string.h>\n#include <sys/ipc.h>\n#include <sys/msg.h>\n"
-    "#include <sys/sem.h>\n#include <sys/shm.h>\n#include <sys/mman.h>\n#include <sys/stat.h>\n#include <unistd.h>\n"
-    "#include <sched.h>\n#include <sys/resource.h>\n#include <sys/syscall.h>\n"
-    "static int lines(const char *p){FILE*f=fopen(p,\"r\");int n=-1;char b[512];\n"
-    " if(!f)return -1;while(fgets(b,sizeof b,f))n++;fclose(f);return n;}\n"
-    "static int procs(void){DIR*d=opendir(\"/proc\");struct dirent*e;int n=0;\n"
-    " while(d&&(e=readdir(d)))n+=e->d_name[0]>='0'&&e->d_name[0]<='9';if(d)closedir(d);return n;}\n"
-    "static int ex(const char*p){return access(p,F_OK)==0;}\n"
-    "static void wr(const char*p){int fd=open(p,O_WRONLY|O_CREAT,0644);if(fd<0){perror(p);exit(2);}\n"
-    " if(write(fd,\"A\",1)!=1)exit(2);close(fd);}\n"
-    "int main(int c,char**v){\n"
-    " if(c>1&&!strcmp(v[1],\"dirty\")){\n"
-    "  wr(\"/userA\");wr(\"/tmp/userA\");wr(\"/dev/shm/userA\");\n"
-    "  if(shmget(0x5a5a,4096,IPC_CREAT|0600)<0||semget(0x5a5a,1,IPC_CREAT|0600)<0||\n"
-    "     msgget(0x5a5a,IPC_CREAT|0600)<0){perror(\"sysv\");return 3;}\n"
-    "  if(mq_open(\"/userA\",O_CREAT|O_RDWR,0600,NULL)==(mqd_t)-1){perror(\"mq_open\");return 4;}\n"
-    "  if(sethostname(\"userA\",5)<0){perror(\"sethostname\");return 5;}\n"
-    "  if(fork()==0){setsid();close(0);close(1);close(2);for(;;)pause();}\n"
-    "  return 0;}\n"
-    " if(c>1&&!strcmp(v[1],\"bg\")){if(fork()==0){setsid();close(0);close(1);close(2);for(;;)pause();}return 0;}\n"
-    " if(c>2&&!strcmp(v[1],\"file\")){wr(v[2]);return 0;}\n"
-    " if(c>2&&!strcmp(v[1],\"chmod\")){return chmod(v[2],0700)<0;}\n"
-    " if(c>1&&!strcmp(v[1],\"shm\")){return shmget(0x5a5b,4096,IPC_CREAT|0600)<0;}\n"
-    " if(c>1&&!strcmp(v[1],\"sem\")){return semget(0x5a5b,1,IPC_CREAT|0600)<0;}\n"
-    " if(c>1&&!strcmp(v[1],\"msg\")){return msgget(0x5a5b,IPC_CREAT|0600)<0;}\n"
-    " if(c>1&&!strcmp(v[1],\"mq\")){return mq_open(\"/q\",O_CREAT|O_RDWR,0600,NULL)==(mqd_t)-1;}\n"
-    /* spoil: change pid 1's settings as a root workload may; settings: its own */
-    " if(c>1&&!strcmp(v[1],\"spoil\")){struct rlimit r={64,64},f={4096,4096};struct sched_param sp={0};\n"
-    "  cpu_set_t s;CPU_ZERO(&s);CPU_SET(0,&s);int fd=open(\"/proc/1/oom_score_adj\",O_WRONLY);\n"
-    "  if(prlimit(1,RLIMIT_NOFILE,&r,0)||prlimit(1,RLIMIT_FSIZE,&f,0)){perror(\"prlimit\");return 6;}\n"
-    "  if(setpriority(PRIO_PROCESS,1,19)){perror(\"setpriority\");return 7;}\n"
-    "  if(sched_setscheduler(1,SCHED_IDLE,&sp)){perror(\"sched\");return 8;}\n"
-    "  if(sched_setaffinity(1,sizeof s,&s)){perror(\"affinity\");return 9;}\n"
-    "  if(syscall(SYS_ioprio_set,1,1,3<<13)){perror(\"ioprio\");return 10;}\n"
-    "  if(fd<0||write(fd,\"500\",3)!=3){perror(\"oom\");return 11;}return 0;}\n"
-    " if(c>1&&!strcmp(v[1],\"settings\")){struct rlimit n,f;cpu_set_t s;char o[16]={0};\n"
-    "  int fd=open(\"/proc/self/oom_score_adj\",O_RDONLY);if(fd<0||read(fd,o,15)<0)return 12;\n"
-    "  getrlimit(RLIMIT_NOFILE,&n);getrlimit(RLIMIT_FSIZE,&f);sched_getaffinity(0,sizeof s,&s);\n"
-    "  o[strcspn(o,\"\\n\")]=0;\n"
-    "  printf(\"nofile=%llu:%llu fsize=%llu:%llu nice=%d policy=%d cpus=%d ioprio=%ld oom=%s\\n\",\n"
-    "   (unsigned long long)n.rlim_cur,(unsigned long long)n.rlim_max,(unsigned long long)f.rlim_cur,\n"
-    "   (unsigned long long)f.rlim_max,getpriority(PRIO_PROCESS,0),sched_getscheduler(0),CPU_COUNT(&s),\n"
-    "   syscall(SYS_ioprio_get,1,0),o);return 0;}\n"
-    " if(c>1&&!strcmp(v[1],\"keyring\")){printf(\"%ld\\n\",syscall(SYS_keyctl,0,-3,0));return 0;}\n"
-    " char h[65]={0};gethostname(h,64);mqd_t q=mq_open(\"/userA\",O_RDONLY);\n"
-    " printf(\"files=%d procs=%d shm=%d sem=%d msg=%d mq=%d host=%s\\n\",\n"
-    "  ex(\"/userA\")+ex(\"/tmp/userA\")+ex(\"/dev/shm/userA\"),procs(),lines(\"/proc/sysvipc/shm\"),\n"
-    "  lines(\"/proc/sysvipc/sem\"),lines(\"/proc/sysvipc/msg\"),q!=(mqd_t)-1,h);return 0;}\n";
-
-/* Compile the probe into <tmp>/probe/bin/cvprobe; false when no compiler. */
+/* The probe (tests/helper/cvprobe.c), built static into a lower layer of
+ * its own: $CV_PROBE_LAYER/bin/cvprobe. */
 static bool build_probe(void)
 {
-    char src[600], cmd[2048];
-    snprintf(probe_layer, sizeof(probe_layer), "%s/probe", cvt.tmp);
-    snprintf(src, sizeof(src), "%s/probe.c", cvt.tmp);
-    snprintf(cmd, sizeof(cmd), "mkdir -p %s/bin && cc -static -O1 -o %s/bin/cvprobe %s", probe_layer,
-             probe_layer, src);
-    cvt_write_file(src, probe_src);
-    return system(cmd) == 0;
+    const char *layer = getenv("CV_PROBE_LAYER");
+    char bin[600];
+    snprintf(bin, sizeof(bin), "%s/bin/cvprobe", layer ? layer : "");
+    if (!layer || access(bin, X_OK) != 0)
+        fail_msg("the probe %s is missing (CV_PROBE_LAYER, built with the tests)", bin);
+    snprintf(probe_layer, sizeof(probe_layer), "%s", layer);
+    return true;
 }
 
 static void setup_names(void)
@@ -231,8 +178,7 @@ static void test_two_users(void **st)
 {
     (void)st;
     setup_names();
-    if (!build_probe())
-        skip();
+    build_probe();
     make_template("probe", true);
     struct containerv_pool *p = make_pool("probe", 1);
     wait_stats(p, 1, 0);
@@ -290,8 +236,7 @@ static void test_reset_in_place(void **st)
 {
     (void)st;
     setup_names();
-    if (!build_probe())
-        skip();
+    build_probe();
     make_template_ex("plain", true, false);
     struct cvt_snap before;
     cvt_snapshot(&before);
@@ -337,8 +282,7 @@ static void test_reset_init_settings(void **st)
 {
     (void)st;
     setup_names();
-    if (!build_probe())
-        skip();
+    build_probe();
     make_template_ex("settings", true, false);
     struct cvt_snap before;
     cvt_snapshot(&before);
@@ -374,8 +318,7 @@ static void test_unconfined_keyring(void **st)
 {
     (void)st;
     setup_names();
-    if (!build_probe())
-        skip();
+    build_probe();
     template_relax = CONTAINERV_RELAX_SECCOMP;
     make_template_ex("unconfined", true, true);
     template_relax = CONTAINERV_RELAX_CAPS;
@@ -409,8 +352,7 @@ static void test_reset_detects(void **st)
 {
     (void)st;
     setup_names();
-    if (!build_probe())
-        skip();
+    build_probe();
     make_template_ex("plain", true, false);
     struct containerv_pool *p = make_pool("plain", 1);
     wait_stats(p, 1, 0);
@@ -451,8 +393,7 @@ static void test_reset_made_targets(void **st)
 {
     (void)st;
     setup_names();
-    if (!build_probe())
-        skip();
+    build_probe();
     char src_dir[600], src_file[600];
     snprintf(src_dir, sizeof(src_dir), "%s/bind-dir", cvt.tmp);
     snprintf(src_file, sizeof(src_file), "%s/bind-file", cvt.tmp);
