@@ -268,7 +268,9 @@ static int scan_procs(int sig)
         char path[64];
         snprintf(path, sizeof(path), "/proc/%s/cgroup", e->d_name);
         char *s = cvt_read_file(path);
-        if (s && strstr(s, cvt.prefix)) {
+        /* a zombie (dead, not reaped yet) still names its cgroup but holds
+         * nothing else */
+        if (s && strstr(s, cvt.prefix) && !cvt_pid_dead(atoi(e->d_name))) {
             n++;
             if (sig)
                 kill(atoi(e->d_name), sig);
@@ -296,10 +298,10 @@ static int count_dir(const char *dir)
 /* The first error of a background teardown, reported by the next leak check. */
 static char teardown_failed[512];
 
-/* Live (not zombie) processes below this one: what a create leaks before
- * its child joins the container's cgroup (on v1 it starts in ours, where the
- * cgroup scan cannot see it). This process is a subreaper (cvt_main), so an
- * orphan of a killed creator is counted here too. */
+/* Live (not zombie) processes below the watchdog but this one: what a
+ * create leaks before its child joins the container's cgroup (on v1 it
+ * starts in ours, where the cgroup scan cannot see it). The watchdog is a
+ * subreaper (cvt_main), so an orphan of a killed creator is counted too. */
 static int count_descendants(void)
 {
     enum { MAXP = 32768 };
@@ -334,13 +336,15 @@ static int count_descendants(void)
         live[pid] = state != 'Z' && state != 'X';
     }
     closedir(d);
-    pid_t self = getpid();
+    /* below the watchdog (cvt_main's parent process, the subreaper), which
+     * holds only this test process and the orphans */
+    pid_t self = getpid(), top = getppid();
     int count = 0;
     for (pid_t pid = 1; pid < MAXP; pid++) {
         if (!live[pid] || pid == self)
             continue;
         for (pid_t q = ppid_of[pid], hops = 0; q > 0 && q < MAXP && hops < 64; q = ppid_of[q], hops++)
-            if (q == self) {
+            if (q == top) {
                 count++;
                 break;
             }
@@ -628,6 +632,11 @@ int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigne
     snprintf(cvt.prefix, sizeof(cvt.prefix), "cvt%dx", (int)getpid());
     fflush(NULL);
 
+    /* This process (the watchdog) is a subreaper: the orphans of what the
+     * tests start (the child of a creator a test killed) come here, where the
+     * leak checks count them while they live (count_descendants) and where
+     * they are reaped once dead, so that no zombie stays counted. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     pid_t child = fork();
     if (child < 0) {
         perror("fork");
@@ -635,9 +644,6 @@ int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigne
     }
     if (child == 0) {
         setpgid(0, 0);
-        /* orphans of what the tests start (a killed creator's child) come
-         * here, where the leak checks count them (count_descendants) */
-        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         setvbuf(stdout, NULL, _IOLBF, 0);
         int r = _cmocka_run_group_tests(name, tests, n, group_setup, NULL);
         containerv_teardown_wait(NULL); /* _exit skips the library's own wait */
@@ -646,17 +652,30 @@ int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigne
     }
 
     int status = 0;
-    int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
-    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-    int ready = pidfd >= 0 ? poll(&pfd, 1, (int)timeout_s * 1000) : 1;
-    if (ready == 0) {
+    bool done = false;
+    int ready = 0;
+    /* wait for the tests, reaping orphans as they die (every 100 ms) */
+    for (unsigned slice = 0; !done && slice < timeout_s * 10; slice++) {
+        pid_t p;
+        int st;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+            if (p == child) {
+                status = st;
+                done = true;
+            }
+        if (!done)
+            usleep(100000);
+    }
+    ready = done;
+    if (!done) {
         fprintf(stderr, "%s: timed out after %us; killing the tests\n", name, timeout_s);
         kill(-child, SIGKILL);
         kill(child, SIGKILL);
+        waitpid(child, &status, 0);
     }
-    waitpid(child, &status, 0);
-    if (pidfd >= 0)
-        close(pidfd);
+    /* orphans still dying after the tests: reap what is dead */
+    for (int i = 0; i < 50 && waitpid(-1, NULL, WNOHANG) > 0; i++)
+        ;
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (ready == 0)
         rc = 1;

@@ -202,9 +202,13 @@ static void test_trace(void **st)
         bool wait = len > 5 && !strcmp(t.names[i] + len - 5, ".wait");
         if (!steps[j] && !wait)
             fail_msg("traced step %d '%s' is neither in the step list nor a .wait", i, t.names[i]);
+        /* once each; on v2 state.write runs twice (the claim before clone,
+         * the write after it) */
+        int seen = 0;
         for (int k = 0; k < i; k++)
-            if (!strcmp(t.names[k], t.names[i]))
-                fail_msg("step '%s' traced twice (%d and %d)", t.names[i], k, i);
+            seen += !strcmp(t.names[k], t.names[i]);
+        if (seen >= (strcmp(t.names[i], "state.write") ? 1 : 2))
+            fail_msg("step '%s' traced %d times", t.names[i], seen + 1);
         clone_seen |= !strcmp(t.names[i], "clone");
         validate_seen |= !strcmp(t.names[i], "validate");
     }
