@@ -312,6 +312,27 @@ static int get_cold(struct containerv_pool *p, struct containerv_container **c,
     return 0;
 }
 
+/* A warm container if one is there (a hit); else, with wait, after the
+ * resets under way, and counted as a miss when there is still none. */
+static void take_warm(struct containerv_pool *p, bool wait, struct containerv_container **c)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stalled = false; /* a get is the moment to try again after a failure */
+    /* a reset under way takes microseconds, a cold create milliseconds */
+    while (wait && p->n_warm == 0 && p->back > 0 && !p->stop)
+        pthread_cond_wait(&p->ready, &p->lock);
+    if (p->n_warm > 0) {
+        *c = p->warm[--p->n_warm];
+        p->hits++;
+        p->in_use++;
+        p->lent++;
+    } else if (wait) {
+        p->misses++;
+    }
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
 int containerv_pool_get_container(struct containerv_pool *p, struct containerv_container **c,
                                   struct containerv_error *err)
 {
@@ -319,22 +340,19 @@ int containerv_pool_get_container(struct containerv_pool *p, struct containerv_c
     if (!p || !c)
         return cv_error_plain(err, EINVAL, "pool.get", "no pool or container pointer");
     *c = NULL;
-    pthread_mutex_lock(&p->lock);
-    p->stalled = false; /* a get is the moment to try again after a failure */
-    /* a reset under way takes microseconds, a cold create milliseconds */
-    while (p->n_warm == 0 && p->back > 0 && !p->stop)
-        pthread_cond_wait(&p->ready, &p->lock);
-    if (p->n_warm > 0) {
-        *c = p->warm[--p->n_warm];
-        p->hits++;
-        p->in_use++;
-        p->lent++;
-    } else {
-        p->misses++;
-    }
-    pthread_cond_signal(&p->work);
-    pthread_mutex_unlock(&p->lock);
+    take_warm(p, true, c);
     return *c ? 0 : get_cold(p, c, err);
+}
+
+int containerv_pool_try_get_container(struct containerv_pool *p, struct containerv_container **c,
+                                      struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!p || !c)
+        return cv_error_plain(err, EINVAL, "pool.get", "no pool or container pointer");
+    *c = NULL;
+    take_warm(p, false, c);
+    return *c ? 0 : cv_error_plain(err, EAGAIN, "pool.get", "pool '%s': no warm container now", p->name);
 }
 
 int containerv_pool_return_container(struct containerv_pool *p, struct containerv_container *c,
