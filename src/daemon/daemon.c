@@ -76,12 +76,33 @@ static void send_error(int fd, enum cvd_error_kind kind, int code, const char *s
 
 /* ------------------------------------------------------------ clients */
 
+/* Close a client's connection without losing what was sent to it: closing
+ * a Unix socket with unread messages makes the peer's next read fail with
+ * ECONNRESET before it reads what is queued for it (an ERROR BUSY, say).
+ * So first refuse anything more (the peer's sends fail with EPIPE from
+ * now on), then read and drop what came, then close. */
+static void close_conn(int fd)
+{
+    char b[64];
+    int fds[CVD_MAX_FDS], nfds;
+
+    shutdown(fd, SHUT_RD);
+    for (int i = 0; i < 64; i++) {
+        ssize_t n = cvd_recv(fd, b, sizeof(b), fds, CVD_MAX_FDS, &nfds);
+        for (int k = 0; k < nfds; k++)
+            close(fds[k]);
+        if (n <= 0 && n != -EMSGSIZE && n != -EPROTO)
+            break;
+    }
+    close(fd);
+}
+
 static void drop_client_fd(struct daemon *d, struct client *cl)
 {
     if (cl->fd < 0)
         return;
     epoll_ctl(d->ep, EPOLL_CTL_DEL, cl->fd, NULL);
-    close(cl->fd);
+    close_conn(cl->fd);
     cl->fd = -1;
 }
 
@@ -284,7 +305,7 @@ static void on_listen(struct daemon *d)
         }
         if (d->n_clients >= MAX_CLIENTS && !evict_idle(d)) {
             send_error(fd, CVD_ERR_BUSY, EAGAIN, "daemon.accept", "daemon: too many clients");
-            close(fd);
+            close_conn(fd);
         } else {
             /* a refused peer is told at its first message (add_client) */
             uid_t uid = (uid_t)-1; /* unknown: not root */
@@ -296,7 +317,7 @@ static void on_listen(struct daemon *d)
                 /* one member must not take every slot */
                 send_error(fd, CVD_ERR_BUSY, EAGAIN, "daemon.accept",
                            "daemon: too many connections of this uid");
-                close(fd);
+                close_conn(fd);
                 continue;
             }
             add_client(d, fd, uid, ok ? "" : why);

@@ -76,16 +76,30 @@ static void next_id(struct containerv_pool *p, char *buf, size_t size)
              (unsigned long long)__atomic_add_fetch(&p->seq, 1, __ATOMIC_RELAXED));
 }
 
+/* Create a container under the next free id. An id can be taken when an
+ * earlier owner of the prefix was killed (a daemon restarted at once): its
+ * containers hold their ids until they are gone, so take the next one. */
+static int create_next(struct containerv_pool *p, struct containerv_container **c,
+                       struct containerv_error *err)
+{
+    char id[CV_ID_MAX + 1];
+    int r;
+    for (int tries = 0;; tries++) {
+        next_id(p, id, sizeof(id));
+        r = containerv_create(id, p->opts, c, err);
+        if (r != -EEXIST || tries >= POOL_MAX)
+            return r;
+    }
+}
+
 /* Build one warm container (unlocked), then put it in the pool (locked). */
 static void refill_one(struct containerv_pool *p)
 {
     struct containerv_container *c = NULL;
     struct containerv_error e;
-    char id[CV_ID_MAX + 1];
-    next_id(p, id, sizeof(id));
     pthread_mutex_unlock(&p->lock);
     uint64_t t0 = cv_now_ns();
-    int r = containerv_create(id, p->opts, &c, &e);
+    int r = create_next(p, &c, &e);
     uint64_t dt = cv_now_ns() - t0;
     pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->ready);
@@ -293,12 +307,10 @@ int containerv_pool_create(const char *template_name, int pool_size, struct cont
 static int get_cold(struct containerv_pool *p, struct containerv_container **c,
                     struct containerv_error *err)
 {
-    char id[CV_ID_MAX + 1];
-    next_id(p, id, sizeof(id));
     struct cold *k = malloc(sizeof(*k));
     if (!k)
         return cv_error(err, ENOMEM, "pool.get", "allocating");
-    int r = containerv_create(id, p->opts, c, err);
+    int r = create_next(p, c, err);
     if (r < 0) {
         free(k);
         return r;
