@@ -673,6 +673,16 @@ static void test_member_fds(void **st)
     for (int i = 0; i < 64; i++)
         held[i] = member_connect();
     expect_error(member_connect(), CVD_ERR_BUSY, "the member's 65th connection");
+    /* told BUSY too when its request is already there as the daemon takes
+     * the connection (the daemon stopped meanwhile): closing a connection
+     * with a message unread would reset it, and the answer would be lost */
+    assert_int_equal(kill(daemon_pid, SIGSTOP), 0);
+    int late = member_connect();
+    struct cvd_hdr sh;
+    hdr(&sh, CVD_STATUS, sizeof(sh));
+    assert_int_equal(send(late, &sh, sizeof(sh), MSG_NOSIGNAL), (ssize_t)sizeof(sh));
+    assert_int_equal(kill(daemon_pid, SIGCONT), 0);
+    expect_error(late, CVD_ERR_BUSY, "the member's 65th connection, its request sent");
     assert_serves("one uid's quota is full");
     for (int i = 0; i < 64; i++)
         close(held[i]);
