@@ -740,15 +740,19 @@ static void status_of(struct cvd_status_row *row)
     close(sock);
 }
 
-/* Until the pool has n containers out (every other one was given back). */
+/* Until the pool has n containers out (every other one was given back);
+ * the bound is a guard against one that never comes back, not a criterion. */
 static void wait_in_use(int n)
 {
     struct cvd_status_row row;
-    for (;;) {
+    for (int i = 0;; i++) {
         status_of(&row);
         if (row.in_use == n)
             return;
-        usleep(10000); /* a wait, not a criterion: the watchdog bounds it */
+        if (i == 6000)
+            fail_msg("the pool still has %d containers out, want %d: one was never given back",
+                     row.in_use, n);
+        usleep(10000);
     }
 }
 
