@@ -875,6 +875,29 @@ static void test_cold_caps(void **st)
     sock_r[2] = dconnect();
     send_run(sock_r[2], echo_ok, &out_r[2]);
     expect_queued(sock_r[2], 0, 1, "root's RUN beyond the daemon's cap");
+    /* the CLI waits through QUEUED (and says so with --debug) */
+    int cli_err[2], cli_out[2];
+    assert_int_equal(pipe2(cli_err, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(cli_out, O_CLOEXEC), 0);
+    pid_t cli = fork();
+    assert_true(cli >= 0);
+    if (cli == 0) {
+        if (dup2(cli_out[1], 1) < 0 || dup2(cli_err[1], 2) < 0)
+            _exit(127);
+        execl(cvt.containerv, "containerv", "--debug", "--socket", sock_path, "run", "--template",
+              "web", "--", "/bin/sh", "-c", "echo ok", (char *)NULL);
+        _exit(127);
+    }
+    close(cli_err[1]);
+    close(cli_out[1]);
+    FILE *cli_log = fdopen(cli_err[0], "r");
+    assert_non_null(cli_log);
+    char line[512];
+    bool told = false;
+    while (!told && fgets(line, sizeof(line), cli_log))
+        told = strstr(line, "waiting for a cold create (2 ahead; the daemon's slots are busy)");
+    if (!told)
+        fail_msg("the CLI did not say it waits");
     status_of(&row); /* the loop still serves */
     assert_int_equal(row.misses, COLD_MAX);
     assert_int_equal(row.in_use, 1);
@@ -894,6 +917,15 @@ static void test_cold_caps(void **st)
     expect_ok(sock_m[1], out_m[1], "the member's second RUN");
     expect_ok(sock_r[0], out_r[0], "root's first RUN");
     expect_ok(sock_r[1], out_r[1], "root's second RUN");
+    int cst;
+    assert_int_equal(waitpid(cli, &cst, 0), cli);
+    assert_true(WIFEXITED(cst));
+    assert_int_equal(WEXITSTATUS(cst), 0);
+    char cli_text[16] = "";
+    assert_int_equal(read(cli_out[0], cli_text, sizeof(cli_text) - 1), 3);
+    assert_string_equal(cli_text, "ok\n");
+    close(cli_out[0]);
+    fclose(cli_log);
     /* everything came back but A's, the orphaned create's container too */
     wait_in_use(1);
     close(sock_a);
