@@ -106,9 +106,11 @@ static inline int cv_steal_fd(int *fd)
 /* Fault injection for tests: CONTAINERV_FAULT=<step> makes that step fail
  * with EIO before it does anything; "after:<step>" makes it fail after its
  * own work is done (so that its undo of that work runs); "pause:<step>"
- * makes the process block there, so a test can kill it. "#N" after the name
- * picks the N-th entry of that name that runs (v2 has two "state.write").
- * Read once per create. */
+ * makes the process block there, so a test can kill it; "pause:<step>@<unix
+ * socket>" holds the step on a connection to the test's socket until the
+ * test closes it, and goes on at once when nobody listens there. "#N" after
+ * the name picks the N-th entry of that name that runs (v2 has two
+ * "state.write"). Read once per create. */
 bool cv_fault(const char *fault_spec, const char *step);
 /* The same for the occurrence-th entry of step; after: the "after:" form. */
 bool cv_fault_at(const char *fault_spec, const char *step, int occurrence, bool after);

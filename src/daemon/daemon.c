@@ -1,18 +1,22 @@
 /* `containerv daemon`: warm pools behind a Unix socket (docs/daemon.md).
  *
  * One event loop (epoll) in the main thread; the pools' background threads
- * do the slow work (create, destroy). Everything the loop waits on is in
+ * do the slow work (create, destroy), and so do the daemon's create threads
+ * for a RUN that finds its pool empty (cold.c: capped in flight, globally
+ * and per uid, with a queue beyond). Everything the loop waits on is in
  * the epoll set: the listening socket, the clients (nonblocking), the
- * pidfds of the commands that run, a self-pipe for SIGTERM/SIGINT/SIGHUP,
- * and, until the pools are first full, a timer that checks their figures
- * (the pool API has no readiness notification). A client gets one request:
+ * pidfds of the commands that run, the create threads' eventfd, a
+ * self-pipe for SIGTERM/SIGINT/SIGHUP, and, until the pools are first
+ * full, a timer that checks their figures (the pool API has no readiness
+ * notification). A client gets one request:
  * RUN (then SIGNALs until EXITED) or STATUS; anything else, or anything
  * malformed, is answered with ERROR and the connection is closed. A client
  * that goes away while its command runs gets the command SIGKILLed, and the
  * container goes back to its pool once the command is reaped.
  *
  * The server's files: daemon.c (this loop), request.c (what a client asks),
- * socket.c (the listening socket), config.c (the file), proto.[ch] (the wire
+ * socket.c (the listening socket), cold.c (the create threads), config.c
+ * (the file), proto.[ch] (the wire
  * format, shared with the client in src/cli/daemon_client.c), server.h. */
 #include "server.h"
 
@@ -72,12 +76,33 @@ static void send_error(int fd, enum cvd_error_kind kind, int code, const char *s
 
 /* ------------------------------------------------------------ clients */
 
+/* Close a client's connection without losing what was sent to it: closing
+ * a Unix socket with unread messages makes the peer's next read fail with
+ * ECONNRESET before it reads what is queued for it (an ERROR BUSY, say).
+ * So first refuse anything more (the peer's sends fail with EPIPE from
+ * now on), then read and drop what came, then close. */
+static void close_conn(int fd)
+{
+    char b[64];
+    int fds[CVD_MAX_FDS], nfds;
+
+    shutdown(fd, SHUT_RD);
+    for (int i = 0; i < 64; i++) {
+        ssize_t n = cvd_recv(fd, b, sizeof(b), fds, CVD_MAX_FDS, &nfds);
+        for (int k = 0; k < nfds; k++)
+            close(fds[k]);
+        if (n <= 0 && n != -EMSGSIZE && n != -EPROTO)
+            break;
+    }
+    close(fd);
+}
+
 static void drop_client_fd(struct daemon *d, struct client *cl)
 {
     if (cl->fd < 0)
         return;
     epoll_ctl(d->ep, EPOLL_CTL_DEL, cl->fd, NULL);
-    close(cl->fd);
+    close_conn(cl->fd);
     cl->fd = -1;
 }
 
@@ -111,6 +136,12 @@ int cvd_reclaim(struct daemon *d, struct client *cl, int *code, struct container
 void cvd_hang_up(struct daemon *d, struct client *cl)
 {
     drop_client_fd(d, cl);
+    if (cl->st == C_WAITING) {
+        cvd_cold_cancel(d, cl);
+        return;
+    }
+    if (cl->st == C_CREATING)
+        return; /* the create ends, then the container goes back (cold.c) */
     if (cl->st == C_RUNNING) {
         struct containerv_error e;
         if (containerv_kill(cl->c, cl->pid, SIGKILL, &e) < 0 && e.code != ESRCH)
@@ -274,7 +305,7 @@ static void on_listen(struct daemon *d)
         }
         if (d->n_clients >= MAX_CLIENTS && !evict_idle(d)) {
             send_error(fd, CVD_ERR_BUSY, EAGAIN, "daemon.accept", "daemon: too many clients");
-            close(fd);
+            close_conn(fd);
         } else {
             /* a refused peer is told at its first message (add_client) */
             uid_t uid = (uid_t)-1; /* unknown: not root */
@@ -286,7 +317,7 @@ static void on_listen(struct daemon *d)
                 /* one member must not take every slot */
                 send_error(fd, CVD_ERR_BUSY, EAGAIN, "daemon.accept",
                            "daemon: too many connections of this uid");
-                close(fd);
+                close_conn(fd);
                 continue;
             }
             add_client(d, fd, uid, ok ? "" : why);
@@ -471,6 +502,7 @@ static void loop(struct daemon *d)
             case EV_LISTEN: on_listen(d); break;
             case EV_SIGNAL: d->stop = true; break;
             case EV_TIMER: check_ready(d); break;
+            case EV_COLD: cvd_cold_done(d); break;
             case EV_CLIENT:
                 if (src->cl->fd >= 0 && src->cl->st != C_DEAD)
                     on_client(d, src->cl);
@@ -493,7 +525,9 @@ static int shutdown_daemon(struct daemon *d)
         unlink(d->socket);
         close(d->lfd);
     }
-    /* what still runs is killed; its container goes back before the pools go */
+    /* the creates in flight end and what they made goes back; what still
+     * runs is killed; its container goes back before the pools go */
+    cvd_cold_quiesce(d);
     while (d->clients) {
         struct client *cl = d->clients;
         d->clients = cl->next;
@@ -511,6 +545,7 @@ static int shutdown_daemon(struct daemon *d)
             rc = CLI_EXIT_RUNTIME;
         }
     }
+    cvd_cold_stop(d); /* the threads last: what they made dies with them */
     if (d->timer >= 0)
         close(d->timer);
     if (d->ep >= 0)
@@ -534,7 +569,8 @@ int cvd_serve(struct cvd_config *c)
     d.socket = c->socket;
     raise_fd_limit();
     if (cvd_resolve_group(&d, c->group) == 0 && setup_signals(&d) == 0 &&
-        cvd_open_socket(&d, c->socket) == 0 && open_pools(&d, c) == 0 && setup_loop(&d) == 0) {
+        cvd_open_socket(&d, c->socket) == 0 && open_pools(&d, c) == 0 && setup_loop(&d) == 0 &&
+        cvd_cold_start(&d) == 0) {
         loop(&d);
         rc = 0;
     }

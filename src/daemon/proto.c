@@ -31,6 +31,7 @@ size_t cvd_size(int type)
     case CVD_ERROR: return sizeof(struct cvd_error);
     case CVD_STATUS_ROW: return sizeof(struct cvd_status_row);
     case CVD_STATUS_END: return sizeof(struct cvd_status_end);
+    case CVD_QUEUED: return sizeof(struct cvd_queued);
     default: return 0;
     }
 }

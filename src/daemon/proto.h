@@ -30,6 +30,7 @@ enum cvd_type {
     CVD_ERROR = 18,      /* struct cvd_error; the daemon closes the connection after it */
     CVD_STATUS_ROW = 19, /* struct cvd_status_row, one per pool */
     CVD_STATUS_END = 20, /* struct cvd_status_end */
+    CVD_QUEUED = 21,     /* struct cvd_queued: the RUN waits for a cold create; STARTED follows */
 };
 
 struct cvd_hdr {
@@ -102,6 +103,14 @@ struct cvd_status_row {
     uint64_t hits, misses, refills, resets, replaces, failures, mean_refill_ns, mean_reset_ns;
     char last_error[512];
     char last_replace[256];
+};
+
+/* QUEUED flags */
+#define CVD_QUEUED_UID 1u /* waiting for a slot of its uid's (else for one of the daemon's) */
+struct cvd_queued {
+    struct cvd_hdr h;
+    uint32_t ahead; /* RUNs waiting before it */
+    uint32_t flags;
 };
 
 struct cvd_status_end {

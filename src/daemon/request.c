@@ -112,48 +112,21 @@ static bool check_fds(const struct client *cl, const int *fds, int nfds, char *w
     return true;
 }
 
-/* RUN: take a container, spawn (fds go to the container and are closed
- * here), answer STARTED. fds are closed on every path. */
-static void do_run(struct daemon *d, struct client *cl, size_t n, int *fds, int nfds)
+/* Spawn argv of r in cl->c (fds go to the container and are closed by the
+ * caller), watch it, answer STARTED. */
+static void start_run(struct daemon *d, struct client *cl, const struct cvd_run *r, char **argv,
+                      const int *fds)
 {
-    const struct cvd_run *r = &cvd_rx.run;
     struct containerv_spawn_options so;
     struct containerv_error err;
-    const char *why = NULL;
-    char **argv = NULL;
-    int master = -1, rc;
+    int master = -1;
 
-    if (!check_run(r, nfds, &why) || !(argv = parse_argv(r, n))) {
-        close_fds(fds, nfds);
-        cvd_fail(d, cl, CVD_ERR_PROTO, EPROTO, "daemon.request", why ? why : "RUN: malformed argv");
-        return;
-    }
-    char refused[256];
-    if (!check_fds(cl, fds, nfds, refused, sizeof(refused))) {
-        close_fds(fds, nfds);
-        free(argv);
-        cvd_fail(d, cl, CVD_ERR_DENIED, EPERM, "daemon.fds", refused);
-        return;
-    }
-    cl->dp = find_pool(d, r->template_name);
-    if (!cl->dp) {
-        char msg[160];
-        close_fds(fds, nfds);
-        free(argv);
-        snprintf(msg, sizeof(msg), "daemon: no pool for template '%s'", r->template_name);
-        cvd_fail(d, cl, CVD_ERR_NOPOOL, ENOENT, "daemon.pool", msg);
-        return;
-    }
-    rc = containerv_pool_get_container(cl->dp->pool, &cl->c, &err);
-    if (rc == 0) {
-        spawn_opts(r, fds, &master, &so);
-        rc = containerv_spawn(cl->c, (const char *const *)argv, &so, &cl->pid, &err);
-    }
-    close_fds(fds, nfds);
-    free(argv);
+    spawn_opts(r, fds, &master, &so);
+    int rc = containerv_spawn(cl->c, (const char *const *)argv, &so, &cl->pid, &err);
     if (rc < 0) {
         cl->pid = -1;
         cvd_reclaim(d, cl, NULL, NULL);
+        cl->st = C_NEW;
         cvd_fail(d, cl, CVD_ERR_RUNTIME, err.code, err.step, err.message);
         return;
     }
@@ -181,6 +154,91 @@ static void do_run(struct daemon *d, struct client *cl, size_t n, int *fds, int 
         close(master);
     if (rc < 0)
         cvd_hang_up(d, cl); /* the client cannot hear us: kill the command */
+}
+
+/* No warm container: keep the RUN and its fds for a create thread (cold.c). */
+static void wait_cold(struct daemon *d, struct client *cl, size_t n, const int *fds, int nfds)
+{
+    if (!(cl->run = malloc(n))) {
+        close_fds((int *)fds, nfds);
+        cvd_fail(d, cl, CVD_ERR_RUNTIME, ENOMEM, "daemon.request", "daemon: out of memory");
+        return;
+    }
+    memcpy(cl->run, cvd_rx.buf, n);
+    cl->run_len = n;
+    memcpy(cl->run_fds, fds, sizeof(int) * (size_t)nfds);
+    cl->run_nfds = nfds;
+    cl->st = C_WAITING;
+    cvd_cold_queue(d, cl);
+}
+
+void cvd_drop_run(struct client *cl)
+{
+    close_fds(cl->run_fds, cl->run_nfds);
+    cl->run_nfds = 0;
+    free(cl->run);
+    cl->run = NULL;
+}
+
+void cvd_launch(struct daemon *d, struct client *cl)
+{
+    char **argv = parse_argv(cl->run, cl->run_len); /* it parsed before */
+
+    if (!argv) {
+        cvd_drop_run(cl);
+        cvd_reclaim(d, cl, NULL, NULL);
+        cl->st = C_NEW;
+        cvd_fail(d, cl, CVD_ERR_RUNTIME, ENOMEM, "daemon.request", "daemon: out of memory");
+        return;
+    }
+    cl->st = C_NEW;
+    start_run(d, cl, cl->run, argv, cl->run_fds);
+    free(argv);
+    cvd_drop_run(cl);
+}
+
+/* RUN: take a warm container and spawn (fds go to the container and are
+ * closed here), answer STARTED; without one, wait for a cold create off the
+ * loop. fds are closed (or kept with the RUN) on every path. */
+static void do_run(struct daemon *d, struct client *cl, size_t n, int *fds, int nfds)
+{
+    const struct cvd_run *r = &cvd_rx.run;
+    struct containerv_error err;
+    const char *why = NULL;
+    char **argv = NULL;
+
+    if (!check_run(r, nfds, &why) || !(argv = parse_argv(r, n))) {
+        close_fds(fds, nfds);
+        cvd_fail(d, cl, CVD_ERR_PROTO, EPROTO, "daemon.request", why ? why : "RUN: malformed argv");
+        return;
+    }
+    char refused[256];
+    if (!check_fds(cl, fds, nfds, refused, sizeof(refused))) {
+        close_fds(fds, nfds);
+        free(argv);
+        cvd_fail(d, cl, CVD_ERR_DENIED, EPERM, "daemon.fds", refused);
+        return;
+    }
+    cl->dp = find_pool(d, r->template_name);
+    if (!cl->dp) {
+        char msg[160];
+        close_fds(fds, nfds);
+        free(argv);
+        snprintf(msg, sizeof(msg), "daemon: no pool for template '%s'", r->template_name);
+        cvd_fail(d, cl, CVD_ERR_NOPOOL, ENOENT, "daemon.pool", msg);
+        return;
+    }
+    int rc = containerv_pool_try_get_container(cl->dp->pool, &cl->c, &err);
+    if (rc == 0)
+        start_run(d, cl, r, argv, fds);
+    free(argv);
+    if (rc == -EAGAIN) {
+        wait_cold(d, cl, n, fds, nfds);
+        return;
+    }
+    close_fds(fds, nfds);
+    if (rc < 0)
+        cvd_fail(d, cl, CVD_ERR_RUNTIME, err.code, err.step, err.message);
 }
 
 static void do_status(struct daemon *d, struct client *cl)

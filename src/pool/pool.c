@@ -76,16 +76,30 @@ static void next_id(struct containerv_pool *p, char *buf, size_t size)
              (unsigned long long)__atomic_add_fetch(&p->seq, 1, __ATOMIC_RELAXED));
 }
 
+/* Create a container under the next free id. An id can be taken when an
+ * earlier owner of the prefix was killed (a daemon restarted at once): its
+ * containers hold their ids until they are gone, so take the next one. */
+static int create_next(struct containerv_pool *p, struct containerv_container **c,
+                       struct containerv_error *err)
+{
+    char id[CV_ID_MAX + 1];
+    int r;
+    for (int tries = 0;; tries++) {
+        next_id(p, id, sizeof(id));
+        r = containerv_create(id, p->opts, c, err);
+        if (r != -EEXIST || tries >= POOL_MAX)
+            return r;
+    }
+}
+
 /* Build one warm container (unlocked), then put it in the pool (locked). */
 static void refill_one(struct containerv_pool *p)
 {
     struct containerv_container *c = NULL;
     struct containerv_error e;
-    char id[CV_ID_MAX + 1];
-    next_id(p, id, sizeof(id));
     pthread_mutex_unlock(&p->lock);
     uint64_t t0 = cv_now_ns();
-    int r = containerv_create(id, p->opts, &c, &e);
+    int r = create_next(p, &c, &e);
     uint64_t dt = cv_now_ns() - t0;
     pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->ready);
@@ -293,12 +307,10 @@ int containerv_pool_create(const char *template_name, int pool_size, struct cont
 static int get_cold(struct containerv_pool *p, struct containerv_container **c,
                     struct containerv_error *err)
 {
-    char id[CV_ID_MAX + 1];
-    next_id(p, id, sizeof(id));
     struct cold *k = malloc(sizeof(*k));
     if (!k)
         return cv_error(err, ENOMEM, "pool.get", "allocating");
-    int r = containerv_create(id, p->opts, c, err);
+    int r = create_next(p, c, err);
     if (r < 0) {
         free(k);
         return r;
@@ -312,6 +324,27 @@ static int get_cold(struct containerv_pool *p, struct containerv_container **c,
     return 0;
 }
 
+/* A warm container if one is there (a hit); else, with wait, after the
+ * resets under way, and counted as a miss when there is still none. */
+static void take_warm(struct containerv_pool *p, bool wait, struct containerv_container **c)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stalled = false; /* a get is the moment to try again after a failure */
+    /* a reset under way takes microseconds, a cold create milliseconds */
+    while (wait && p->n_warm == 0 && p->back > 0 && !p->stop)
+        pthread_cond_wait(&p->ready, &p->lock);
+    if (p->n_warm > 0) {
+        *c = p->warm[--p->n_warm];
+        p->hits++;
+        p->in_use++;
+        p->lent++;
+    } else if (wait) {
+        p->misses++;
+    }
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
 int containerv_pool_get_container(struct containerv_pool *p, struct containerv_container **c,
                                   struct containerv_error *err)
 {
@@ -319,22 +352,19 @@ int containerv_pool_get_container(struct containerv_pool *p, struct containerv_c
     if (!p || !c)
         return cv_error_plain(err, EINVAL, "pool.get", "no pool or container pointer");
     *c = NULL;
-    pthread_mutex_lock(&p->lock);
-    p->stalled = false; /* a get is the moment to try again after a failure */
-    /* a reset under way takes microseconds, a cold create milliseconds */
-    while (p->n_warm == 0 && p->back > 0 && !p->stop)
-        pthread_cond_wait(&p->ready, &p->lock);
-    if (p->n_warm > 0) {
-        *c = p->warm[--p->n_warm];
-        p->hits++;
-        p->in_use++;
-        p->lent++;
-    } else {
-        p->misses++;
-    }
-    pthread_cond_signal(&p->work);
-    pthread_mutex_unlock(&p->lock);
+    take_warm(p, true, c);
     return *c ? 0 : get_cold(p, c, err);
+}
+
+int containerv_pool_try_get_container(struct containerv_pool *p, struct containerv_container **c,
+                                      struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!p || !c)
+        return cv_error_plain(err, EINVAL, "pool.get", "no pool or container pointer");
+    *c = NULL;
+    take_warm(p, false, c);
+    return *c ? 0 : cv_error_plain(err, EAGAIN, "pool.get", "pool '%s': no warm container now", p->name);
 }
 
 int containerv_pool_return_container(struct containerv_pool *p, struct containerv_container *c,

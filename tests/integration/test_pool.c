@@ -663,6 +663,82 @@ static void test_killed_owner(void **st)
     cvt_snap_free(&before);
 }
 
+/* try_get: a warm container when one is there (a hit), else -EAGAIN at
+ * once, with nothing counted, created or waited for. */
+static void test_try_get(void **st)
+{
+    (void)st;
+    setup_names();
+    make_template("basic", false);
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_pool *p = make_pool("basic", 1);
+    wait_stats(p, 1, 0);
+    struct containerv_container *a = NULL, *b = NULL;
+    struct containerv_error err;
+    assert_int_equal(containerv_pool_try_get_container(p, &a, &err), 0);
+    assert_non_null(a);
+    assert_int_equal(containerv_pool_try_get_container(p, &b, &err), -EAGAIN);
+    assert_null(b);
+    assert_int_equal(err.code, EAGAIN);
+    struct containerv_pool_stats s;
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    assert_int_equal(s.hits, 1);
+    assert_int_equal(s.misses, 0);
+    assert_int_equal(s.in_use, 1);
+    put(p, a);
+    s = wait_stats(p, 1, 1);
+    assert_int_equal(s.resets, 1);
+    assert_int_equal(containerv_pool_try_get_container(NULL, &a, &err), -EINVAL);
+    destroy_pool(p);
+    cvt_assert_no_leaks(&before, "pool after try_get");
+    cvt_snap_free(&before);
+}
+
+/* An id of the prefix that is taken (here by a live container; after a
+ * restart, by the dying containers of a killed owner): the pool skips it
+ * and fills, for its background creates and for a miss. */
+static void test_taken_ids(void **st)
+{
+    (void)st;
+    setup_names();
+    make_template("basic", false);
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_container *held[3];
+    struct containerv_options *o = cvt_options();
+    for (int i = 0; i < 3; i++) {
+        char id[96];
+        struct containerv_error err;
+        snprintf(id, sizeof(id), "%s%d", pool_prefix, i + 1); /* the pool's first ids */
+        if (containerv_create(id, o, &held[i], &err) < 0)
+            fail_msg("create %s: %s", id, err.message);
+    }
+    containerv_options_free(o);
+    struct containerv_pool *p = make_pool("basic", 2);
+    struct containerv_error err;
+    if (containerv_pool_wait_ready(p, -1, &err) < 0)
+        fail_msg("the pool did not fill beside taken ids: %s", err.message);
+    struct containerv_container *a = get(p), *b = get(p), *c = get(p); /* 2 hits, 1 miss */
+    for (int i = 0; i < 3; i++) {
+        const char *id = containerv_id(i == 0 ? a : i == 1 ? b : c);
+        for (int k = 0; k < 3; k++)
+            assert_string_not_equal(id, containerv_id(held[k]));
+    }
+    struct containerv_pool_stats s;
+    assert_int_equal(containerv_pool_get_stats(p, &s), 0);
+    assert_int_equal(s.failures, 0);
+    assert_int_equal(s.misses, 1);
+    put(p, a);
+    put(p, b);
+    put(p, c);
+    destroy_pool(p);
+    for (int i = 0; i < 3; i++)
+        cvt_destroy(held[i]);
+    cvt_assert_no_leaks(&before, "pool beside taken ids");
+    cvt_snap_free(&before);
+}
+
 static void test_bad_input(void **st)
 {
     (void)st;
@@ -694,6 +770,8 @@ int main(void)
         cmocka_unit_test(test_unconfined_keyring),
         cmocka_unit_test(test_concurrent_users),
         cmocka_unit_test(test_killed_owner),
+        cmocka_unit_test(test_try_get),
+        cmocka_unit_test(test_taken_ids),
         cmocka_unit_test(test_bad_input),
     };
     return cvt_main("pool", tests, sizeof(tests) / sizeof(tests[0]), 280);
