@@ -48,7 +48,9 @@ struct cg_plan {
 struct cg_probe {
     pthread_once_t once;
     enum cv_cgroup_mode mode;
-    char v1_mnt[CV_V1_COUNT][PATH_MAX]; /* "" when the controller is not mounted */
+    char v1_mnt[CV_V1_COUNT][PATH_MAX]; /* "" when the controller is not mounted, or when it
+                                         * shares the hierarchy of an earlier one (v1_alias) */
+    int v1_alias[CV_V1_COUNT];          /* that earlier controller ("cpu,cpuacct"), else -1 */
 };
 extern struct cg_probe cg_probe;
 extern const char *const cg_v1_names[CV_V1_COUNT];

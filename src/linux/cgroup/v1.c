@@ -18,6 +18,8 @@ const char *const cg_v1_names[CV_V1_COUNT] = {
     [CV_V1_PIDS] = "pids",
     [CV_V1_CPU] = "cpu",
     [CV_V1_FREEZER] = "freezer",
+    [CV_V1_CPUACCT] = "cpuacct",
+    [CV_V1_BLKIO] = "blkio",
 };
 
 /* v1: each hierarchy's "containerv" directory, opened once per process
@@ -32,8 +34,8 @@ static struct {
     int fd[CV_V1_COUNT];
     dev_t dev[CV_V1_COUNT];
     ino_t ino[CV_V1_COUNT];
-} v1_parents = {PTHREAD_MUTEX_INITIALIZER, {-1, -1, -1, -1}, {0}, {0}};
-_Static_assert(CV_V1_COUNT == 4, "v1_parents.fd starts as one -1 per hierarchy");
+} v1_parents = {PTHREAD_MUTEX_INITIALIZER, {-1, -1, -1, -1, -1, -1}, {0}, {0}};
+_Static_assert(CV_V1_COUNT == 6, "v1_parents.fd starts as one -1 per hierarchy");
 
 static int v1_parent_fd(int ctrl)
 {
