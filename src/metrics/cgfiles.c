@@ -3,8 +3,10 @@
  * (cvm_cg_read); a file the host lacks stays -1 and its fields unavailable. */
 #include "cvm.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 
 static int open_at(int dfd, const char *name)
 {
@@ -26,6 +28,36 @@ static void open_v2(struct cvm_src *s, const struct cv_cgroup *cg)
     s->fd[CVM_PSI_IO] = open_at(d, "io.pressure");
 }
 
+/* cgroup v1 counts block I/O (blkio.throttle.io_serviced and _bytes) only
+ * on devices where blk-throttle is active: on every device before kernel
+ * 6.10, since then only once a throttle rule was written for the device
+ * (in any cgroup). A rule of 0 ("no limit") in the container's own cgroup
+ * activates it, and limits nothing: done for every disk of the host, so
+ * that the counters count from now on. */
+static void activate_blkio(int blk)
+{
+    cv_cleanup_fd int rule = openat(blk, "blkio.throttle.read_iops_device", O_WRONLY | O_CLOEXEC);
+    DIR *d = rule >= 0 ? opendir("/sys/block") : NULL;
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[300], dev[32], size[32];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/sys/block/%s/size", e->d_name);
+        if (cv_read_file_at(AT_FDCWD, path, size, sizeof(size)) <= 0 || strtoull(size, NULL, 10) == 0)
+            continue; /* an unbound loop device, an empty drive */
+        snprintf(path, sizeof(path), "/sys/block/%s/dev", e->d_name);
+        int n = cv_read_file_at(AT_FDCWD, path, dev, sizeof(dev) - 2);
+        if (n <= 1)
+            continue;
+        dev[strcspn(dev, "\n")] = '\0';
+        strcat(dev, " 0");
+        if (write(rule, dev, strlen(dev)) < 0) { /* not a device blk-throttle takes: nothing to count */ }
+    }
+    closedir(d);
+}
+
 static void open_v1(struct cvm_src *s, const struct cv_cgroup *cg)
 {
     cv_cleanup_fd int cpu = cv_cgroup_open_dir(cg, CV_V1_CPU);
@@ -41,8 +73,15 @@ static void open_v1(struct cvm_src *s, const struct cv_cgroup *cg)
     s->fd[CVM_MEM_MAX] = open_at(mem, "memory.limit_in_bytes");
     s->fd[CVM_IO_OPS] = open_at(blk, "blkio.throttle.io_serviced_recursive");
     s->fd[CVM_IO_BYTES] = open_at(blk, "blkio.throttle.io_service_bytes_recursive");
+    if (blk >= 0)
+        activate_blkio(blk);
     s->fd[CVM_PIDS] = open_at(pids, "pids.current");
-    s->fd[CVM_TASKS] = open_at(acct >= 0 ? acct : mem >= 0 ? mem : cpu, "tasks");
+    /* v1 keeps a "tasks" file's list for as long as it stays open (and
+     * shares it with other readers for a second): the directory is kept,
+     * and "tasks" opened at each sample */
+    int *dir = acct >= 0 ? &acct : mem >= 0 ? &mem : &cpu;
+    s->fd[CVM_TASKS] = cv_steal_fd(dir);
+    s->tasks_in_dir = true;
 }
 
 void cvm_cg_open(struct cvm_src *s, const struct containerv_container *c)

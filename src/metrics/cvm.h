@@ -32,7 +32,7 @@ enum cvm_file {
     CVM_IO_OPS,         /* v2 io.stat; v1 blkio.throttle.io_serviced_recursive */
     CVM_IO_BYTES,       /* v1 blkio.throttle.io_service_bytes_recursive */
     CVM_PIDS,           /* pids.current */
-    CVM_TASKS,          /* v2 cgroup.threads; v1 tasks: the threads, for context switches */
+    CVM_TASKS,          /* v2 cgroup.threads; v1 the directory of "tasks" (tasks_in_dir) */
     CVM_PSI_CPU,        /* v2 cpu.pressure */
     CVM_PSI_MEM,        /* v2 memory.pressure */
     CVM_PSI_IO,         /* v2 io.pressure */
@@ -70,6 +70,7 @@ struct cvm_src {
     pid_t init_pid;
     int pidfd;               /* our own pidfd of the init */
     int fd[CVM_FILE_COUNT];
+    bool tasks_in_dir;       /* fd[CVM_TASKS] is a directory: open "tasks" at each sample */
     uint64_t host_memory;    /* MemTotal, bytes */
     long clk_tck;
     struct cvm_threads threads;

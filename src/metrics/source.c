@@ -164,8 +164,10 @@ static void read_switches(struct cvm_src *s, struct containerv_runtime_metrics *
     if (s->perf.switches)
         return; /* cvm_perf_read */
     uint64_t sum = 0;
-    if (s->fd[CVM_TASKS] >= 0 &&
-        cvm_threads_read(&s->threads, s->fd[CVM_TASKS], &sum, &x->switches_delta, &x->switches_delta_ok) == 0) {
+    cv_cleanup_fd int fresh = s->tasks_in_dir && s->fd[CVM_TASKS] >= 0
+                                  ? openat(s->fd[CVM_TASKS], "tasks", O_RDONLY | O_CLOEXEC) : -1;
+    int tasks = s->tasks_in_dir ? fresh : s->fd[CVM_TASKS];
+    if (tasks >= 0 && cvm_threads_read(&s->threads, tasks, &sum, &x->switches_delta, &x->switches_delta_ok) == 0) {
         m->cpu_context_switches = sum;
         m->context_switch_source = CONTAINERV_SWITCHES_THREADS;
         m->available |= CVM_BIT(CPU_CONTEXT_SWITCHES);
