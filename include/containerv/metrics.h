@@ -82,8 +82,10 @@ enum containerv_switch_source {
     CONTAINERV_SWITCHES_NONE = 0,
     CONTAINERV_SWITCHES_PERF = 1,    /* a software perf event on the cgroup, per CPU: every
                                       * switch since the sampling began, exited tasks included */
-    CONTAINERV_SWITCHES_THREADS = 2, /* /proc/<tid>/status voluntary + nonvoluntary, summed over
-                                      * the threads alive at the sample (exited ones drop out) */
+    CONTAINERV_SWITCHES_THREADS = 2, /* per thread, the times it was switched in (/proc/<tid>/
+                                      * schedstat; = voluntary + nonvoluntary switches, +-1),
+                                      * summed over the threads alive at the sample (exited
+                                      * ones drop out) */
 };
 
 enum containerv_metrics_flag {
@@ -197,9 +199,25 @@ CONTAINERV_API int containerv_get_runtime_metrics_ex(struct containerv_container
                                                      struct containerv_runtime_metrics *metrics,
                                                      struct containerv_error *err);
 
+/* What a series samples (containerv_monitor_options.groups): each group is
+ * the files its fields come from; a group left out costs nothing, and its
+ * fields are unavailable. */
+enum containerv_metric_group {
+    CONTAINERV_GROUP_CPU = 1u << 0,       /* cpu_*: usage, user, system, throttling, utilization */
+    CONTAINERV_GROUP_MEMORY = 1u << 1,    /* memory_usage/charged/limit/utilization, page faults */
+    CONTAINERV_GROUP_IO = 1u << 2,        /* io_* */
+    CONTAINERV_GROUP_NETWORK = 1u << 3,   /* network_* */
+    CONTAINERV_GROUP_SWITCHES = 1u << 4,  /* cpu_context_switches* (and tasks) */
+    CONTAINERV_GROUP_TASKS = 1u << 5,     /* tasks */
+    CONTAINERV_GROUP_PRESSURE = 1u << 6,  /* *_pressure_* */
+    CONTAINERV_GROUP_CACHE = 1u << 7,     /* memory_cache_* */
+    CONTAINERV_GROUP_ALL = 0xff,
+};
+
 struct containerv_monitor_options {
     uint32_t interval_ms; /* between samples; default 1000, at least 10 */
     uint32_t history;     /* samples kept (oldest dropped first); default 60, at most 100000 */
+    uint32_t groups;      /* a mask of enum containerv_metric_group; 0: all */
 };
 CONTAINERV_API void containerv_monitor_options_init(struct containerv_monitor_options *o);
 

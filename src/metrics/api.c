@@ -45,7 +45,7 @@ void cv_metrics_forget(struct containerv_container *c)
 void containerv_monitor_options_init(struct containerv_monitor_options *o)
 {
     if (o)
-        *o = (struct containerv_monitor_options){.interval_ms = 1000, .history = 60};
+        *o = (struct containerv_monitor_options){.interval_ms = 1000, .history = 60, .groups = CONTAINERV_GROUP_ALL};
 }
 
 /* an unmonitored sample: the handle's source, rates since the previous call */
@@ -56,7 +56,7 @@ static int sample_now(struct containerv_container *c, struct cvm_handle *h, stru
     if (h->src_ended)
         return cv_error_plain(err, ESRCH, "metrics", "the init of '%s' has exited", c->id);
     if (!h->src_open) {
-        int r = cvm_src_open(&h->src, c, true, err);
+        int r = cvm_src_open(&h->src, c, CONTAINERV_GROUP_ALL, err);
         if (r < 0)
             return r;
         h->src_open = true;
@@ -110,10 +110,13 @@ int containerv_start_performance_monitoring_ex(struct containerv_container *c,
         opts.interval_ms = o->interval_ms;
     if (o && o->history)
         opts.history = o->history;
-    if (opts.interval_ms < 10 || opts.history > 100000)
+    if (o && o->groups)
+        opts.groups = o->groups;
+    if (opts.interval_ms < 10 || opts.history > 100000 || (opts.groups & ~(uint32_t)CONTAINERV_GROUP_ALL))
         return cv_error_plain(err, EINVAL, "metrics.monitor",
-                              "interval %u ms (at least 10) or history %u samples (at most 100000)",
-                              opts.interval_ms, opts.history);
+                              "interval %u ms (at least 10), history %u samples (at most 100000) or "
+                              "groups 0x%x (at most 0x%x)",
+                              opts.interval_ms, opts.history, opts.groups, (unsigned)CONTAINERV_GROUP_ALL);
     struct cvm_handle *h = handle(c, err);
     if (!h)
         return -ENOMEM;

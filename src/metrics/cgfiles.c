@@ -8,36 +8,74 @@
 #include <math.h>
 #include <stdio.h>
 
-static int open_at(int dfd, const char *name)
+/* which groups need each file */
+#define G(x) CONTAINERV_GROUP_##x
+static const uint32_t file_groups[CVM_FILE_COUNT] = {
+    [CVM_CPU_STAT] = G(CPU),       [CVM_CPUACCT_USAGE] = G(CPU),  [CVM_CPUACCT_STAT] = G(CPU),
+    [CVM_MEM_CURRENT] = G(MEMORY), [CVM_MEM_STAT] = G(MEMORY) | G(CACHE), [CVM_MEM_MAX] = G(MEMORY),
+    [CVM_IO_OPS] = G(IO),          [CVM_IO_BYTES] = G(IO),        [CVM_PIDS] = G(TASKS) | G(SWITCHES),
+    [CVM_TASKS] = G(SWITCHES),     [CVM_PSI_CPU] = G(PRESSURE),   [CVM_PSI_MEM] = G(PRESSURE),
+    [CVM_PSI_IO] = G(PRESSURE),    [CVM_NET_DEV] = G(NETWORK),
+};
+
+/* file f of dfd, when a group the source samples needs it */
+static int open_at(struct cvm_src *s, enum cvm_file f, int dfd, const char *name)
 {
-    return dfd < 0 ? -1 : openat(dfd, name, O_RDONLY | O_CLOEXEC);
+    return dfd < 0 || !(s->groups & file_groups[f]) ? -1 : openat(dfd, name, O_RDONLY | O_CLOEXEC);
+}
+
+/* The values of several keys ("key value" lines) in one pass over buf:
+ * val[i] for key[i], found[i] set; v1's memory.stat has 80 lines. */
+static void keys_u64(const char *buf, const char *const *key, int n, uint64_t *val, bool *found)
+{
+    for (int i = 0; i < n; i++)
+        found[i] = false;
+    for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        size_t len = strcspn(p, " \n");
+        if (p[len] != ' ')
+            continue;
+        for (int i = 0; i < n; i++) {
+            if (!found[i] && strlen(key[i]) == len && !memcmp(p, key[i], len) && p[len + 1] >= '0' &&
+                p[len + 1] <= '9') {
+                val[i] = strtoull(p + len + 1, NULL, 10);
+                found[i] = true;
+                break;
+            }
+        }
+    }
 }
 
 static void open_v2(struct cvm_src *s, const struct cv_cgroup *cg)
 {
     cv_cleanup_fd int d = cv_cgroup_open_dir(cg, CV_V1_CPU);
-    s->fd[CVM_CPU_STAT] = open_at(d, "cpu.stat");
-    s->fd[CVM_MEM_CURRENT] = open_at(d, "memory.current");
-    s->fd[CVM_MEM_STAT] = open_at(d, "memory.stat");
-    s->fd[CVM_MEM_MAX] = open_at(d, "memory.max");
-    s->fd[CVM_IO_OPS] = open_at(d, "io.stat");
-    s->fd[CVM_PIDS] = open_at(d, "pids.current");
-    s->fd[CVM_TASKS] = open_at(d, "cgroup.threads");
-    s->fd[CVM_PSI_CPU] = open_at(d, "cpu.pressure");
-    s->fd[CVM_PSI_MEM] = open_at(d, "memory.pressure");
-    s->fd[CVM_PSI_IO] = open_at(d, "io.pressure");
+    s->fd[CVM_CPU_STAT] = open_at(s, CVM_CPU_STAT, d, "cpu.stat");
+    s->fd[CVM_MEM_CURRENT] = open_at(s, CVM_MEM_CURRENT, d, "memory.current");
+    s->fd[CVM_MEM_STAT] = open_at(s, CVM_MEM_STAT, d, "memory.stat");
+    s->fd[CVM_MEM_MAX] = open_at(s, CVM_MEM_MAX, d, "memory.max");
+    s->fd[CVM_IO_OPS] = open_at(s, CVM_IO_OPS, d, "io.stat");
+    s->fd[CVM_PIDS] = open_at(s, CVM_PIDS, d, "pids.current");
+    s->fd[CVM_TASKS] = open_at(s, CVM_TASKS, d, "cgroup.threads");
+    s->fd[CVM_PSI_CPU] = open_at(s, CVM_PSI_CPU, d, "cpu.pressure");
+    s->fd[CVM_PSI_MEM] = open_at(s, CVM_PSI_MEM, d, "memory.pressure");
+    s->fd[CVM_PSI_IO] = open_at(s, CVM_PSI_IO, d, "io.pressure");
 }
 
 /* cgroup v1 counts block I/O (blkio.throttle.io_serviced and _bytes) only
  * on devices where blk-throttle is active: on every device before kernel
  * 6.10, since then only once a throttle rule was written for the device
- * (in any cgroup). A rule of 0 ("no limit") in the container's own cgroup
- * activates it, and limits nothing: done for every disk of the host, so
- * that the counters count from now on. */
+ * (in any cgroup; the device's queue then counts for every cgroup). A rule
+ * of 0 ("no limit") in the container's own cgroup activates it, and limits
+ * nothing: done for every disk of the host, once per process (a disk added
+ * later is not seen), so that the counters count from now on. */
 static void activate_blkio(int blk)
 {
-    cv_cleanup_fd int rule = openat(blk, "blkio.throttle.read_iops_device", O_WRONLY | O_CLOEXEC);
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static bool done;
+    pthread_mutex_lock(&lock);
+    cv_cleanup_fd int rule = done ? -1 : openat(blk, "blkio.throttle.read_iops_device", O_WRONLY | O_CLOEXEC);
     DIR *d = rule >= 0 ? opendir("/sys/block") : NULL;
+    done |= d != NULL;
+    pthread_mutex_unlock(&lock);
     if (!d)
         return;
     for (struct dirent *e; (e = readdir(d));) {
@@ -65,20 +103,22 @@ static void open_v1(struct cvm_src *s, const struct cv_cgroup *cg)
     cv_cleanup_fd int mem = cv_cgroup_open_dir(cg, CV_V1_MEMORY);
     cv_cleanup_fd int blk = cv_cgroup_open_dir(cg, CV_V1_BLKIO);
     cv_cleanup_fd int pids = cv_cgroup_open_dir(cg, CV_V1_PIDS);
-    s->fd[CVM_CPU_STAT] = open_at(cpu, "cpu.stat");
-    s->fd[CVM_CPUACCT_USAGE] = open_at(acct, "cpuacct.usage");
-    s->fd[CVM_CPUACCT_STAT] = open_at(acct, "cpuacct.stat");
-    s->fd[CVM_MEM_CURRENT] = open_at(mem, "memory.usage_in_bytes");
-    s->fd[CVM_MEM_STAT] = open_at(mem, "memory.stat");
-    s->fd[CVM_MEM_MAX] = open_at(mem, "memory.limit_in_bytes");
-    s->fd[CVM_IO_OPS] = open_at(blk, "blkio.throttle.io_serviced_recursive");
-    s->fd[CVM_IO_BYTES] = open_at(blk, "blkio.throttle.io_service_bytes_recursive");
-    if (blk >= 0)
+    s->fd[CVM_CPU_STAT] = open_at(s, CVM_CPU_STAT, cpu, "cpu.stat");
+    s->fd[CVM_CPUACCT_USAGE] = open_at(s, CVM_CPUACCT_USAGE, acct, "cpuacct.usage");
+    s->fd[CVM_CPUACCT_STAT] = open_at(s, CVM_CPUACCT_STAT, acct, "cpuacct.stat");
+    s->fd[CVM_MEM_CURRENT] = open_at(s, CVM_MEM_CURRENT, mem, "memory.usage_in_bytes");
+    s->fd[CVM_MEM_STAT] = open_at(s, CVM_MEM_STAT, mem, "memory.stat");
+    s->fd[CVM_MEM_MAX] = open_at(s, CVM_MEM_MAX, mem, "memory.limit_in_bytes");
+    s->fd[CVM_IO_OPS] = open_at(s, CVM_IO_OPS, blk, "blkio.throttle.io_serviced_recursive");
+    s->fd[CVM_IO_BYTES] = open_at(s, CVM_IO_BYTES, blk, "blkio.throttle.io_service_bytes_recursive");
+    if (s->fd[CVM_IO_OPS] >= 0)
         activate_blkio(blk);
-    s->fd[CVM_PIDS] = open_at(pids, "pids.current");
+    s->fd[CVM_PIDS] = open_at(s, CVM_PIDS, pids, "pids.current");
     /* v1 keeps a "tasks" file's list for as long as it stays open (and
      * shares it with other readers for a second): the directory is kept,
      * and "tasks" opened at each sample */
+    if (!(s->groups & G(SWITCHES)))
+        return;
     int *dir = acct >= 0 ? &acct : mem >= 0 ? &mem : &cpu;
     s->fd[CVM_TASKS] = cv_steal_fd(dir);
     s->tasks_in_dir = true;
@@ -108,31 +148,35 @@ static bool rd(struct cvm_src *s, enum cvm_file f, char *buf, size_t size, int *
 static void read_cpu(struct cvm_src *s, struct containerv_runtime_metrics *m, int *gone)
 {
     char buf[1024];
-    uint64_t v, w;
-    if (s->cgroup_version == 2 && rd(s, CVM_CPU_STAT, buf, sizeof(buf), gone)) {
-        if (cvm_key_u64(buf, "usage_usec", &v))
-            m->cpu_usage_ns = v * 1000, m->available |= CVM_BIT(CPU_USAGE_NS);
-        if (cvm_key_u64(buf, "user_usec", &v) && cvm_key_u64(buf, "system_usec", &w)) {
-            m->cpu_user_ns = v * 1000, m->cpu_system_ns = w * 1000;
+    uint64_t v[5];
+    bool f[5];
+    if (s->cgroup_version == 2) {
+        static const char *const k[] = {"usage_usec", "user_usec", "system_usec", "nr_throttled", "throttled_usec"};
+        if (!rd(s, CVM_CPU_STAT, buf, sizeof(buf), gone))
+            return;
+        keys_u64(buf, k, 5, v, f);
+        if (f[0])
+            m->cpu_usage_ns = v[0] * 1000, m->available |= CVM_BIT(CPU_USAGE_NS);
+        if (f[1] && f[2]) {
+            m->cpu_user_ns = v[1] * 1000, m->cpu_system_ns = v[2] * 1000;
             m->available |= CVM_BIT(CPU_USER_NS) | CVM_BIT(CPU_SYSTEM_NS);
         }
-        if (cvm_key_u64(buf, "nr_throttled", &v) && cvm_key_u64(buf, "throttled_usec", &w)) {
-            m->cpu_throttled_periods = v, m->cpu_throttled_ns = w * 1000;
+        if (f[3] && f[4]) { /* only with the cpu controller on */
+            m->cpu_throttled_periods = v[3], m->cpu_throttled_ns = v[4] * 1000;
             m->available |= CVM_BIT(CPU_THROTTLED_PERIODS) | CVM_BIT(CPU_THROTTLED_NS);
         }
         return;
     }
+    static const char *const ks[] = {"user", "system"}, *const kt[] = {"nr_throttled", "throttled_time"};
     if (rd(s, CVM_CPUACCT_USAGE, buf, sizeof(buf), gone) && buf[0] >= '0' && buf[0] <= '9')
         m->cpu_usage_ns = strtoull(buf, NULL, 10), m->available |= CVM_BIT(CPU_USAGE_NS);
-    if (s->clk_tck > 0 && rd(s, CVM_CPUACCT_STAT, buf, sizeof(buf), gone) && cvm_key_u64(buf, "user", &v) &&
-        cvm_key_u64(buf, "system", &w)) {
-        m->cpu_user_ns = v * (1000000000ull / (uint64_t)s->clk_tck);
-        m->cpu_system_ns = w * (1000000000ull / (uint64_t)s->clk_tck);
+    if (s->clk_tck > 0 && rd(s, CVM_CPUACCT_STAT, buf, sizeof(buf), gone) && (keys_u64(buf, ks, 2, v, f), f[0] && f[1])) {
+        m->cpu_user_ns = v[0] * (1000000000ull / (uint64_t)s->clk_tck);
+        m->cpu_system_ns = v[1] * (1000000000ull / (uint64_t)s->clk_tck);
         m->available |= CVM_BIT(CPU_USER_NS) | CVM_BIT(CPU_SYSTEM_NS);
     }
-    if (rd(s, CVM_CPU_STAT, buf, sizeof(buf), gone) && cvm_key_u64(buf, "nr_throttled", &v) &&
-        cvm_key_u64(buf, "throttled_time", &w)) {
-        m->cpu_throttled_periods = v, m->cpu_throttled_ns = w;
+    if (rd(s, CVM_CPU_STAT, buf, sizeof(buf), gone) && (keys_u64(buf, kt, 2, v, f), f[0] && f[1])) {
+        m->cpu_throttled_periods = v[0], m->cpu_throttled_ns = v[1];
         m->available |= CVM_BIT(CPU_THROTTLED_PERIODS) | CVM_BIT(CPU_THROTTLED_NS);
     }
 }
@@ -152,18 +196,23 @@ static uint64_t read_limit(struct cvm_src *s, int *gone)
 
 static void read_memory(struct cvm_src *s, struct containerv_runtime_metrics *m, int *gone)
 {
+    enum { FAULTS, MAJOR, REFAULT_FILE, REFAULT, INACTIVE, N_KEYS };
+    static const char *const k2[] = {"pgfault", "pgmajfault", "workingset_refault_file", "workingset_refault",
+                                     "inactive_file"};
+    static const char *const k1[] = {"total_pgfault", "total_pgmajfault", "total_workingset_refault_file",
+                                     "total_workingset_refault", "total_inactive_file"};
     char cur[64], stat[8192];
-    bool v2 = s->cgroup_version == 2;
-    uint64_t inactive = 0, v;
-    bool have_stat = rd(s, CVM_MEM_STAT, stat, sizeof(stat), gone);
-    if (have_stat && cvm_key_u64(stat, v2 ? "pgfault" : "total_pgfault", &v))
-        m->page_faults = v, m->available |= CVM_BIT(PAGE_FAULTS);
-    if (have_stat && cvm_key_u64(stat, v2 ? "pgmajfault" : "total_pgmajfault", &v))
-        m->major_page_faults = v, m->available |= CVM_BIT(MAJOR_PAGE_FAULTS);
-    if (have_stat && m->cache_source == CONTAINERV_CACHE_NONE &&
-        (cvm_key_u64(stat, v2 ? "workingset_refault_file" : "total_workingset_refault_file", &v) ||
-         cvm_key_u64(stat, v2 ? "workingset_refault" : "total_workingset_refault", &v))) {
-        m->memory_cache_misses = v;
+    uint64_t v[N_KEYS];
+    bool f[N_KEYS] = {false};
+    if (rd(s, CVM_MEM_STAT, stat, sizeof(stat), gone))
+        keys_u64(stat, s->cgroup_version == 2 ? k2 : k1, N_KEYS, v, f);
+    bool memory = s->groups & G(MEMORY);
+    if (memory && f[FAULTS])
+        m->page_faults = v[FAULTS], m->available |= CVM_BIT(PAGE_FAULTS);
+    if (memory && f[MAJOR])
+        m->major_page_faults = v[MAJOR], m->available |= CVM_BIT(MAJOR_PAGE_FAULTS);
+    if ((s->groups & G(CACHE)) && m->cache_source == CONTAINERV_CACHE_NONE && (f[REFAULT_FILE] || f[REFAULT])) {
+        m->memory_cache_misses = f[REFAULT_FILE] ? v[REFAULT_FILE] : v[REFAULT]; /* file pages only, since 5.9 */
         m->cache_source = CONTAINERV_CACHE_REFAULTS;
         m->available |= CVM_BIT(MEMORY_CACHE_MISSES);
     }
@@ -171,9 +220,9 @@ static void read_memory(struct cvm_src *s, struct containerv_runtime_metrics *m,
         return;
     m->memory_charged_bytes = strtoull(cur, NULL, 10);
     m->available |= CVM_BIT(MEMORY_CHARGED_BYTES);
-    if (!have_stat || !cvm_key_u64(stat, v2 ? "inactive_file" : "total_inactive_file", &inactive))
+    if (!f[INACTIVE])
         return;
-    m->memory_usage_bytes = m->memory_charged_bytes > inactive ? m->memory_charged_bytes - inactive : 0;
+    m->memory_usage_bytes = m->memory_charged_bytes > v[INACTIVE] ? m->memory_charged_bytes - v[INACTIVE] : 0;
     m->memory_limit_bytes = read_limit(s, gone);
     m->available |= CVM_BIT(MEMORY_USAGE_BYTES);
     if (m->memory_limit_bytes) {

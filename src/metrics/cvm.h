@@ -43,8 +43,8 @@ enum cvm_file {
 /* threads.c: one thread seen at the last sample */
 struct cvm_thread {
     pid_t tid;
-    int fd;         /* /proc/<tid>/status, kept open */
-    uint64_t count; /* voluntary + nonvoluntary at the last sample */
+    int fd;         /* /proc/<tid>/schedstat (or status), kept open */
+    uint64_t count; /* its switches at the last sample */
 };
 
 struct cvm_threads {
@@ -52,6 +52,9 @@ struct cvm_threads {
     size_t n, cap;
     pid_t *tids; /* scratch: the tids of this sample */
     size_t tids_cap;
+    bool chosen, status; /* which file counts: schedstat, or status (no CONFIG_SCHED_INFO) */
+    uint64_t *scratch;   /* cvm_threads_again's counts before they are kept */
+    size_t scratch_cap;
 };
 
 /* perf.c: per CPU, events on the container's cgroup (PERF_FLAG_PID_CGROUP
@@ -67,11 +70,13 @@ struct cvm_perf {
 
 struct cvm_src {
     int cgroup_version;      /* 1 or 2; 0: no cgroup */
+    uint32_t groups;         /* enum containerv_metric_group: what is opened and read */
     pid_t init_pid;
     int pidfd;               /* our own pidfd of the init */
     int fd[CVM_FILE_COUNT];
     bool tasks_in_dir;       /* fd[CVM_TASKS] is a directory: open "tasks" at each sample */
     uint64_t host_memory;    /* MemTotal, bytes */
+    uint64_t last_tasks;     /* pids.current when the thread list was last read; UINT64_MAX: none */
     long clk_tck;
     struct cvm_threads threads;
     struct cvm_perf perf;
@@ -85,7 +90,7 @@ struct cvm_extra {
 
 /* source.c */
 void cvm_src_init(struct cvm_src *s);
-int cvm_src_open(struct cvm_src *s, const struct containerv_container *c, bool perf,
+int cvm_src_open(struct cvm_src *s, const struct containerv_container *c, uint32_t groups,
                  struct containerv_error *err);
 void cvm_src_close(struct cvm_src *s);
 /* Read every figure into m (raw fields, levels, pressure, the available
@@ -105,9 +110,12 @@ void cvm_cg_read(struct cvm_src *s, struct containerv_runtime_metrics *m, int *g
 void cvm_threads_free(struct cvm_threads *t);
 /* sum the threads listed by the tasks fd; 0 or -errno */
 int cvm_threads_read(struct cvm_threads *t, int tasks_fd, uint64_t *sum, uint64_t *delta, bool *delta_ok);
+/* the threads of the last read again, without the list: false when one of
+ * them is gone (then nothing changed) */
+bool cvm_threads_again(struct cvm_threads *t, uint64_t *sum, uint64_t *delta);
 
 /* perf.c */
-void cvm_perf_open(struct cvm_perf *p, int cgroup_fd);
+void cvm_perf_open(struct cvm_perf *p, int cgroup_fd, bool switches, bool cache);
 void cvm_perf_close(struct cvm_perf *p);
 /* switches and cache figures into m, available bits set for what works */
 void cvm_perf_read(struct cvm_perf *p, struct containerv_runtime_metrics *m);

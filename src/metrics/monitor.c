@@ -298,7 +298,7 @@ int cvm_monitor_add(struct containerv_container *c, const struct containerv_moni
     }
     e->cap = o->history;
     e->interval_ns = (uint64_t)o->interval_ms * 1000000;
-    int r = cvm_src_open(&e->src, c, true, err);
+    int r = cvm_src_open(&e->src, c, o->groups, err);
     if (r < 0) {
         free_entry(e);
         return r;

@@ -52,7 +52,7 @@ static int open_hw(int cgroup_fd, int cpu, int *member)
     return leader;
 }
 
-void cvm_perf_open(struct cvm_perf *p, int cgroup_fd)
+void cvm_perf_open(struct cvm_perf *p, int cgroup_fd, bool want_switches, bool want_cache)
 {
     long n = sysconf(_SC_NPROCESSORS_CONF);
     memset(p, 0, sizeof(*p));
@@ -66,13 +66,13 @@ void cvm_perf_open(struct cvm_perf *p, int cgroup_fd)
     p->n_cpus = (int)n;
     int sw = 0, hw = 0, hw_failed = 0;
     for (int cpu = 0; cpu < p->n_cpus; cpu++) {
-        p->sw[cpu] = open_sw(cgroup_fd, cpu); /* ENODEV: the CPU is offline */
+        p->sw[cpu] = want_switches ? open_sw(cgroup_fd, cpu) : -1; /* ENODEV: the CPU is offline */
         sw += p->sw[cpu] >= 0;
-        /* the hardware set: not tried again once a CPU has refused it */
+        /* the hardware set: not tried again once an online CPU has refused it */
         p->hw_miss[cpu] = -1;
-        p->hw[cpu] = hw_failed || p->sw[cpu] < 0 ? -1 : open_hw(cgroup_fd, cpu, &p->hw_miss[cpu]);
+        p->hw[cpu] = hw_failed || !want_cache ? -1 : open_hw(cgroup_fd, cpu, &p->hw_miss[cpu]);
         hw += p->hw[cpu] >= 0;
-        hw_failed |= p->sw[cpu] >= 0 && p->hw[cpu] < 0;
+        hw_failed |= p->hw[cpu] < 0 && (p->sw[cpu] >= 0 || !want_switches) && errno != ENODEV;
     }
     p->switches = sw > 0;
     p->cache = hw > 0 && !hw_failed;

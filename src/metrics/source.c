@@ -13,6 +13,7 @@ void cvm_src_init(struct cvm_src *s)
 {
     memset(s, 0, sizeof(*s));
     s->pidfd = -1;
+    s->last_tasks = UINT64_MAX;
     for (int i = 0; i < CVM_FILE_COUNT; i++)
         s->fd[i] = -1;
 }
@@ -54,13 +55,16 @@ bool cvm_key_u64(const char *buf, const char *key, uint64_t *out)
     return false;
 }
 
+/* MemTotal, read once per process (memory hot-plug aside, it is fixed) */
 static uint64_t host_memory(void)
 {
+    static uint64_t bytes; /* 0: not read yet, or unreadable */
+    uint64_t v = __atomic_load_n(&bytes, __ATOMIC_RELAXED);
     char buf[4096];
     uint64_t kb = 0;
-    if (cv_read_file_at(AT_FDCWD, "/proc/meminfo", buf, sizeof(buf)) < 0 || !cvm_key_u64(buf, "MemTotal", &kb))
-        return 0;
-    return kb * 1024;
+    if (v == 0 && cv_read_file_at(AT_FDCWD, "/proc/meminfo", buf, sizeof(buf)) >= 0 && cvm_key_u64(buf, "MemTotal", &kb))
+        __atomic_store_n(&bytes, v = kb * 1024, __ATOMIC_RELAXED);
+    return v;
 }
 
 /* the init has exited (its pidfd is readable) */
@@ -90,10 +94,11 @@ static void open_net(struct cvm_src *s)
     }
 }
 
-int cvm_src_open(struct cvm_src *s, const struct containerv_container *c, bool perf,
+int cvm_src_open(struct cvm_src *s, const struct containerv_container *c, uint32_t groups,
                  struct containerv_error *err)
 {
     cvm_src_init(s);
+    s->groups = groups ? groups : CONTAINERV_GROUP_ALL;
     s->init_pid = c->init_pid;
     s->pidfd = c->init_pidfd >= 0 ? fcntl(c->init_pidfd, F_DUPFD_CLOEXEC, 3)
                                   : (int)syscall(SYS_pidfd_open, c->init_pid, 0);
@@ -106,11 +111,13 @@ int cvm_src_open(struct cvm_src *s, const struct containerv_container *c, bool p
     s->host_memory = host_memory();
     s->clk_tck = sysconf(_SC_CLK_TCK);
     cvm_cg_open(s, c);
-    open_net(s);
-    if (perf && s->cgroup_version == 2) {
+    if (s->groups & CONTAINERV_GROUP_NETWORK)
+        open_net(s);
+    bool sw = s->groups & CONTAINERV_GROUP_SWITCHES, hw = s->groups & CONTAINERV_GROUP_CACHE;
+    if ((sw || hw) && s->cgroup_version == 2) {
         int dfd = cv_cgroup_open_dir(&c->cg, CV_V1_CPU);
         if (dfd >= 0) {
-            cvm_perf_open(&s->perf, dfd);
+            cvm_perf_open(&s->perf, dfd, sw, hw);
             close(dfd);
         }
     }
@@ -159,15 +166,26 @@ static void read_net(struct cvm_src *s, struct containerv_runtime_metrics *m)
                     CVM_BIT(NETWORK_TX_PACKETS);
 }
 
+/* The thread list is read again only when it may have changed: when the
+ * number of tasks (pids.current) moved, or one of the threads is gone. A
+ * v1 "tasks" read costs ~6 µs (it is opened anew each time: see open_v1). */
 static void read_switches(struct cvm_src *s, struct containerv_runtime_metrics *m, struct cvm_extra *x)
 {
-    if (s->perf.switches)
-        return; /* cvm_perf_read */
-    uint64_t sum = 0;
-    cv_cleanup_fd int fresh = s->tasks_in_dir && s->fd[CVM_TASKS] >= 0
-                                  ? openat(s->fd[CVM_TASKS], "tasks", O_RDONLY | O_CLOEXEC) : -1;
-    int tasks = s->tasks_in_dir ? fresh : s->fd[CVM_TASKS];
-    if (tasks >= 0 && cvm_threads_read(&s->threads, tasks, &sum, &x->switches_delta, &x->switches_delta_ok) == 0) {
+    if (s->perf.switches || !(s->groups & CONTAINERV_GROUP_SWITCHES))
+        return; /* cvm_perf_read, or not asked for */
+    uint64_t sum = 0, tasks_now = m->available & CVM_BIT(TASKS) ? m->tasks : UINT64_MAX;
+    bool ok = tasks_now != UINT64_MAX && tasks_now == s->last_tasks &&
+              cvm_threads_again(&s->threads, &sum, &x->switches_delta);
+    if (ok) {
+        x->switches_delta_ok = true;
+    } else {
+        cv_cleanup_fd int fresh = s->tasks_in_dir && s->fd[CVM_TASKS] >= 0
+                                      ? openat(s->fd[CVM_TASKS], "tasks", O_RDONLY | O_CLOEXEC) : -1;
+        int tasks = s->tasks_in_dir ? fresh : s->fd[CVM_TASKS];
+        ok = tasks >= 0 && cvm_threads_read(&s->threads, tasks, &sum, &x->switches_delta, &x->switches_delta_ok) == 0;
+        s->last_tasks = ok ? tasks_now : UINT64_MAX;
+    }
+    if (ok) {
         m->cpu_context_switches = sum;
         m->context_switch_source = CONTAINERV_SWITCHES_THREADS;
         m->available |= CVM_BIT(CPU_CONTEXT_SWITCHES);

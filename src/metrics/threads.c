@@ -1,7 +1,12 @@
 /* Context switches without a cgroup counter (cgroup v1, or no perf
- * events): voluntary + nonvoluntary switches of /proc/<tid>/status, summed
- * over the threads the cgroup lists (v2 cgroup.threads, v1 tasks). Each
- * thread's status file stays open between samples (a thread that exits
+ * events), summed over the threads the cgroup lists (v2 cgroup.threads, v1
+ * tasks). Per thread, the third field of /proc/<tid>/schedstat: the times
+ * the thread was switched in (sched_info.pcount), which is its voluntary +
+ * nonvoluntary switches (the times it was switched out) give or take the
+ * run in progress, for a tenth of the cost (0.7 µs a read against 8.8 µs
+ * for /proc/<tid>/status, which computes the thread's memory figures too);
+ * where schedstat says "0 0 0" (a kernel without CONFIG_SCHED_INFO), status
+ * it is. Each thread's file stays open between samples (a thread that exits
  * makes its fd read ESRCH, and its number's reuse cannot be mistaken for
  * it). The rate is the sum of each thread's own growth, so that a thread
  * that exits (taking its count with it) never makes it negative; the
@@ -18,6 +23,7 @@ void cvm_threads_free(struct cvm_threads *t)
         cv_closep(&t->v[i].fd);
     free(t->v);
     free(t->tids);
+    free(t->scratch);
     memset(t, 0, sizeof(*t));
 }
 
@@ -69,28 +75,75 @@ static ssize_t read_tids(struct cvm_threads *t, int fd)
     return (ssize_t)n;
 }
 
-/* voluntary + nonvoluntary switches from a status fd */
-static bool read_count(int fd, uint64_t *count)
+/* the switches from a thread's schedstat ("run_ns wait_ns pcount") or,
+ * with t->status, status fd */
+static bool read_count(const struct cvm_threads *t, int fd, uint64_t *count)
 {
     char buf[4096];
     uint64_t v, nv;
-    if (cvm_pread(fd, buf, sizeof(buf)) <= 0)
+    if (cvm_pread(fd, buf, t->status ? sizeof(buf) : 128) <= 0)
         return false;
+    if (!t->status) {
+        char *p = buf, *end;
+        for (int i = 0; i < 3; i++, p = end) {
+            v = strtoull(p, &end, 10);
+            if (end == p)
+                return false;
+        }
+        *count = v;
+        return true;
+    }
     if (!cvm_key_u64(buf, "voluntary_ctxt_switches", &v) || !cvm_key_u64(buf, "nonvoluntary_ctxt_switches", &nv))
         return false;
     *count = v + nv;
     return true;
 }
 
-static int open_status(pid_t tid)
+static int open_count(const struct cvm_threads *t, pid_t tid)
 {
     char path[48];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, t->status ? "status" : "schedstat");
     return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* schedstat counts, unless this kernel keeps no such figures: "0 0 0" for
+ * ourselves, who are running now and so were switched in at least once */
+static void choose_file(struct cvm_threads *t)
+{
+    char buf[128];
+    t->chosen = true;
+    if (cv_read_file_at(AT_FDCWD, "/proc/thread-self/schedstat", buf, sizeof(buf)) <= 0 || !strncmp(buf, "0 0 0", 5))
+        t->status = true;
+}
+
+bool cvm_threads_again(struct cvm_threads *t, uint64_t *sum, uint64_t *delta)
+{
+    if (!t->v || !t->chosen)
+        return false;
+    if (t->n > t->scratch_cap) {
+        uint64_t *v = realloc(t->scratch, t->n * sizeof(*v));
+        if (!v)
+            return false;
+        t->scratch = v, t->scratch_cap = t->n;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        if (!read_count(t, t->v[i].fd, &t->scratch[i]))
+            return false; /* one exited: the list is read again */
+    }
+    *sum = *delta = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        uint64_t now = t->scratch[i];
+        *delta += now >= t->v[i].count ? now - t->v[i].count : 0;
+        *sum += now;
+        t->v[i].count = now;
+    }
+    return true;
 }
 
 int cvm_threads_read(struct cvm_threads *t, int tasks_fd, uint64_t *sum, uint64_t *delta, bool *delta_ok)
 {
+    if (!t->chosen)
+        choose_file(t);
     ssize_t n = read_tids(t, tasks_fd);
     if (n < 0)
         return (int)n;
@@ -113,11 +166,11 @@ int cvm_threads_read(struct cvm_threads *t, int tasks_fd, uint64_t *sum, uint64_
             th.fd = t->v[j].fd, before = t->v[j].count;
             j++;
         }
-        if (known && !read_count(th.fd, &th.count)) { /* gone, the tid reused */
+        if (known && !read_count(t, th.fd, &th.count)) { /* gone, the tid reused */
             cv_closep(&th.fd);
             th.fd = -1, known = false;
         }
-        if (!known && ((th.fd = open_status(tid)) < 0 || !read_count(th.fd, &th.count))) {
+        if (!known && ((th.fd = open_count(t, tid)) < 0 || !read_count(t, th.fd, &th.count))) {
             cv_closep(&th.fd);
             continue; /* exited since the list was read */
         }

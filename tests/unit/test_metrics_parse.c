@@ -36,6 +36,7 @@ static struct cvm_src src_of(int version)
     struct cvm_src s;
     cvm_src_init(&s);
     s.cgroup_version = version;
+    s.groups = CONTAINERV_GROUP_ALL;
     s.host_memory = 8ull << 30;
     s.clk_tck = 100;
     s.pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0); /* alive */
@@ -267,7 +268,7 @@ static void test_perf_switches(void **state)
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     assert_true(dfd >= 0);
     struct cvm_perf p;
-    cvm_perf_open(&p, dfd);
+    cvm_perf_open(&p, dfd, true, true);
     close(dfd);
     if (!p.switches) {
         rmdir(dir);

@@ -79,6 +79,9 @@ int cg_v1_apply_write(const struct cv_cgroup *cg, const struct cg_write *w, stru
 int cg_v1_create(struct cv_cgroup *cg, struct containerv_error *err);
 int cg_v1_kill(struct cv_cgroup *cg, struct containerv_error *err);
 int cg_v1_destroy(struct cv_cgroup *cg, struct containerv_error *err);
+/* an O_RDONLY|O_DIRECTORY fd of cg's leaf in hierarchy ctrl, walked from the
+ * kept parent directory; -errno */
+int cg_v1_open_leaf(const struct cv_cgroup *cg, int ctrl);
 /* v2.c */
 void cg_v2_plan(const struct cv_limits *l, struct cg_plan *p);
 int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err);

@@ -9,7 +9,6 @@
 
 int cv_cgroup_open_dir(const struct cv_cgroup *cg, enum cv_cgroup_v1_ctrl ctrl)
 {
-    char path[PATH_MAX];
     if (cg->mode == CV_CGROUP_V2) {
         if (cg->v2_fd < 0)
             return -ENOENT;
@@ -21,8 +20,7 @@ int cv_cgroup_open_dir(const struct cv_cgroup *cg, enum cv_cgroup_v1_ctrl ctrl)
     int c = cg_probe.v1_alias[ctrl] >= 0 ? cg_probe.v1_alias[ctrl] : (int)ctrl;
     if (!(cg->v1_created & CG_BIT(c)))
         return -ENOENT;
-    int r = cg_leaf(path, sizeof(path), cg, c);
-    return r < 0 ? r : cg_open_dir(path);
+    return cg_v1_open_leaf(cg, c);
 }
 
 int cv_cgroup_pids(const struct cv_cgroup *cg, pid_t **pids, size_t *n)

@@ -87,6 +87,16 @@ static int v1_full(const struct cv_cgroup *cg, int ctrl, const char *sub, char *
     return r;
 }
 
+int cg_v1_open_leaf(const struct cv_cgroup *cg, int ctrl)
+{
+    char path[PATH_MAX];
+    int dfd, r = v1_at(cg, ctrl, "", path, sizeof(path), &dfd);
+    int fd = r < 0 ? -1 : openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && r == 0 && errno == ENOENT && dfd != AT_FDCWD && v1_full(cg, ctrl, "", path, sizeof(path), &dfd) == 0)
+        fd = openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    return r < 0 ? r : fd < 0 ? -errno : fd;
+}
+
 /* weight 1..10000 to shares 2..262144, the formula crun and runc use */
 static uint64_t weight_to_shares(uint64_t weight)
 {
