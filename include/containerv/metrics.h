@@ -256,8 +256,8 @@ struct containerv_process_info {
     uint64_t cpu_ns;    /* user + system */
     uint64_t elapsed_ns; /* since it started */
     uint64_t rss_bytes;
-    char comm[16];
-    char cmdline[256];  /* arguments joined by spaces; [comm] for kernel-less empty ones */
+    char comm[16];      /* the workload's choice: every byte but printable ASCII is '?' */
+    char cmdline[256];  /* arguments joined by spaces (likewise), "[comm]" when empty */
 };
 /* Every process in c's cgroup, sorted by pid (*procs malloc'd; free with free()). */
 CONTAINERV_API int containerv_list_processes(struct containerv_container *container,

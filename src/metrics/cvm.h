@@ -40,6 +40,10 @@ enum cvm_file {
     CVM_FILE_COUNT
 };
 
+/* threads.c: at most this many threads are followed (an fd each); a
+ * container with more has no context-switch figure from its threads */
+#define CVM_MAX_THREADS 1024
+
 /* threads.c: one thread seen at the last sample */
 struct cvm_thread {
     pid_t tid;
@@ -97,6 +101,8 @@ void cvm_src_close(struct cvm_src *s);
  * bits, the timestamps). 0, or -ESRCH when the container is gone (its init
  * exited or its cgroup vanished): m then holds what could still be read. */
 int cvm_sample(struct cvm_src *s, struct containerv_runtime_metrics *m, struct cvm_extra *x);
+/* the longest line of a multi-record kernel file we read (a net/dev line) */
+#define CVM_RECORD 512
 /* pread from offset 0 into buf (NUL-terminated); the length or -errno */
 ssize_t cvm_pread(int fd, char *buf, size_t size);
 /* the number after "key" at the start of a line of buf ("key 12", "key=12") */

@@ -23,8 +23,10 @@ ssize_t cvm_pread(int fd, char *buf, size_t size)
     size_t off = 0;
     if (fd < 0)
         return -EBADF;
-    /* one call gives the whole of a cgroup or /proc file that fits: a short
-     * read is its end; only a full buffer is read on */
+    /* one call gives the whole of a cgroup or /proc file that fits; a file
+     * of several records (net/dev's interfaces) gives as many whole records
+     * as fit, so a read that left room for another record (CVM_RECORD) was
+     * the end: only a nearly full buffer is read on */
     while (off + 1 < size) {
         ssize_t n = pread(fd, buf + off, size - 1 - off, (off_t)off);
         if (n < 0 && errno == EINTR)
@@ -32,7 +34,7 @@ ssize_t cvm_pread(int fd, char *buf, size_t size)
         if (n < 0)
             return -errno;
         off += (size_t)n;
-        if (n == 0 || off + 1 < size)
+        if (n == 0 || size - 1 - off >= CVM_RECORD)
             break;
     }
     buf[off] = '\0';

@@ -46,7 +46,8 @@ static ssize_t read_tids(struct cvm_threads *t, int fd)
             continue;
         if (got < 0)
             return -errno;
-        bool last = (size_t)got < sizeof(buf); /* a short read is the end (cvm_pread) */
+        /* the list gives whole numbers: a read that left room for one more was the end */
+        bool last = got == 0 || sizeof(buf) - (size_t)got >= 16;
         for (ssize_t i = 0; i <= got; i++) {
             bool digit = i < got && buf[i] >= '0' && buf[i] <= '9';
             if (digit) {
@@ -147,6 +148,10 @@ int cvm_threads_read(struct cvm_threads *t, int tasks_fd, uint64_t *sum, uint64_
     ssize_t n = read_tids(t, tasks_fd);
     if (n < 0)
         return (int)n;
+    if (n > CVM_MAX_THREADS) { /* a container may make threads without end: not an fd each */
+        cvm_threads_free(t);
+        return -E2BIG;
+    }
     struct cvm_thread *nv = calloc((size_t)n + 1, sizeof(*nv));
     if (!nv)
         return -ENOMEM;

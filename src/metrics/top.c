@@ -68,6 +68,17 @@ static void read_status(pid_t pid, struct containerv_process_info *p)
     }
 }
 
+/* What the workload chose (its comm and arguments) goes to a terminal:
+ * every byte but printable ASCII becomes '?' (no escape sequences, and
+ * valid JSON). */
+static void printable(char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            *s = '?';
+    }
+}
+
 static void read_cmdline(pid_t pid, struct containerv_process_info *p)
 {
     char path[48];
@@ -80,10 +91,11 @@ static void read_cmdline(pid_t pid, struct containerv_process_info *p)
     while (n > 0 && p->cmdline[n - 1] == '\0')
         n--;
     for (int i = 0; i < n; i++) {
-        if (p->cmdline[i] == '\0' || p->cmdline[i] == '\n')
+        if (p->cmdline[i] == '\0')
             p->cmdline[i] = ' ';
     }
     p->cmdline[n] = '\0';
+    printable(p->cmdline);
 }
 
 static bool describe(pid_t pid, uint64_t now_ticks, long tck, struct containerv_process_info *p)
@@ -99,6 +111,7 @@ static bool describe(pid_t pid, uint64_t now_ticks, long tck, struct containerv_
     p->cpu_ns = (f.utime + f.stime) * (1000000000ull / (uint64_t)tck);
     p->elapsed_ns = now_ticks > f.starttime ? (now_ticks - f.starttime) * (1000000000ull / (uint64_t)tck) : 0;
     p->rss_bytes = f.rss_pages * (uint64_t)sysconf(_SC_PAGESIZE);
+    printable(p->comm);
     read_status(pid, p);
     read_cmdline(pid, p);
     return true;

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,7 +57,7 @@ static int usage(void)
           "       cvtest read PATH | cat PATH | write PATH TEXT | ls DIR | openw PATH |\n"
           "              readlink PATH\n"
           "       cvtest alloc MB | forkbomb N | signal SIG | exit N | sleep S | env NAME\n"
-          "       cvtest burn S | faults PAGES | dread PATH N | udp N | switches N | hold MB\n"
+          "       cvtest burn S | faults PAGES | dread PATH N | udp N | switches N | hold MB | threads N\n"
           "                                (workloads of a known shape for the metrics' tests)\n",
           stderr);
     return 2;
@@ -457,6 +458,37 @@ static int cmd_switches(const char *n_text)
     return 0;
 }
 
+static void *idle_thread(void *arg)
+{
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
+/* N more threads, idle; "threads" once made, then wait until stdin closes. */
+static int cmd_threads(const char *n_text)
+{
+    long n = strtol(n_text, NULL, 10);
+    if (n <= 0 || n > 100000)
+        return usage();
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 64 * 1024);
+    for (long i = 0; i < n; i++) {
+        pthread_t t;
+        int e = pthread_create(&t, &a, idle_thread, NULL);
+        if (e)
+            return fail("pthread_create", e);
+    }
+    printf("threads\n");
+    fflush(stdout);
+    char c;
+    while (read(0, &c, 1) > 0)
+        ;
+    return 0;
+}
+
 /* Touch MB MiB and hold it until stdin closes ("held" once touched). */
 static int cmd_hold(const char *mb_text)
 {
@@ -631,6 +663,8 @@ int main(int argc, char **argv)
         return cmd_switches(a1);
     if (!strcmp(cmd, "hold") && a1)
         return cmd_hold(a1);
+    if (!strcmp(cmd, "threads") && a1)
+        return cmd_threads(a1);
     if (!strcmp(cmd, "env") && a1) {
         const char *v = getenv(a1);
         if (!v) {

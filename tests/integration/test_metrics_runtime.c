@@ -505,10 +505,33 @@ static void test_bad_calls(void **state)
 
 /* ------------------------------------------------------------ processes */
 
+/* A container with more threads than are followed: no switch figure, no
+ * fd per thread kept, the other figures there. */
+static void test_many_threads(void **state)
+{
+    struct cvt_fixture *f = *state;
+    static const char *const argv[] = {"cvtest", "threads", "1100", NULL};
+    struct containerv_runtime_metrics m;
+    char line[64];
+    int in;
+    pid_t pid = start_held(f->c, argv, &in, line, sizeof(line));
+    assert_string_equal(line, "threads\n");
+    int fds = n_fds();
+    get(f->c, &m);
+    get(f->c, &m);
+    assert_true(n_fds() < fds + 64);
+    NEED(&m, TASKS);
+    assert_true(m.tasks > 1100);
+    NEED(&m, CPU_USAGE_NS);
+    if (m.context_switch_source != CONTAINERV_SWITCHES_PERF)
+        assert_false(containerv_metric_available(&m, BIT(CPU_CONTEXT_SWITCHES)));
+    end_held(f->c, pid, in);
+}
+
 static void test_list_processes(void **state)
 {
     struct cvt_fixture *f = *state;
-    static const char *const argv[] = {"cvtest", "switches", "1", NULL};
+    static const char *const argv[] = {"cvtest", "switches", "1", "\033[2Jx\ty", NULL};
     char line[64];
     int in;
     pid_t pid = start_held(f->c, argv, &in, line, sizeof(line));
@@ -524,7 +547,7 @@ static void test_list_processes(void **state)
     assert_int_equal(p[1].host_pid, pid);
     assert_int_equal(p[1].ppid, 1);
     assert_true(p[1].pid > 1);
-    assert_string_equal(p[1].cmdline, "cvtest switches 1");
+    assert_string_equal(p[1].cmdline, "cvtest switches 1 ?[2Jx?y"); /* no escape reaches a terminal */
     assert_true(p[1].rss_bytes > 0);
     free(p);
     end_held(f->c, pid, in);
@@ -552,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_monitor_many),
         cmocka_unit_test(test_oneshot_after_exit),
         cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test_setup_teardown(test_many_threads, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_list_processes, cvt_fixture_setup, cvt_fixture_teardown),
     };
     return cvt_main("metrics_runtime", tests, sizeof(tests) / sizeof(tests[0]), 280);
