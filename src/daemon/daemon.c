@@ -14,6 +14,7 @@
  * The server's files: daemon.c (this loop), request.c (what a client asks),
  * socket.c (the listening socket), config.c (the file), proto.[ch] (the wire
  * format, shared with the client in src/cli/daemon_client.c), server.h. */
+#include "metrics_http.h"
 #include "server.h"
 
 #include <containerv/pool.h>
@@ -533,11 +534,14 @@ int cvd_serve(struct cvd_config *c)
     d.ready_fd = c->ready_fd;
     d.socket = c->socket;
     raise_fd_limit();
+    struct cvd_metrics_http *mh = NULL;
     if (cvd_resolve_group(&d, c->group) == 0 && setup_signals(&d) == 0 &&
-        cvd_open_socket(&d, c->socket) == 0 && open_pools(&d, c) == 0 && setup_loop(&d) == 0) {
+        cvd_open_socket(&d, c->socket) == 0 && open_pools(&d, c) == 0 &&
+        cvd_metrics_http_start(&mh, c, d.pools, d.n_pools) == 0 && setup_loop(&d) == 0) {
         loop(&d);
         rc = 0;
     }
+    cvd_metrics_http_stop(mh); /* before the pools go */
     if (shutdown_daemon(&d) != 0)
         rc = CLI_EXIT_RUNTIME;
     c->ready_fd = d.ready_fd; /* -1 once written and closed */

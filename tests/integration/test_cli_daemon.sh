@@ -173,7 +173,8 @@ if [ -z "$GID" ]; then
   ok "--group: # SKIP this machine has no group 'users' in /etc/group"
 elif start_daemon "$GSOCK" --pool web=1 --group users; then
   is "$(stat -c '%a %g' "$GSOCK")" "660 $GID" "--group: socket mode 0660, group users"
-  is "$(ls -A "$(dirname "$GSOCK")")" "d.sock" "--group: the private bind directory is gone"
+  is "$(ls -A "$(dirname "$GSOCK")" | tr '\n' ' ')" "d.sock d.sock.metrics " \
+    "--group: the private bind directories are gone (the socket and the metrics endpoint's only)"
   capture setpriv --reuid $NOBODY --regid $NOBODY --groups "$GID" "$CONTAINERV" --socket "$GSOCK" \
     run --template web -- /bin/sh -c 'echo member'
   is "$RC" 0 "--group: a member of users may run"
