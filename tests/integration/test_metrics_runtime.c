@@ -149,6 +149,9 @@ static void test_first_sample(void **state)
     NEED(&m, TASKS);
     NEED(&m, NETWORK_RX_PACKETS); /* its own network namespace */
     NEED(&m, CPU_CONTEXT_SWITCHES);
+    NEED(&m, IO_READ_OPS); /* v1: the container is in a blkio cgroup; v2: io is on for it */
+    if (m.cgroup_version == 2 && access("/proc/pressure/cpu", R_OK) == 0)
+        NEED(&m, CPU_PRESSURE);
     assert_true(m.tasks >= 1);
     assert_false(containerv_metric_available(&m, BIT(CPU_UTILIZATION_PERCENT)));
     assert_false(containerv_metric_available(&m, BIT(PAGE_FAULTS_PER_SEC)));
