@@ -324,6 +324,22 @@ char *cvd_metrics_exposition(struct cvd_metrics_http *m)
 
 /* ------------------------------------------------------------ HTTP */
 
+enum cvd_metrics_route cvd_metrics_http_route(const char *req, size_t n, bool *head)
+{
+    /* "METHOD SP PATH[?QUERY] SP VERSION": the request line's first two words */
+    size_t line = 0;
+    while (line < n && req[line] != '\r' && req[line] != '\n' && req[line] != '\0')
+        line++;
+    *head = line >= 5 && !memcmp(req, "HEAD ", 5);
+    bool get = line >= 4 && !memcmp(req, "GET ", 4);
+    if (!get && !*head)
+        return CVD_METRICS_BAD_METHOD;
+    size_t at = get ? 4 : 5, end = at;
+    while (end < line && req[end] != ' ' && req[end] != '?')
+        end++;
+    return end - at == 8 && !memcmp(req + at, "/metrics", 8) ? CVD_METRICS_OK : CVD_METRICS_NOT_FOUND;
+}
+
 static bool send_all(int fd, const char *p, size_t n)
 {
     while (n) {
@@ -367,12 +383,11 @@ static void serve(struct cvd_metrics_http *m, int fd)
             break;
     }
     req[got] = '\0';
-    bool get = !strncmp(req, "GET ", 4), head = !strncmp(req, "HEAD ", 5);
-    const char *path = get ? req + 4 : head ? req + 5 : NULL;
-    size_t plen = path ? strcspn(path, " ?\r\n") : 0;
-    if (!path) {
+    bool head = false;
+    enum cvd_metrics_route route = cvd_metrics_http_route(req, got, &head);
+    if (route == CVD_METRICS_BAD_METHOD) {
         respond(fd, "405 Method Not Allowed", "text/plain; charset=utf-8", "GET /metrics only\n", false);
-    } else if (plen == 8 && !strncmp(path, "/metrics", 8)) {
+    } else if (route == CVD_METRICS_OK) {
         char *body = cvd_metrics_exposition(m);
         if (body)
             respond(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body, head);

@@ -18,6 +18,11 @@ int cvd_metrics_http_start(struct cvd_metrics_http **out, const struct cvd_confi
                            const struct dpool *pools, int n);
 /* Stop the thread, close and remove what it made; NULL is fine. */
 void cvd_metrics_http_stop(struct cvd_metrics_http *m);
+/* What a request (n bytes, the request line and headers) asks: GET or
+ * HEAD (*head) of /metrics (a query is ignored), another path, another
+ * method. For tests/fuzz/fuzz_metrics_request.c. */
+enum cvd_metrics_route { CVD_METRICS_OK, CVD_METRICS_NOT_FOUND, CVD_METRICS_BAD_METHOD };
+enum cvd_metrics_route cvd_metrics_http_route(const char *req, size_t n, bool *head);
 /* The exposition for pools and the running containers of runtime_dir
  * (malloc'd; NULL when out of memory). For tests and fuzzing. */
 char *cvd_metrics_exposition(struct cvd_metrics_http *m);

@@ -366,8 +366,10 @@ static int cmd_burn(const char *s)
     volatile uint64_t x = 0;
     while (ns_of(CLOCK_MONOTONIC) < end) {
         for (int i = 0; i < 10000; i++)
-            x += (uint64_t)i;
+            x = x + (uint64_t)i;
     }
+    if (x == 1) /* never: x is only there to be computed */
+        return 1;
     printf("%llu %llu\n", (unsigned long long)(ns_of(CLOCK_PROCESS_CPUTIME_ID) - c0),
            (unsigned long long)(ns_of(CLOCK_MONOTONIC) - w0));
     return 0;
