@@ -53,7 +53,9 @@ enum containerv_bench_kind {
     CONTAINERV_BENCH_THROUGHPUT = 1,
     CONTAINERV_BENCH_MEMORY = 2,
     CONTAINERV_BENCH_IO = 3,
+    CONTAINERV_BENCH_MONITOR = 4, /* runtime metrics: sampling cost, start-up with monitoring */
 };
+#define CONTAINERV_BENCH_KIND_COUNT 5
 
 /* Modes of the startup benchmark; `1u << mode` selects one. */
 enum containerv_bench_mode {
@@ -73,7 +75,7 @@ enum containerv_bench_mode {
 /* "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli";
  * NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_mode_name(enum containerv_bench_mode mode);
-/* "startup", "throughput", "memory", "io"; NULL when out of range. */
+/* "startup", "throughput", "memory", "io", "monitor"; NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_kind_name(enum containerv_bench_kind kind);
 
 /* Progress: `done` of `total` units of `what` (a benchmark's name). Called
@@ -98,6 +100,8 @@ struct containerv_bench_config {
     int io_rounds;           /* io: rounds, the median is reported (default 3) */
     bool peer_env;           /* the private mount namespace described above (default true) */
     bool peers;              /* throughput, memory: also measure crun (default true) */
+    int monitored;           /* monitor: containers sampled at once (default 200) */
+    int monitor_interval_ms; /* monitor: their interval (default 100); sampled for duration_s */
     containerv_bench_progress_fn progress;
     void *progress_data;
     /* When *cancel becomes non-zero (e.g. from a SIGINT handler) the
@@ -142,6 +146,15 @@ struct containerv_bench_result {
     bool has_pool;
     uint64_t pool_resets, pool_replaces;
     double pool_reset_us;
+    /* monitor, "sampling": CPU time of the sampling thread per container per
+     * sample (its CLOCK_THREAD_CPUTIME_ID over the samples it took), the
+     * samples, the containers; "oneshot": the caller's CPU time per
+     * containerv_get_runtime_metrics of an unmonitored handle (files open) */
+    double sample_cpu_us;
+    uint64_t samples_taken;
+    int monitored;
+    /* monitor, "cold-monitored": mean time of containerv_start_performance_monitoring */
+    double monitor_start_us;
 };
 
 /* "a/b": the p50 ratio for startup; containers/s, bytes or MB/s otherwise. */
@@ -162,8 +175,9 @@ struct containerv_bench_report {
     enum containerv_bench_kind kind;
     int iterations, warmup;   /* startup */
     int concurrency, duration_s; /* throughput */
-    int containers;           /* memory */
+    int containers;           /* memory; monitor: the containers sampled */
     uint64_t io_bytes;        /* io */
+    int monitor_interval_ms;  /* monitor */
     char rootfs[4096];
     char environment[256];    /* what the benchmark thread ran in */
     char host_fs[32], container_fs[32]; /* io: file system types */

@@ -13,7 +13,7 @@ static const char *const mode_names[CONTAINERV_MODE_COUNT] = {
     "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli",
 };
 
-static const char *const kind_names[] = {"startup", "throughput", "memory", "io"};
+static const char *const kind_names[] = {"startup", "throughput", "memory", "io", "monitor"};
 
 const char *containerv_bench_mode_name(enum containerv_bench_mode mode)
 {
@@ -40,6 +40,8 @@ void containerv_bench_config_init(struct containerv_bench_config *cfg)
     cfg->io_rounds = 3;
     cfg->peer_env = true;
     cfg->peers = true;
+    cfg->monitored = 200;
+    cfg->monitor_interval_ms = 100;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -172,6 +174,10 @@ static void apply_defaults(struct containerv_bench_config *c)
         c->io_bytes = d.io_bytes;
     if (c->io_rounds <= 0)
         c->io_rounds = d.io_rounds;
+    if (c->monitored <= 0)
+        c->monitored = d.monitored;
+    if (c->monitor_interval_ms < 10)
+        c->monitor_interval_ms = d.monitor_interval_ms;
 }
 
 /* The host path of the rootfs' /bin/true, resolved inside the rootfs (the
@@ -276,7 +282,7 @@ static void cvb_free(struct cvb *b)
 
 typedef int (*bench_fn)(struct cvb *);
 
-static const bench_fn bench_fns[] = {cvb_startup, cvb_throughput, cvb_memory, cvb_io};
+static const bench_fn bench_fns[] = {cvb_startup, cvb_throughput, cvb_memory, cvb_io, cvb_monitor};
 
 struct thread_arg {
     struct cvb *b;

@@ -86,6 +86,11 @@ static json_t *value_mode(const struct containerv_bench_report *rep, const struc
         return o;
     }
     switch (rep->kind) {
+    case CONTAINERV_BENCH_MONITOR:
+        e |= set(o, "cpu_us_per_sample", json_real(cvb_round(r->sample_cpu_us, 3)));
+        e |= set(o, "samples", json_integer((json_int_t)r->samples_taken));
+        e |= set(o, "containers", json_integer(r->monitored));
+        break;
     case CONTAINERV_BENCH_THROUGHPUT:
         e |= set(o, "containers_per_s", json_real(cvb_round(r->containers_per_s, 2)));
         e |= set(o, "completed", json_integer((json_int_t)r->completed));
@@ -123,6 +128,13 @@ static int header(json_t *o, const struct containerv_bench_report *r)
         e |= set(o, "duration_s", json_integer(r->duration_s));
         break;
     case CONTAINERV_BENCH_MEMORY: e |= set(o, "containers", json_integer(r->containers)); break;
+    case CONTAINERV_BENCH_MONITOR:
+        e |= set(o, "containers", json_integer(r->containers));
+        e |= set(o, "interval_ms", json_integer(r->monitor_interval_ms));
+        e |= set(o, "duration_s", json_integer(r->duration_s));
+        e |= set(o, "iterations", json_integer(r->iterations));
+        e |= set(o, "warmup", json_integer(r->warmup));
+        break;
     case CONTAINERV_BENCH_IO:
         e |= set(o, "bytes", json_integer((json_int_t)r->io_bytes));
         e |= set(o, "container_fs", json_string(r->container_fs));
@@ -140,8 +152,11 @@ static json_t *report_json(const struct containerv_bench_report *r)
     int e = !o || !modes || !ratios || !targets || header(o, r);
     for (size_t i = 0; !e && i < r->n_results; i++) {
         const struct containerv_bench_result *m = &r->results[i];
-        e |= json_array_append_new(modes, r->kind == CONTAINERV_BENCH_STARTUP ? startup_mode(m)
-                                                                               : value_mode(r, m));
+        bool timed = r->kind == CONTAINERV_BENCH_STARTUP || (r->kind == CONTAINERV_BENCH_MONITOR && m->samples_ns);
+        json_t *mj = timed ? startup_mode(m) : value_mode(r, m);
+        if (mj && m->monitor_start_us > 0)
+            e |= set(mj, "monitor_start_us", US(m->monitor_start_us));
+        e |= json_array_append_new(modes, mj);
     }
     for (size_t i = 0; !e && i < r->n_ratios; i++)
         e |= set(ratios, r->ratios[i].name, json_real(cvb_round(r->ratios[i].value, 3)));

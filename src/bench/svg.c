@@ -235,6 +235,16 @@ static size_t io_bars(const struct containerv_bench_result *m, struct bar *x)
     return 4;
 }
 
+/* monitor: µs of CPU per sample (sampling, oneshot), p50 µs (the cold modes) */
+static size_t monitor_bars(const struct containerv_bench_result *m, struct bar *x)
+{
+    bool timed = m->n_samples > 0;
+    snprintf(x[0].label, sizeof(x[0].label), "%s", m->name);
+    x[0].value = timed ? m->p50_us : m->sample_cpu_us;
+    snprintf(x[0].text, sizeof(x[0].text), timed ? "p50 %.0f µs" : "%.2f µs CPU per sample", x[0].value);
+    return 1;
+}
+
 /* Up to 4 bars per result; b has room for 4 * n_results. */
 static size_t value_bars(const struct containerv_bench_report *r, struct bar *b)
 {
@@ -243,6 +253,7 @@ static size_t value_bars(const struct containerv_bench_report *r, struct bar *b)
         const struct containerv_bench_result *m = &r->results[i];
         size_t k = r->kind == CONTAINERV_BENCH_THROUGHPUT ? throughput_bars(m, &b[n])
                    : r->kind == CONTAINERV_BENCH_MEMORY   ? memory_bars(m, &b[n])
+                   : r->kind == CONTAINERV_BENCH_MONITOR  ? monitor_bars(m, &b[n])
                                                           : io_bars(m, &b[n]);
         for (size_t j = 0; j < k; j++) {
             b[n + j].color = i;
@@ -265,6 +276,9 @@ static double value_section(FILE *f, const struct containerv_bench_report *r, do
                  r->concurrency, r->duration_s);
     else if (r->kind == CONTAINERV_BENCH_MEMORY)
         snprintf(buf, sizeof(buf), "Memory per idle container (%d containers running sleep)", r->containers);
+    else if (r->kind == CONTAINERV_BENCH_MONITOR)
+        snprintf(buf, sizeof(buf), "Runtime metrics: %d containers sampled every %d ms; cold with and without",
+                 r->containers, r->monitor_interval_ms);
     else
         snprintf(buf, sizeof(buf), "I/O, %llu MiB file: container (%s), host (%s), host-tmpfs",
                  (unsigned long long)(r->io_bytes >> 20), r->container_fs, r->host_fs);

@@ -13,7 +13,7 @@
 int cmd_bench(int argc, char **argv, const struct cli_global *g);
 
 static const char bench_usage[] =
-    "Usage: containerv bench startup|throughput|memory|io|all [OPTIONS]\n"
+    "Usage: containerv bench startup|throughput|memory|io|monitor|all [OPTIONS]\n"
     "\n"
     "Measure containerv against the kernel's floor and against crun, runc and\n"
     "bubblewrap (when installed), in the same run. See docs/benchmarks.md.\n"
@@ -25,7 +25,9 @@ static const char bench_usage[] =
     "  memory      memory per idle container: cold and crun (each running\n"
     "              sleep), pooled (warm containers of a pool)\n"
     "  io          sequential and random MB/s in a container and on the host\n"
-    "  all         all four\n"
+    "  monitor     runtime metrics: CPU per sample over N monitored containers,\n"
+    "              cold start with and without monitoring\n"
+    "  all         all five\n"
     "\n"
     "Options:\n"
     "  -n, --iterations N         startup: measured runs per mode (default 100)\n"
@@ -33,8 +35,11 @@ static const char bench_usage[] =
     "      --modes LIST           startup: modes to run, comma-separated (default all);\n"
     "                             memory: pooled runs when the list has it\n"
     "  -c, --concurrency C        throughput: workers (default 2)\n"
-    "  -d, --duration S           throughput: seconds per mode (default 5)\n"
+    "  -d, --duration S           throughput: seconds per mode; monitor: seconds of\n"
+    "                             sampling (default 5)\n"
     "      --containers N         memory: idle containers per mode (default 100)\n"
+    "      --monitored N          monitor: containers sampled at once (default 200)\n"
+    "      --monitor-interval MS  monitor: their interval in ms (default 100)\n"
     "      --io-size SIZE         io: file size, e.g. 64M (default 64M)\n"
     "      --rootfs DIR           the rootfs to run (default: the built-in one)\n"
     "      --no-peers             throughput, memory: containerv only\n"
@@ -43,7 +48,7 @@ static const char bench_usage[] =
     "  -h, --help                 show this help\n";
 
 enum { OPT_WARMUP = 0x300, OPT_MODES, OPT_CONTAINERS, OPT_IO_SIZE, OPT_ROOTFS, OPT_NO_PEERS,
-       OPT_JSON, OPT_SVG };
+       OPT_JSON, OPT_SVG, OPT_MONITORED, OPT_MONITOR_INTERVAL };
 
 static const struct option bench_opts[] = {
     {"iterations", required_argument, NULL, 'n'},
@@ -52,6 +57,8 @@ static const struct option bench_opts[] = {
     {"concurrency", required_argument, NULL, 'c'},
     {"duration", required_argument, NULL, 'd'},
     {"containers", required_argument, NULL, OPT_CONTAINERS},
+    {"monitored", required_argument, NULL, OPT_MONITORED},
+    {"monitor-interval", required_argument, NULL, OPT_MONITOR_INTERVAL},
     {"io-size", required_argument, NULL, OPT_IO_SIZE},
     {"rootfs", required_argument, NULL, OPT_ROOTFS},
     {"no-peers", no_argument, NULL, OPT_NO_PEERS},
@@ -70,7 +77,7 @@ struct bench_args {
     struct containerv_bench_config cfg;
     struct bar_state bar; /* cfg.progress_data: lives as long as cfg does */
     const char *json, *svg;
-    bool kinds[4];
+    bool kinds[CONTAINERV_BENCH_KIND_COUNT];
 };
 
 static volatile sig_atomic_t cancelled;
@@ -141,6 +148,8 @@ static bool bench_option(struct bench_args *ba, int opt, const char *arg)
     case 'c': return int_arg("--concurrency", arg, 1, &c->concurrency);
     case 'd': return int_arg("--duration", arg, 1, &c->duration_s);
     case OPT_CONTAINERS: return int_arg("--containers", arg, 1, &c->containers);
+    case OPT_MONITORED: return int_arg("--monitored", arg, 1, &c->monitored);
+    case OPT_MONITOR_INTERVAL: return int_arg("--monitor-interval", arg, 10, &c->monitor_interval_ms);
     case OPT_IO_SIZE: return size_arg(arg, &c->io_bytes);
     case OPT_ROOTFS: c->rootfs = arg; return true;
     case OPT_NO_PEERS: c->peers = false; return true;
@@ -150,19 +159,20 @@ static bool bench_option(struct bench_args *ba, int opt, const char *arg)
     }
 }
 
-static bool kind_arg(const char *arg, bool kinds[4])
+static bool kind_arg(const char *arg, bool kinds[CONTAINERV_BENCH_KIND_COUNT])
 {
     if (strcmp(arg, "all") == 0) {
-        kinds[0] = kinds[1] = kinds[2] = kinds[3] = true;
+        for (int k = 0; k < CONTAINERV_BENCH_KIND_COUNT; k++)
+            kinds[k] = true;
         return true;
     }
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < CONTAINERV_BENCH_KIND_COUNT; k++) {
         if (strcmp(arg, containerv_bench_kind_name((enum containerv_bench_kind)k)) == 0) {
             kinds[k] = true;
             return true;
         }
     }
-    cli_error("bench: unknown benchmark '%s' (startup, throughput, memory, io, all)", arg);
+    cli_error("bench: unknown benchmark '%s' (startup, throughput, memory, io, monitor, all)", arg);
     return false;
 }
 
@@ -308,9 +318,36 @@ static void print_values(const struct containerv_bench_report *r)
     }
 }
 
+static void print_monitor(const struct containerv_bench_report *r)
+{
+    printf("monitor: %d containers (each running sleep) sampled every %d ms for %d s; then %d runs\n"
+           "each of cold and cold-monitored, interleaved, after %d warm-up\n",
+           r->containers, r->monitor_interval_ms, r->duration_s, r->iterations, r->warmup);
+    printf("environment: %s\n\n", r->environment);
+    for (size_t i = 0; i < r->n_results; i++) {
+        const struct containerv_bench_result *m = &r->results[i];
+        if (m->skipped[0])
+            printf("%-15s skipped: %s\n", m->name, m->skipped);
+        else if (m->n_samples)
+            printf("%-15s p50 %8.1f µs, p90 %8.1f, p99 %8.1f, mean %8.1f%s\n", m->name, m->p50_us, m->p90_us,
+                   m->p99_us, m->mean_us, m->monitor_start_us > 0 ? "" : "");
+        else
+            printf("%-15s %8.2f µs of CPU per container per sample (%llu samples)\n", m->name, m->sample_cpu_us,
+                   (unsigned long long)m->samples_taken);
+        if (m->monitor_start_us > 0)
+            printf("%-15s   of which containerv_start_performance_monitoring: %.1f µs (mean)\n", "",
+                   m->monitor_start_us);
+    }
+    print_ratios(r, "p50");
+}
+
 static void print_report(const struct containerv_bench_report *r)
 {
     switch (r->kind) {
+    case CONTAINERV_BENCH_MONITOR:
+        print_monitor(r);
+        fflush(stdout);
+        return;
     case CONTAINERV_BENCH_STARTUP:
         print_startup(r);
         print_pools(r);
@@ -368,7 +405,7 @@ static int run_all(struct bench_args *ba, struct containerv_bench_report **reps,
         ba->cfg.progress = progress;
         ba->cfg.progress_data = bs;
     }
-    for (int k = 0; k < 4 && rc == 0; k++) {
+    for (int k = 0; k < CONTAINERV_BENCH_KIND_COUNT && rc == 0; k++) {
         if (!ba->kinds[k])
             continue;
         containerv_error_clear(&err);
@@ -391,7 +428,7 @@ static int run_all(struct bench_args *ba, struct containerv_bench_report **reps,
 
 static int run_bench(struct bench_args *ba)
 {
-    struct containerv_bench_report *reps[4] = {NULL};
+    struct containerv_bench_report *reps[CONTAINERV_BENCH_KIND_COUNT] = {NULL};
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     struct cli_outfile json = {.f = NULL}, svg = {.f = NULL};
     size_t n = 0;

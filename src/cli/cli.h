@@ -157,5 +157,7 @@ int cmd_destroy(int argc, char **argv, const struct cli_global *g);
 int cmd_gc(int argc, char **argv, const struct cli_global *g);
 int cmd_daemon(int argc, char **argv, const struct cli_global *g);
 int cmd_pool(int argc, char **argv, const struct cli_global *g);
+int cmd_stats(int argc, char **argv, const struct cli_global *g);
+int cmd_top(int argc, char **argv, const struct cli_global *g);
 
 #endif

@@ -20,7 +20,7 @@ static const char daemon_usage[] =
     "\n"
     "Options (they override the config file):\n"
     "      --config FILE         read settings from FILE (socket, group, state_dir,\n"
-    "                            runtime_dir, pool = TEMPLATE SIZE)\n"
+    "                            runtime_dir, pool = TEMPLATE SIZE, metrics)\n"
     "      --pool TEMPLATE=SIZE  keep SIZE (1..1024) warm containers of TEMPLATE\n"
     "                            (repeatable)\n"
     "      --group NAME          members of group NAME may use the daemon too (else\n"
@@ -28,11 +28,13 @@ static const char daemon_usage[] =
     "      --ready-fd FD         write one byte to FD and close it once the socket\n"
     "                            listens and every pool is full (or failed once)\n"
     "      --id-prefix PREFIX    container ids start with PREFIX (tests, benchmarks)\n"
+    "      --metrics ADDR        the Prometheus endpoint (GET /metrics): a socket path,\n"
+    "                            HOST:PORT (TCP), or none (default: SOCKET.metrics)\n"
     "  -h, --help                show this help\n";
 
 /* ------------------------------------------------------------ the verb */
 
-enum { OPT_CONFIG = 0x400, OPT_POOL, OPT_GROUP, OPT_READY_FD, OPT_ID_PREFIX };
+enum { OPT_CONFIG = 0x400, OPT_POOL, OPT_GROUP, OPT_READY_FD, OPT_ID_PREFIX, OPT_METRICS };
 
 static const struct option daemon_opts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
@@ -40,6 +42,7 @@ static const struct option daemon_opts[] = {
     {"group", required_argument, NULL, OPT_GROUP},
     {"ready-fd", required_argument, NULL, OPT_READY_FD},
     {"id-prefix", required_argument, NULL, OPT_ID_PREFIX},
+    {"metrics", required_argument, NULL, OPT_METRICS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -104,7 +107,8 @@ static int parse_daemon(int argc, char **argv, const struct cli_global *g, struc
             }
             if ((opt == OPT_POOL && cvd_config_pool_arg(c, optarg) < 0) ||
                 (opt == OPT_GROUP && replace(&c->group, optarg) < 0) ||
-                (opt == OPT_READY_FD && ready_fd_arg(optarg, &c->ready_fd) < 0))
+                (opt == OPT_READY_FD && ready_fd_arg(optarg, &c->ready_fd) < 0) ||
+                (opt == OPT_METRICS && replace(&c->metrics, optarg) < 0))
                 return CLI_EXIT_RUNTIME;
             if (opt == OPT_ID_PREFIX) {
                 if (!valid_prefix(optarg)) {

@@ -24,6 +24,8 @@ static const char main_usage[] =
     "  template  create, list, show and remove container templates\n"
     "  daemon    keep warm pools of templates and serve 'run --template' (foreground)\n"
     "  pool      'pool status': the daemon's pools and their figures\n"
+    "  stats     what containers use: CPU, memory, I/O, network, faults (live)\n"
+    "  top       the processes of a container\n"
     "\n"
     "Global options:\n"
     "  --runtime-dir DIR  where container state lives (default: $CONTAINERV_RUNTIME_DIR\n"
@@ -52,6 +54,7 @@ static const struct verb verbs[] = {
     {"destroy", cmd_destroy}, {"rm", cmd_destroy},    {"gc", cmd_gc},
     {"bench", cmd_bench},     {"template", cmd_template},
     {"daemon", cmd_daemon},   {"pool", cmd_pool},
+    {"stats", cmd_stats},     {"top", cmd_top},
 };
 
 void cli_error(const char *fmt, ...)

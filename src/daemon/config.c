@@ -8,6 +8,7 @@
  *     state_dir = /var/lib/containerv
  *     runtime_dir = /run/containerv
  *     pool = web 4            # (a comment only on a line of its own)
+ *     metrics = 127.0.0.1:9712  # the Prometheus endpoint (metrics_http.c)
  *
  * Any error is one line naming the file and the line; the command line
  * (src/cli/daemon.c) overrides the file. */
@@ -179,7 +180,9 @@ static int parse_line(const struct where *w, struct cvd_config *c, char *line)
         return set_string(w, &c->runtime_dir, key, value, true);
     if (strcmp(key, "pool") == 0)
         return set_pool(w, c, value);
-    return bad(w, "unknown setting '%s' (socket, group, state_dir, runtime_dir, pool)", key);
+    if (strcmp(key, "metrics") == 0)
+        return set_string(w, &c->metrics, key, value, false);
+    return bad(w, "unknown setting '%s' (socket, group, state_dir, runtime_dir, pool, metrics)", key);
 }
 
 int cvd_config_load(const char *file, struct cvd_config *c)
@@ -220,5 +223,6 @@ void cvd_config_free(struct cvd_config *c)
     free(c->state_dir);
     free(c->runtime_dir);
     free(c->id_prefix);
+    free(c->metrics);
     memset(c, 0, sizeof(*c));
 }

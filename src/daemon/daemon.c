@@ -18,6 +18,7 @@
  * socket.c (the listening socket), cold.c (the create threads), config.c
  * (the file), proto.[ch] (the wire
  * format, shared with the client in src/cli/daemon_client.c), server.h. */
+#include "metrics_http.h"
 #include "server.h"
 
 #include <containerv/pool.h>
@@ -568,12 +569,15 @@ int cvd_serve(struct cvd_config *c)
     d.ready_fd = c->ready_fd;
     d.socket = c->socket;
     raise_fd_limit();
+    struct cvd_metrics_http *mh = NULL;
     if (cvd_resolve_group(&d, c->group) == 0 && setup_signals(&d) == 0 &&
-        cvd_open_socket(&d, c->socket) == 0 && open_pools(&d, c) == 0 && setup_loop(&d) == 0 &&
+        cvd_open_socket(&d, c->socket) == 0 && open_pools(&d, c) == 0 &&
+        cvd_metrics_http_start(&mh, c, d.pools, d.n_pools) == 0 && setup_loop(&d) == 0 &&
         cvd_cold_start(&d) == 0) {
         loop(&d);
         rc = 0;
     }
+    cvd_metrics_http_stop(mh); /* before the pools go */
     if (shutdown_daemon(&d) != 0)
         rc = CLI_EXIT_RUNTIME;
     c->ready_fd = d.ready_fd; /* -1 once written and closed */

@@ -17,6 +17,7 @@ struct cvd_pool_conf {
 /* What the config file and the command line say; every string malloc'd. */
 struct cvd_config {
     char *socket, *group, *state_dir, *runtime_dir, *id_prefix;
+    char *metrics; /* the Prometheus endpoint: NULL "<socket>.metrics", "none", a path, HOST:PORT */
     struct cvd_pool_conf pools[CVD_MAX_POOLS];
     int n_pools;
     int ready_fd; /* -1: none */

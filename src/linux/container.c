@@ -594,6 +594,7 @@ void cv_container_free(struct containerv_container *c)
 {
     if (!c)
         return;
+    cv_metrics_forget(c);
     for (size_t i = 0; i < c->n_procs; i++) {
         cv_closep(&c->procs[i].conn);
         cv_closep(&c->procs[i].pidfd);

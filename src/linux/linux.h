@@ -164,6 +164,7 @@ struct containerv_container {
     pthread_mutex_t lock;
     struct cv_proc *procs;
     size_t n_procs, cap_procs;
+    struct cvm_handle *rt_metrics; /* src/metrics: runtime metrics state, NULL until first used */
 };
 
 /* state.c */
@@ -205,6 +206,9 @@ int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *e
 
 /* container.c */
 void cv_container_free(struct containerv_container *c);
+
+/* src/metrics/api.c: stop monitoring c and close what its metrics keep open */
+void cv_metrics_forget(struct containerv_container *c);
 
 /* teardown.c: wait until no teardown of (runtime_dir, id) is pending in
  * this process (see containerv_destroy there) */

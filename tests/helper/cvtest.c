@@ -8,10 +8,13 @@
  * the errno name, for the probes whose answer is an errno) and a non-zero exit.
  * See usage() for the subcommands.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +24,8 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -52,7 +57,9 @@ static int usage(void)
           "       cvtest read PATH | cat PATH | write PATH TEXT | ls DIR | openw PATH |\n"
           "              readlink PATH\n"
           "       cvtest alloc MB | forkbomb N | signal SIG | exit N | sleep S | env NAME\n"
-          "       cvtest live S   (writes \"start\", sleeps S seconds, writes \"end\": where a kill found it)\n",
+          "       cvtest live S   (writes \"start\", sleeps S seconds, writes \"end\": where a kill found it)\n"
+          "       cvtest burn S | faults PAGES | dread PATH N | udp N | switches N | hold MB | threads N\n"
+          "                                (workloads of a known shape for the metrics' tests)\n",
           stderr);
     return 2;
 }
@@ -340,6 +347,171 @@ static int cmd_forkbomb(const char *n_text)
     return 0;
 }
 
+/* ---- workloads of a known shape, for the runtime metrics' tests */
+
+static uint64_t ns_of(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Spin for S seconds of wall time; prints "<own CPU ns> <wall ns>". */
+static int cmd_burn(const char *s)
+{
+    double secs = strtod(s, NULL);
+    if (secs <= 0)
+        return usage();
+    uint64_t w0 = ns_of(CLOCK_MONOTONIC), c0 = ns_of(CLOCK_PROCESS_CPUTIME_ID);
+    uint64_t end = w0 + (uint64_t)(secs * 1e9);
+    volatile uint64_t x = 0;
+    while (ns_of(CLOCK_MONOTONIC) < end) {
+        for (int i = 0; i < 10000; i++)
+            x = x + (uint64_t)i;
+    }
+    if (x == 1) /* never: x is only there to be computed */
+        return 1;
+    printf("%llu %llu\n", (unsigned long long)(ns_of(CLOCK_PROCESS_CPUTIME_ID) - c0),
+           (unsigned long long)(ns_of(CLOCK_MONOTONIC) - w0));
+    return 0;
+}
+
+/* Touch N fresh anonymous pages (no huge pages: one fault each); prints
+ * the minor faults that took (getrusage). */
+static int cmd_faults(const char *n_text)
+{
+    long n = strtol(n_text, NULL, 10), page = sysconf(_SC_PAGESIZE);
+    if (n <= 0 || n > (1l << 20))
+        return usage();
+    char *p = mmap(NULL, (size_t)(n * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return fail("mmap", errno);
+    madvise(p, (size_t)(n * page), MADV_NOHUGEPAGE);
+    struct rusage a, b;
+    getrusage(RUSAGE_SELF, &a);
+    for (long i = 0; i < n; i++)
+        p[i * page] = 1;
+    getrusage(RUSAGE_SELF, &b);
+    printf("%ld\n", b.ru_minflt - a.ru_minflt);
+    return 0;
+}
+
+/* N reads of 4 KiB with O_DIRECT (each one a block request: no page
+ * cache), at successive offsets of PATH; prints N. */
+static int cmd_dread(const char *path, const char *n_text)
+{
+    long n = strtol(n_text, NULL, 10);
+    if (n <= 0)
+        return usage();
+    int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+    if (fd < 0)
+        return fail(path, errno);
+    struct stat st;
+    void *buf;
+    if (fstat(fd, &st) < 0 || st.st_size < 4096 || posix_memalign(&buf, 4096, 4096) != 0)
+        return fail(path, EINVAL);
+    long blocks = (long)(st.st_size / 4096);
+    for (long i = 0; i < n; i++) {
+        if (pread(fd, buf, 4096, (off_t)(i % blocks) * 4096) != 4096)
+            return fail("pread", errno ? errno : EIO);
+    }
+    close(fd);
+    printf("%ld\n", n);
+    return 0;
+}
+
+/* N UDP datagrams to itself on 127.0.0.1 (each is sent and received on
+ * lo: 2 packets); prints N. */
+static int cmd_udp(const char *n_text)
+{
+    long n = strtol(n_text, NULL, 10);
+    if (n <= 0)
+        return usage();
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(s, (struct sockaddr *)&a, &len) < 0)
+        return fail("udp socket on 127.0.0.1", errno);
+    char b[64] = "cvtest";
+    for (long i = 0; i < n; i++) {
+        if (sendto(s, b, sizeof(b), 0, (struct sockaddr *)&a, sizeof(a)) < 0 || recv(s, b, sizeof(b), 0) < 0)
+            return fail("udp", errno);
+    }
+    close(s);
+    printf("%ld\n", n);
+    return 0;
+}
+
+/* N short sleeps (one voluntary context switch each), then "done" and
+ * wait until stdin closes, so that the thread is still there to count. */
+static int cmd_switches(const char *n_text)
+{
+    long n = strtol(n_text, NULL, 10);
+    if (n <= 0)
+        return usage();
+    for (long i = 0; i < n; i++) {
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+    }
+    printf("done\n");
+    fflush(stdout);
+    char c;
+    while (read(0, &c, 1) > 0)
+        ;
+    return 0;
+}
+
+static void *idle_thread(void *arg)
+{
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
+/* N more threads, idle; "threads" once made, then wait until stdin closes. */
+static int cmd_threads(const char *n_text)
+{
+    long n = strtol(n_text, NULL, 10);
+    if (n <= 0 || n > 100000)
+        return usage();
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 64 * 1024);
+    for (long i = 0; i < n; i++) {
+        pthread_t t;
+        int e = pthread_create(&t, &a, idle_thread, NULL);
+        if (e)
+            return fail("pthread_create", e);
+    }
+    printf("threads\n");
+    fflush(stdout);
+    char c;
+    while (read(0, &c, 1) > 0)
+        ;
+    return 0;
+}
+
+/* Touch MB MiB and hold it until stdin closes ("held" once touched). */
+static int cmd_hold(const char *mb_text)
+{
+    long mb = strtol(mb_text, NULL, 10);
+    if (mb <= 0)
+        return usage();
+    size_t len = (size_t)mb << 20;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return fail("mmap", errno);
+    for (size_t off = 0; off < len; off += 4096)
+        p[off] = 1;
+    printf("held\n");
+    fflush(stdout);
+    char c;
+    while (read(0, &c, 1) > 0)
+        ;
+    return 0;
+}
+
 static int parse_signal(const char *s)
 {
     static const struct {
@@ -487,6 +659,20 @@ int main(int argc, char **argv)
             return 1;
         return 0;
     }
+    if (!strcmp(cmd, "burn") && a1)
+        return cmd_burn(a1);
+    if (!strcmp(cmd, "faults") && a1)
+        return cmd_faults(a1);
+    if (!strcmp(cmd, "dread") && a1 && a2)
+        return cmd_dread(a1, a2);
+    if (!strcmp(cmd, "udp") && a1)
+        return cmd_udp(a1);
+    if (!strcmp(cmd, "switches") && a1)
+        return cmd_switches(a1);
+    if (!strcmp(cmd, "hold") && a1)
+        return cmd_hold(a1);
+    if (!strcmp(cmd, "threads") && a1)
+        return cmd_threads(a1);
     if (!strcmp(cmd, "env") && a1) {
         const char *v = getenv(a1);
         if (!v) {

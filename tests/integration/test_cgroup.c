@@ -41,6 +41,8 @@ static const char *const v1_dirs[CV_V1_COUNT] = {
     [CV_V1_PIDS] = "/sys/fs/cgroup/pids",
     [CV_V1_CPU] = "/sys/fs/cgroup/cpu",
     [CV_V1_FREEZER] = "/sys/fs/cgroup/freezer",
+    [CV_V1_CPUACCT] = "/sys/fs/cgroup/cpuacct",
+    [CV_V1_BLKIO] = "/sys/fs/cgroup/blkio",
 };
 
 struct child {
@@ -91,7 +93,7 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* The library uses whichever of the four v1 hierarchies are mounted (run
+/* The library uses whichever of the six v1 hierarchies are mounted (run
  * this test in a mount namespace without, say, the freezer to cover the
  * kill(2) fallback). */
 static bool v1_mounted(int ctrl)

@@ -177,7 +177,8 @@ if [ -z "$GID" ]; then
   fail "--group: /etc/group has neither 'users' nor 'nogroup' (base-passwd makes both)"
 elif start_daemon "$GSOCK" --pool web=1 --group "$GNAME"; then
   is "$(stat -c '%a %g' "$GSOCK")" "660 $GID" "--group: socket mode 0660, group $GNAME"
-  is "$(ls -A "$(dirname "$GSOCK")")" "d.sock" "--group: the private bind directory is gone"
+  is "$(ls -A "$(dirname "$GSOCK")" | tr '\n' ' ')" "d.sock d.sock.metrics " \
+    "--group: the private bind directories are gone (the socket and the metrics endpoint's only)"
   capture setpriv --reuid $NOBODY --regid $NOBODY --groups "$GID" "$CONTAINERV" --socket "$GSOCK" \
     run --template web -- /bin/sh -c 'echo member'
   is "$RC" 0 "--group: a member of $GNAME may run"

@@ -48,7 +48,9 @@ struct cg_plan {
 struct cg_probe {
     pthread_once_t once;
     enum cv_cgroup_mode mode;
-    char v1_mnt[CV_V1_COUNT][PATH_MAX]; /* "" when the controller is not mounted */
+    char v1_mnt[CV_V1_COUNT][PATH_MAX]; /* "" when the controller is not mounted, or when it
+                                         * shares the hierarchy of an earlier one (v1_alias) */
+    int v1_alias[CV_V1_COUNT];          /* that earlier controller ("cpu,cpuacct"), else -1 */
 };
 extern struct cg_probe cg_probe;
 extern const char *const cg_v1_names[CV_V1_COUNT];
@@ -77,6 +79,9 @@ int cg_v1_apply_write(const struct cv_cgroup *cg, const struct cg_write *w, stru
 int cg_v1_create(struct cv_cgroup *cg, struct containerv_error *err);
 int cg_v1_kill(struct cv_cgroup *cg, struct containerv_error *err);
 int cg_v1_destroy(struct cv_cgroup *cg, struct containerv_error *err);
+/* an O_RDONLY|O_DIRECTORY fd of cg's leaf in hierarchy ctrl, walked from the
+ * kept parent directory; -errno */
+int cg_v1_open_leaf(const struct cv_cgroup *cg, int ctrl);
 /* v2.c */
 void cg_v2_plan(const struct cv_limits *l, struct cg_plan *p);
 int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err);

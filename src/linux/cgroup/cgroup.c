@@ -105,6 +105,13 @@ static void probe_once(void)
     probe_v1_mounts();
     cg_probe.mode = CV_CGROUP_NONE;
     for (int c = 0; c < CV_V1_COUNT; c++) {
+        cg_probe.v1_alias[c] = -1;
+        for (int d = 0; d < c && cg_probe.v1_mnt[c][0]; d++) {
+            if (cg_probe.v1_alias[d] < 0 && !strcmp(cg_probe.v1_mnt[c], cg_probe.v1_mnt[d])) {
+                cg_probe.v1_alias[c] = d; /* one hierarchy, one directory: made once */
+                cg_probe.v1_mnt[c][0] = '\0';
+            }
+        }
         if (cg_probe.v1_mnt[c][0])
             cg_probe.mode = CV_CGROUP_V1;
     }
@@ -544,7 +551,7 @@ int cv_cgroup_count_procs(struct cv_cgroup *cg)
     int r = -ENOENT;
     if (cg->mode == CV_CGROUP_V2 && cg->v2_fd >= 0)
         r = read_procs_at(cg->v2_fd, &pl);
-    for (int i = 0; cg->mode == CV_CGROUP_V1 && i < CV_V1_COUNT; i++) {
+    for (size_t i = 0; cg->mode == CV_CGROUP_V1 && i < sizeof(order) / sizeof(order[0]); i++) {
         char path[PATH_MAX];
         if (!(cg->v1_created & CG_BIT(order[i])))
             continue;

@@ -1,7 +1,9 @@
 /* cgroups v1 and v2 behind one interface. All of containerv's cgroups live
  * under a parent named "containerv" in each hierarchy it uses:
  *   v2:  /sys/fs/cgroup/containerv/<id>
- *   v1:  /sys/fs/cgroup/<controller>/containerv/<id>  for memory, pids, cpu, freezer
+ *   v1:  /sys/fs/cgroup/<controller>/containerv/<id>  for memory, pids, cpu, freezer,
+ *        cpuacct and blkio (the last two for the runtime metrics: CPU time and
+ *        block I/O are counted per cgroup only in those hierarchies)
  * The mode is probed once per process. */
 #ifndef CV_CGROUP_H
 #define CV_CGROUP_H
@@ -22,6 +24,8 @@ enum cv_cgroup_v1_ctrl {
     CV_V1_PIDS,
     CV_V1_CPU,
     CV_V1_FREEZER,
+    CV_V1_CPUACCT, /* CPU time (cpuacct.usage); often co-mounted with cpu */
+    CV_V1_BLKIO,   /* block I/O counters (blkio.throttle.io_serviced) */
     CV_V1_COUNT
 };
 
@@ -66,5 +70,16 @@ int cv_cgroup_open(struct cv_cgroup *cg, const char *id, struct containerv_error
 void cv_cgroup_close(struct cv_cgroup *cg);
 /* Number of processes in the cgroup (reads cgroup.procs), or -errno. */
 int cv_cgroup_count_procs(struct cv_cgroup *cg);
+
+/* ---- for the runtime metrics (files.c) */
+
+/* An O_RDONLY|O_DIRECTORY fd of the container's cgroup directory that holds
+ * ctrl's files: the leaf on v2 (ctrl ignored), the hierarchy's leaf on v1
+ * (where two controllers share a hierarchy, e.g. "cpu,cpuacct", its
+ * directory). The caller closes it. -ENOENT when there is none. */
+int cv_cgroup_open_dir(const struct cv_cgroup *cg, enum cv_cgroup_v1_ctrl ctrl);
+/* The pids of the container's cgroup and of the cgroups below it, sorted
+ * (malloc'd; *n may be 0). 0 or -errno. */
+int cv_cgroup_pids(const struct cv_cgroup *cg, pid_t **pids, size_t *n);
 
 #endif

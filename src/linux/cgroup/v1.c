@@ -18,6 +18,8 @@ const char *const cg_v1_names[CV_V1_COUNT] = {
     [CV_V1_PIDS] = "pids",
     [CV_V1_CPU] = "cpu",
     [CV_V1_FREEZER] = "freezer",
+    [CV_V1_CPUACCT] = "cpuacct",
+    [CV_V1_BLKIO] = "blkio",
 };
 
 /* v1: each hierarchy's "containerv" directory, opened once per process
@@ -32,8 +34,8 @@ static struct {
     int fd[CV_V1_COUNT];
     dev_t dev[CV_V1_COUNT];
     ino_t ino[CV_V1_COUNT];
-} v1_parents = {PTHREAD_MUTEX_INITIALIZER, {-1, -1, -1, -1}, {0}, {0}};
-_Static_assert(CV_V1_COUNT == 4, "v1_parents.fd starts as one -1 per hierarchy");
+} v1_parents = {PTHREAD_MUTEX_INITIALIZER, {-1, -1, -1, -1, -1, -1}, {0}, {0}};
+_Static_assert(CV_V1_COUNT == 6, "v1_parents.fd starts as one -1 per hierarchy");
 
 static int v1_parent_fd(int ctrl)
 {
@@ -83,6 +85,16 @@ static int v1_full(const struct cv_cgroup *cg, int ctrl, const char *sub, char *
     if (r == 0 && *sub && (size_t)snprintf(buf + len, size - len, "/%s", sub) >= size - len)
         r = -ENAMETOOLONG;
     return r;
+}
+
+int cg_v1_open_leaf(const struct cv_cgroup *cg, int ctrl)
+{
+    char path[PATH_MAX];
+    int dfd, r = v1_at(cg, ctrl, "", path, sizeof(path), &dfd);
+    int fd = r < 0 ? -1 : openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && r == 0 && errno == ENOENT && dfd != AT_FDCWD && v1_full(cg, ctrl, "", path, sizeof(path), &dfd) == 0)
+        fd = openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    return r < 0 ? r : fd < 0 ? -errno : fd;
 }
 
 /* weight 1..10000 to shares 2..262144, the formula crun and runc use */

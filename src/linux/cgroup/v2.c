@@ -35,10 +35,12 @@ static bool has_word(const char *list, const char *word)
     return false;
 }
 
-/* Enable memory, pids and cpu (those available) for dir's children. */
+/* Enable memory, pids, cpu and io (those available) for dir's children;
+ * io for the runtime metrics' io.stat (src/metrics), which a cgroup has
+ * only when its parent enables io for it. */
 static int v2_enable_controllers(const char *dir, struct containerv_error *err)
 {
-    static const char *const wanted[] = {"memory", "pids", "cpu"};
+    static const char *const wanted[] = {"memory", "pids", "cpu", "io"};
     char path[PATH_MAX], avail[512], enabled[512], req[64] = "";
     snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
     int r = cv_read_file_at(AT_FDCWD, path, avail, sizeof(avail));
