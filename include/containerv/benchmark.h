@@ -53,6 +53,7 @@ enum containerv_bench_kind {
     CONTAINERV_BENCH_THROUGHPUT = 1,
     CONTAINERV_BENCH_MEMORY = 2,
     CONTAINERV_BENCH_IO = 3,
+    CONTAINERV_BENCH_SECCOMP = 4, /* the built-in seccomp profile's load and per-call cost */
 };
 
 /* Modes of the startup benchmark; `1u << mode` selects one. */
@@ -73,7 +74,7 @@ enum containerv_bench_mode {
 /* "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli";
  * NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_mode_name(enum containerv_bench_mode mode);
-/* "startup", "throughput", "memory", "io"; NULL when out of range. */
+/* "startup", "throughput", "memory", "io", "seccomp"; NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_kind_name(enum containerv_bench_kind kind);
 
 /* Progress: `done` of `total` units of `what` (a benchmark's name). Called
@@ -89,8 +90,8 @@ struct containerv_bench_config {
     const char *id_prefix;   /* container names are "<prefix><n>"; NULL: "cvb-<pid>-" */
     unsigned modes;          /* startup modes, a mask of 1u << enum containerv_bench_mode; 0: all
                               * (memory: CONTAINERV_MODE_POOLED selects its pooled mode) */
-    int iterations;          /* startup: measured iterations per mode (default 100) */
-    int warmup;              /* startup: unmeasured iterations per mode first (default 3) */
+    int iterations;          /* startup, seccomp: measured iterations per mode (default 100) */
+    int warmup;              /* startup, seccomp: unmeasured iterations per mode first (default 3) */
     int concurrency;         /* throughput: workers (default 2) */
     int duration_s;          /* throughput: seconds per mode (default 5) */
     int containers;          /* memory: idle containers per mode (default 100) */
@@ -154,7 +155,7 @@ struct containerv_bench_target {
 
 struct containerv_bench_report {
     enum containerv_bench_kind kind;
-    int iterations, warmup;   /* startup */
+    int iterations, warmup;   /* startup, seccomp */
     int concurrency, duration_s; /* throughput */
     int containers;           /* memory */
     uint64_t io_bytes;        /* io */

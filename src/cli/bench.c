@@ -10,10 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#define N_KINDS 5
+
 int cmd_bench(int argc, char **argv, const struct cli_global *g);
 
 static const char bench_usage[] =
-    "Usage: containerv bench startup|throughput|memory|io|all [OPTIONS]\n"
+    "Usage: containerv bench startup|throughput|memory|io|seccomp|all [OPTIONS]\n"
     "\n"
     "Measure containerv against the kernel's floor and against crun, runc and\n"
     "bubblewrap (when installed), in the same run. See docs/benchmarks.md.\n"
@@ -25,11 +27,13 @@ static const char bench_usage[] =
     "  memory      memory per idle container: cold and crun (each running\n"
     "              sleep), pooled (warm containers of a pool)\n"
     "  io          sequential and random MB/s in a container and on the host\n"
-    "  all         all four\n"
+    "  seccomp     the built-in seccomp filter: load time, and ns per system call\n"
+    "              with and without it\n"
+    "  all         all five\n"
     "\n"
     "Options:\n"
-    "  -n, --iterations N         startup: measured runs per mode (default 100)\n"
-    "      --warmup N             startup: unmeasured runs per mode first (default 3)\n"
+    "  -n, --iterations N         startup, seccomp: measured runs per mode (default 100)\n"
+    "      --warmup N             startup, seccomp: unmeasured runs per mode first (default 3)\n"
     "      --modes LIST           startup: modes to run, comma-separated (default all);\n"
     "                             memory: pooled runs when the list has it\n"
     "  -c, --concurrency C        throughput: workers (default 2)\n"
@@ -70,7 +74,7 @@ struct bench_args {
     struct containerv_bench_config cfg;
     struct bar_state bar; /* cfg.progress_data: lives as long as cfg does */
     const char *json, *svg;
-    bool kinds[4];
+    bool kinds[N_KINDS];
 };
 
 static volatile sig_atomic_t cancelled;
@@ -150,19 +154,20 @@ static bool bench_option(struct bench_args *ba, int opt, const char *arg)
     }
 }
 
-static bool kind_arg(const char *arg, bool kinds[4])
+static bool kind_arg(const char *arg, bool kinds[N_KINDS])
 {
     if (strcmp(arg, "all") == 0) {
-        kinds[0] = kinds[1] = kinds[2] = kinds[3] = true;
+        for (int k = 0; k < N_KINDS; k++)
+            kinds[k] = true;
         return true;
     }
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < N_KINDS; k++) {
         if (strcmp(arg, containerv_bench_kind_name((enum containerv_bench_kind)k)) == 0) {
             kinds[k] = true;
             return true;
         }
     }
-    cli_error("bench: unknown benchmark '%s' (startup, throughput, memory, io, all)", arg);
+    cli_error("bench: unknown benchmark '%s' (startup, throughput, memory, io, seccomp, all)", arg);
     return false;
 }
 
@@ -233,6 +238,22 @@ static void print_startup(const struct containerv_bench_report *r)
         else
             printf("%-10s %10.1f %10.1f %10.1f %10.1f\n", m->name, m->p50_us, m->p90_us, m->p99_us,
                    m->mean_us);
+    }
+}
+
+static void print_seccomp(const struct containerv_bench_report *r)
+{
+    printf("seccomp: %d samples per mode after %d warm-up, interleaved, each in a fresh process\n",
+           r->iterations, r->warmup);
+    printf("environment: %s\n\n", r->environment);
+    printf("%-17s %10s %10s %10s %10s\n", "mode", "p50", "p90", "p99", "mean");
+    for (size_t i = 0; i < r->n_results; i++) {
+        const struct containerv_bench_result *m = &r->results[i];
+        if (!m->n_samples)
+            printf("%-17s skipped: %s\n", m->name, m->skipped[0] ? m->skipped : "cancelled");
+        else
+            printf("%-17s %10.1f %10.1f %10.1f %10.1f  %s\n", m->name, m->p50_us, m->p90_us, m->p99_us,
+                   m->mean_us, strcmp(m->name, "load") ? "ns per call" : "µs per load");
     }
 }
 
@@ -309,13 +330,17 @@ static void print_report(const struct containerv_bench_report *r)
         printf("memory: %d idle containers per mode (cold, crun: each running sleep; pooled: the warm\n"
                "containers of a pool)\n", r->containers);
         break;
+    case CONTAINERV_BENCH_SECCOMP:
+        print_seccomp(r);
+        print_ratios(r, "p50");
+        break;
     case CONTAINERV_BENCH_IO:
         printf("io: %llu MiB file; container: %s (its writable layer); host: %s (the benchmark's\n"
                "temporary directory); host-tmpfs: a tmpfs (the writable layer's file system)\n",
                (unsigned long long)(r->io_bytes >> 20), r->container_fs, r->host_fs);
         break;
     }
-    if (r->kind != CONTAINERV_BENCH_STARTUP) {
+    if (r->kind != CONTAINERV_BENCH_STARTUP && r->kind != CONTAINERV_BENCH_SECCOMP) {
         printf("environment: %s\n\n", r->environment);
         print_values(r);
         print_ratios(r, r->kind == CONTAINERV_BENCH_IO         ? "MB/s"
@@ -360,7 +385,7 @@ static int run_all(struct bench_args *ba, struct containerv_bench_report **reps,
         ba->cfg.progress = progress;
         ba->cfg.progress_data = bs;
     }
-    for (int k = 0; k < 4 && rc == 0; k++) {
+    for (int k = 0; k < N_KINDS && rc == 0; k++) {
         if (!ba->kinds[k])
             continue;
         containerv_error_clear(&err);
@@ -383,7 +408,7 @@ static int run_all(struct bench_args *ba, struct containerv_bench_report **reps,
 
 static int run_bench(struct bench_args *ba)
 {
-    struct containerv_bench_report *reps[4] = {NULL};
+    struct containerv_bench_report *reps[N_KINDS] = {NULL};
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     size_t n = 0;
     int rc;

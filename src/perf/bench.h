@@ -115,6 +115,7 @@ int cvb_startup(struct cvb *b);
 int cvb_throughput(struct cvb *b);
 int cvb_memory(struct cvb *b);
 int cvb_io(struct cvb *b);
+int cvb_seccomp(struct cvb *b);
 /* io.c: sequential and random MB/s of files in dir (a path prefix). */
 struct cvb_io_figures {
     double seq_read, seq_write, rand_read, rand_write;

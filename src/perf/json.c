@@ -104,6 +104,7 @@ static int header(json_t *o, const struct containerv_bench_report *r)
     int e = set(o, "benchmark", json_string(containerv_bench_kind_name(r->kind)));
     switch (r->kind) {
     case CONTAINERV_BENCH_STARTUP:
+    case CONTAINERV_BENCH_SECCOMP:
         e |= set(o, "iterations", json_integer(r->iterations));
         e |= set(o, "warmup", json_integer(r->warmup));
         break;
@@ -129,8 +130,8 @@ static json_t *report_json(const struct containerv_bench_report *r)
     int e = !o || !modes || !ratios || !targets || header(o, r);
     for (size_t i = 0; !e && i < r->n_results; i++) {
         const struct containerv_bench_result *m = &r->results[i];
-        e |= json_array_append_new(modes, r->kind == CONTAINERV_BENCH_STARTUP ? startup_mode(m)
-                                                                               : value_mode(r, m));
+        bool sampled = r->kind == CONTAINERV_BENCH_STARTUP || r->kind == CONTAINERV_BENCH_SECCOMP;
+        e |= json_array_append_new(modes, sampled ? startup_mode(m) : value_mode(r, m));
     }
     for (size_t i = 0; !e && i < r->n_ratios; i++)
         e |= set(ratios, r->ratios[i].name, json_real(cvb_round(r->ratios[i].value, 3)));
