@@ -136,7 +136,7 @@ static void describe(struct cvb *b, const struct sock_fprog *prog)
 int cvb_seccomp(struct cvb *b)
 {
     const struct sock_fprog *prog = NULL;
-    int r = cv_seccomp_default(&prog, b->err);
+    int r = cv_seccomp_default(false, &prog, b->err);
     if (r < 0)
         return r;
     describe(b, prog);
