@@ -115,6 +115,12 @@ static int rule(struct gen *g, uint32_t action, int nr, unsigned n, const struct
     return n <= 1 ? 0 : fail("%s: one comparison per rule only", what);
 }
 
+/* A comparison of argument 0 (datum_b: the value, for SCMP_CMP_MASKED_EQ) */
+static struct scmp_arg_cmp arg0(enum scmp_compare op, uint64_t a, uint64_t b)
+{
+    return (struct scmp_arg_cmp){.arg = 0, .op = op, .datum_a = a, .datum_b = b};
+}
+
 /* Rules giving action when argument 0 lies in [lo, hi] (64 bits, as the
  * filter sees it): one comparison when the range is open at one end, else
  * aligned power-of-two blocks (a filter compares an argument once per rule). */
@@ -122,17 +128,17 @@ static int range_rule(struct gen *g, uint32_t action, int nr, uint64_t lo, uint6
 {
     struct scmp_arg_cmp c;
     if (lo == hi)
-        c = SCMP_A0_64(SCMP_CMP_EQ, lo);
+        c = arg0(SCMP_CMP_EQ, lo, 0);
     else if (lo == 0)
-        c = SCMP_A0_64(SCMP_CMP_LE, hi);
+        c = arg0(SCMP_CMP_LE, hi, 0);
     else if (hi == UINT64_MAX)
-        c = SCMP_A0_64(SCMP_CMP_GE, lo);
+        c = arg0(SCMP_CMP_GE, lo, 0);
     else {
         while (lo <= hi) {
             uint64_t size = 1;
             while (lo % (size * 2) == 0 && lo + size * 2 - 1 <= hi)
                 size *= 2;
-            c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, ~(size - 1), lo);
+            c = arg0(SCMP_CMP_MASKED_EQ, ~(size - 1), lo);
             if (rule(g, action, nr, 1, &c, what) < 0)
                 return -1;
             if (lo + size - 1 == hi)
@@ -166,11 +172,11 @@ static int clone_rules(struct gen *g)
     for (size_t i = 0; i < sizeof(cv_seccomp_clone_ns_flags) / sizeof(cv_seccomp_clone_ns_flags[0]); i++) {
         uint64_t f = cv_seccomp_clone_ns_flags[i];
         mask |= f;
-        struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, f, f);
+        struct scmp_arg_cmp c = arg0(SCMP_CMP_MASKED_EQ, f, f);
         if (rule(g, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &c, "clone with a namespace flag") < 0)
             return -1;
     }
-    struct scmp_arg_cmp c = SCMP_A0_64(SCMP_CMP_MASKED_EQ, mask, 0);
+    struct scmp_arg_cmp c = arg0(SCMP_CMP_MASKED_EQ, mask, 0);
     return rule(g, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &c, "clone");
     /* clone3: no rule, the default action (ENOSYS) */
 }
