@@ -137,6 +137,12 @@ struct containerv_bench_result {
      * background after containerv_destroy returned (destroy_us is what the
      * caller waits for); drained between runs, outside the timed region */
     double teardown_us;
+    /* startup and throughput, pooled: the pool's figures when the mode ends
+     * (containerv_pool_get_stats): returned containers reset in place and
+     * replaced, and the mean time from a return to the reset's answer */
+    bool has_pool;
+    uint64_t pool_resets, pool_replaces;
+    double pool_reset_us;
 };
 
 /* "a/b": the p50 ratio for startup; containers/s, bytes or MB/s otherwise. */

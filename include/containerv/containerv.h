@@ -81,7 +81,9 @@ CONTAINERV_API int containerv_options_add_env(struct containerv_options *o, cons
 CONTAINERV_API int containerv_options_set_workdir(struct containerv_options *o, const char *dir);
 CONTAINERV_API int containerv_options_set_user(struct containerv_options *o, uid_t uid, gid_t gid);
 /* Limits, unset by default. Bytes (0: no limit), a weight 1..10000 (cgroup v2
- * scale), and a CPU quota in microseconds per period (0: no quota). */
+ * scale), and a CPU quota in microseconds per period (0: no quota). The
+ * memory limit also sizes the container's /tmp and its writable layer (each a
+ * tmpfs); without one each gets half the RAM, at most 4 GiB. */
 CONTAINERV_API int containerv_options_set_memory_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_memory_swap_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight);
@@ -109,7 +111,10 @@ CONTAINERV_API int containerv_options_set_runtime_dir(struct containerv_options 
 CONTAINERV_API int containerv_options_set_die_with_parent(struct containerv_options *o, bool on);
 
 /* Called for each start-up step as it ends (host steps as they happen, the
- * child's steps when the child reports ready): for `--debug` traces. */
+ * child's steps when the child reports ready): for `--debug` traces. Each
+ * name is one of containerv_create_steps(), or, for the time the child
+ * spent waiting for its helper or the host, a name ending in ".wait"
+ * (child.pivot_root.wait, child.cgroup.wait). */
 typedef void (*containerv_trace_fn)(void *userdata, const char *step, uint64_t duration_ns);
 CONTAINERV_API int containerv_options_set_trace(struct containerv_options *o, containerv_trace_fn fn,
                                                 void *userdata);
@@ -175,9 +180,11 @@ CONTAINERV_API int containerv_process_pidfd(struct containerv_container *c, pid_
 /* Make a container as new again, for the next user (pools do this on
  * return). Every process but the init is killed (its handles here are
  * closed), every other control connection to the init is closed, then the
- * places a workload can write are checked: the writable layer, /tmp,
- * /dev/shm, /dev/mqueue, System V IPC and the hostname. 0 when all are as
- * new; -EBUSY (message: "... is not as new: /tmp") when one is not, and
+ * places a workload can write are checked: the writable layer (against
+ * what it held when the container was made: mount points and the workdir
+ * its set-up made there), /tmp, /dev/shm, /dev/mqueue, System V IPC and the
+ * hostname. 0 when all are as new; -EBUSY (message: "... is not as new:
+ * /tmp", "... writable layer: /srv/app") when one is not, and
  * -EOPNOTSUPP when the container's security is relaxed so that a workload
  * could change what is not checked (capabilities, /proc/sys, devices), or
  * the handle is not the creator's: the caller should destroy it then. */
@@ -199,12 +206,44 @@ CONTAINERV_API int containerv_teardown_wait(struct containerv_error *err);
 /* Close the handle without touching the container; frees c. */
 CONTAINERV_API void containerv_release(struct containerv_container *c);
 
-/* Copy a regular file between the host and the container (copy_file_range).
- * Container paths are resolved inside the container's root. */
+/* Copy a regular file between the host and the container (copy_file_range,
+ * holes kept). Container paths are resolved inside the container's root, after
+ * a check that the handle's init is still alive (-ESRCH when it is gone, so a
+ * reused pid never leads to another process's root). Sources follow symlinks
+ * (a container's stay inside its root); both ends must be regular files: a
+ * FIFO, socket or device is never opened, and an existing destination that is
+ * a directory (-EISDIR), a symlink (-ELOOP) or any other non-regular file
+ * (-EINVAL) is refused, and so is one that is a mount point, e.g. a file bound
+ * into the container (-EBUSY; the bind is not replaced). The data goes to a
+ * temporary file beside the destination (".<name>.cv-XXXXXXXX"), renamed over
+ * it when complete and removed on failure: a failed copy leaves the
+ * destination as it was. The
+ * destination gets the source's permission bits (less the umask). A source
+ * larger than CONTAINERV_COPY_DEFAULT_MAX is refused with -EFBIG; the _ex
+ * variants take another limit. */
 CONTAINERV_API int containerv_upload(struct containerv_container *c, const char *host_path,
                                      const char *container_path, struct containerv_error *err);
 CONTAINERV_API int containerv_download(struct containerv_container *c, const char *container_path,
                                        const char *host_path, struct containerv_error *err);
+
+#define CONTAINERV_COPY_DEFAULT_MAX (1ull << 30) /* 1 GiB */
+
+struct containerv_copy_options {
+    /* The largest source copied, in bytes of its size (holes count): larger
+     * ones fail with -EFBIG before anything is written. 0: the default,
+     * CONTAINERV_COPY_DEFAULT_MAX; UINT64_MAX: no limit. */
+    uint64_t max_bytes;
+};
+
+/* Defaults: max_bytes = CONTAINERV_COPY_DEFAULT_MAX. */
+CONTAINERV_API void containerv_copy_options_init(struct containerv_copy_options *co);
+/* upload/download with options (co NULL: the defaults). */
+CONTAINERV_API int containerv_upload_ex(struct containerv_container *c, const char *host_path,
+                                        const char *container_path, const struct containerv_copy_options *co,
+                                        struct containerv_error *err);
+CONTAINERV_API int containerv_download_ex(struct containerv_container *c, const char *container_path,
+                                          const char *host_path, const struct containerv_copy_options *co,
+                                          struct containerv_error *err);
 
 CONTAINERV_API const char *containerv_id(const struct containerv_container *c);
 /* The host pid of the container's init. */

@@ -90,6 +90,14 @@ CONTAINERV_API int containerv_pool_create_ex(const char *template_name, int pool
 CONTAINERV_API int containerv_pool_get_container(struct containerv_pool *pool,
                                                  struct containerv_container **container,
                                                  struct containerv_error *err);
+/* Take a warm container only if one is ready now: 0 (a hit, as get), or
+ * -EAGAIN when none is; then nothing is counted, created or waited for (not
+ * even a reset under way), so it never blocks. For an event loop that sends
+ * its misses to a thread of its own, which calls containerv_pool_get_container
+ * (the container made there dies with that thread). Thread-safe. */
+CONTAINERV_API int containerv_pool_try_get_container(struct containerv_pool *pool,
+                                                     struct containerv_container **container,
+                                                     struct containerv_error *err);
 /* Give a container back: the pool takes ownership at once; its background
  * thread resets it in place for the next get when it is as new, else
  * destroys it (with everything in it) and builds a fresh one. A container

@@ -1,4 +1,4 @@
-/* containerv bench: the benchmark suite (src/perf) as a command: a table on
+/* containerv bench: the benchmark suite (src/bench) as a command: a table on
  * stdout, a progress bar on a terminal, JSON and SVG files. */
 #include "cli.h"
 
@@ -257,6 +257,20 @@ static void print_seccomp(const struct containerv_bench_report *r)
     }
 }
 
+/* The pooled modes: how the returned containers were taken back. */
+static void print_pools(const struct containerv_bench_report *r)
+{
+    for (size_t i = 0; i < r->n_results; i++) {
+        const struct containerv_bench_result *m = &r->results[i];
+        if (m->has_pool && !m->skipped[0])
+            printf("%s%s pool: %llu returns reset in place (mean %.1f µs from return to the init's "
+                   "answer), %llu replaced\n",
+                   r->kind == CONTAINERV_BENCH_STARTUP ? "\n" : "", m->name,
+                   (unsigned long long)m->pool_resets, m->pool_reset_us,
+                   (unsigned long long)m->pool_replaces);
+    }
+}
+
 static void print_cold(const struct containerv_bench_report *r)
 {
     const struct containerv_bench_result *c = containerv_bench_find(r, "cold");
@@ -320,6 +334,7 @@ static void print_report(const struct containerv_bench_report *r)
     switch (r->kind) {
     case CONTAINERV_BENCH_STARTUP:
         print_startup(r);
+        print_pools(r);
         print_cold(r);
         print_ratios(r, "p50");
         break;
@@ -343,6 +358,7 @@ static void print_report(const struct containerv_bench_report *r)
     if (r->kind != CONTAINERV_BENCH_STARTUP && r->kind != CONTAINERV_BENCH_SECCOMP) {
         printf("environment: %s\n\n", r->environment);
         print_values(r);
+        print_pools(r);
         print_ratios(r, r->kind == CONTAINERV_BENCH_IO         ? "MB/s"
                         : r->kind == CONTAINERV_BENCH_THROUGHPUT ? "containers/s"
                                                                  : "bytes per container");
@@ -352,24 +368,16 @@ static void print_report(const struct containerv_bench_report *r)
 
 /* ------------------------------------------------------------ files */
 
-static int write_text(const char *opt, const char *path, char *text)
+static int write_text(struct cli_outfile *of, char *text)
 {
-    FILE *f;
-    int rc = 0;
-
     if (!text) {
-        cli_error("bench: %s: %s", opt, strerror(errno));
+        cli_error("bench: %s: %s", of->opt, strerror(errno));
+        cli_outfile_abandon(of);
         return -1;
     }
-    f = fopen(path, "we");
-    if (!f || fputs(text, f) == EOF || (strcmp(opt, "--json") == 0 && fputc('\n', f) == EOF))
-        rc = -1;
-    if (f && fclose(f) != 0)
-        rc = -1;
-    if (rc < 0)
-        cli_error("bench: %s: cannot write '%s': %s", opt, path, strerror(errno));
+    bool bad = fputs(text, of->f) == EOF || (strcmp(of->opt, "--json") == 0 && fputc('\n', of->f) == EOF);
     free(text);
-    return rc;
+    return cli_outfile_close(of, bad);
 }
 
 /* ------------------------------------------------------------ running */
@@ -410,9 +418,17 @@ static int run_bench(struct bench_args *ba)
 {
     struct containerv_bench_report *reps[N_KINDS] = {NULL};
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    struct cli_outfile json = {.f = NULL}, svg = {.f = NULL};
     size_t n = 0;
     int rc;
 
+    /* the result files first: a path that cannot be written fails now, not
+     * after the whole benchmark */
+    if ((ba->json && cli_outfile_open(&json, "bench: --json", ba->json) < 0) ||
+        (ba->svg && cli_outfile_open(&svg, "bench: --svg", ba->svg) < 0)) {
+        cli_outfile_abandon(&json);
+        return CLI_EXIT_RUNTIME;
+    }
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
@@ -420,12 +436,14 @@ static int run_bench(struct bench_args *ba)
     rc = run_all(ba, reps, &n);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (rc == 0 && n && ba->json &&
-        write_text("--json", ba->json, containerv_bench_json((const struct containerv_bench_report *const *)reps, n)) < 0)
+    if (rc == 0 && n && json.f &&
+        write_text(&json, containerv_bench_json((const struct containerv_bench_report *const *)reps, n)) < 0)
         rc = CLI_EXIT_RUNTIME;
-    if (rc == 0 && n && ba->svg &&
-        write_text("--svg", ba->svg, containerv_bench_svg((const struct containerv_bench_report *const *)reps, n)) < 0)
+    if (rc == 0 && n && svg.f &&
+        write_text(&svg, containerv_bench_svg((const struct containerv_bench_report *const *)reps, n)) < 0)
         rc = CLI_EXIT_RUNTIME;
+    cli_outfile_abandon(&json); /* not filled: the benchmark failed */
+    cli_outfile_abandon(&svg);
     for (size_t i = 0; i < n; i++)
         containerv_bench_report_free(reps[i]);
     return rc;

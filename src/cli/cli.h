@@ -19,7 +19,7 @@ struct cli_global {
     const char *runtime_dir; /* --runtime-dir or $CONTAINERV_RUNTIME_DIR; NULL: default */
     bool debug;              /* --debug: trace start-up steps on stderr */
     const char *socket;      /* --socket: the pool daemon's socket; NULL: $CONTAINERV_SOCKET
-                                or the default (daemon_proto.h) */
+                                or the default (src/daemon/proto.h) */
     const char *state_dir;   /* --state-dir as given (it also sets $CONTAINERV_STATE_DIR) */
     bool runtime_dir_given;  /* runtime_dir came from --runtime-dir */
 };
@@ -123,11 +123,26 @@ void cli_tty_size(unsigned short *rows, unsigned short *cols);
  * and restores it before returning; follows SIGWINCH. 0 or -errno. */
 int cli_tty_relay(int master, int end_fd, bool use_stdin);
 
+/* ---- outfile.c: a result file (--json, --svg, --metrics-json), opened
+ * before the work so that a path that cannot be written fails at once */
+struct cli_outfile {
+    FILE *f; /* NULL: not open */
+    const char *opt, *path;
+    bool created; /* by open: abandon removes it */
+};
+/* 0, or -1 after one line "<opt>: cannot open '<path>': ..." */
+int cli_outfile_open(struct cli_outfile *of, const char *opt, const char *path);
+/* Close without a result (the work failed); removes a file open made. */
+void cli_outfile_abandon(struct cli_outfile *of);
+/* Close after writing; write_failed: a write already failed. 0, or -1 after
+ * one line "<opt>: cannot write '<path>': ...". Nothing when not open. */
+int cli_outfile_close(struct cli_outfile *of, bool write_failed);
+
 /* ---- metrics.c */
 
 void cli_metrics_print(FILE *out, const char *id, const struct containerv_startup_metrics *m);
-/* Write the metrics as JSON to path; -1 after an error message. */
-int cli_metrics_write_json(const char *path, const char *id,
+/* Write the metrics as JSON and close; -1 after an error message. */
+int cli_metrics_write_json(struct cli_outfile *mf, const char *id,
                            const struct containerv_startup_metrics *m);
 /* A containerv_trace_fn printing "containerv: debug: <step> <µs>". */
 void cli_trace_debug(void *userdata, const char *step, uint64_t duration_ns);

@@ -3,7 +3,7 @@
  * signals the CLI gets as SIGNAL messages, relay the terminal, and exit with
  * what EXITED says. */
 #include "cli.h"
-#include "daemon_proto.h"
+#include "../daemon/proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -283,6 +283,16 @@ static int request(int sock, const struct cli_daemon_run *r, const char *path)
         if (io[i] > STDERR_FILENO)
             close(io[i]); /* the relays' pipes: the daemon has them now */
     type = recv_reply(sock, u.buf, sizeof(u.buf), fds, &nfds, rc < 0);
+    while (rc == 0 && type == CVD_QUEUED && nfds == 0) {
+        /* the pool is empty and the daemon's cold creates are all taken:
+         * it starts ours when one is free */
+        const struct cvd_queued *q = (const struct cvd_queued *)u.buf;
+        if (r->debug)
+            fprintf(stderr, "containerv: debug: no warm container: waiting for a cold create "
+                            "(%u ahead; the %s slots are busy)\n", (unsigned)q->ahead,
+                    (q->flags & CVD_QUEUED_UID) ? "uid's" : "daemon's");
+        type = recv_reply(sock, u.buf, sizeof(u.buf), fds, &nfds, false);
+    }
     if (rc < 0 && type != CVD_ERROR) {
         /* no answer that tells why */
         cli_error("run: sending the request to the daemon on '%s': %s", path, strerror(-rc));

@@ -55,30 +55,19 @@ fail:
     return NULL;
 }
 
-int cli_metrics_write_json(const char *path, const char *id,
+int cli_metrics_write_json(struct cli_outfile *mf, const char *id,
                            const struct containerv_startup_metrics *m)
 {
     json_t *obj = metrics_json(id, m);
-    FILE *f;
-    int rc = -1;
 
     if (!obj) {
         cli_error("--metrics-json: out of memory");
+        cli_outfile_abandon(mf);
         return -1;
     }
-    f = fopen(path, "we");
-    if (!f) {
-        cli_error("--metrics-json: cannot open '%s': %s", path, strerror(errno));
-    } else {
-        rc = json_dumpf(obj, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 && fputc('\n', f) != EOF
-                 ? 0 : -1;
-        if (fclose(f) != 0)
-            rc = -1;
-        if (rc < 0)
-            cli_error("--metrics-json: cannot write '%s': %s", path, strerror(errno));
-    }
+    bool bad = json_dumpf(obj, mf->f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', mf->f) == EOF;
     json_decref(obj);
-    return rc;
+    return cli_outfile_close(mf, bad);
 }
 
 void cli_trace_debug(void *userdata, const char *step, uint64_t duration_ns)

@@ -1,6 +1,6 @@
 /* containerv pool status: the pool daemon's pools and their figures. */
 #include "cli.h"
-#include "daemon_proto.h"
+#include "../daemon/proto.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -140,20 +140,22 @@ static int parse_run(int argc, char **argv, struct run_args *ra)
     return rc;
 }
 
-static void report_metrics(struct containerv_container *c, const struct run_args *ra)
+/* -1 when --metrics-json could not be written (after a message) */
+static int report_metrics(struct containerv_container *c, const struct run_args *ra,
+                          struct cli_outfile *mf)
 {
     struct containerv_startup_metrics m;
 
     if (!ra->metrics && !ra->metrics_json)
-        return;
+        return 0;
     if (containerv_get_startup_metrics(c, &m) < 0) {
         cli_error("metrics: not available");
-        return;
+        cli_outfile_abandon(mf);
+        return -1;
     }
     if (ra->metrics)
         cli_metrics_print(stderr, containerv_id(c), &m);
-    if (ra->metrics_json)
-        cli_metrics_write_json(ra->metrics_json, containerv_id(c), &m);
+    return mf->f ? cli_metrics_write_json(mf, containerv_id(c), &m) : 0;
 }
 
 static int run_container(struct run_args *ra, const struct cli_global *g)
@@ -168,18 +170,24 @@ static int run_container(struct run_args *ra, const struct cli_global *g)
         .tty = ra->tty,
         .debug = g->debug,
     };
+    struct cli_outfile mf = {.f = NULL};
     int rc, code;
 
     if (cli_copts_finish(&ra->co, g, true) < 0)
+        return CLI_EXIT_RUNTIME;
+    if (ra->metrics_json && cli_outfile_open(&mf, "--metrics-json", ra->metrics_json) < 0)
         return CLI_EXIT_RUNTIME;
     containerv_error_clear(&err);
     rc = containerv_create(ra->co.name, ra->co.opts, &c, &err);
     if (rc < 0) {
         cli_lib_error(&err, rc);
+        cli_outfile_abandon(&mf);
         return CLI_EXIT_RUNTIME;
     }
     code = cli_session_run(c, &s);
-    report_metrics(c, ra);
+    /* the command ran: its exit code stands, a metrics file that could not
+     * be written is said on stderr */
+    report_metrics(c, ra, &mf);
     containerv_error_clear(&err);
     rc = containerv_destroy(c, &err);
     if (rc < 0)

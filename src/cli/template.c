@@ -138,11 +138,11 @@ int cmd_template(int argc, char **argv, const struct cli_global *g)
     const char *sub = argc > 1 ? argv[1] : NULL;
 
     if (!sub || !strcmp(sub, "-h") || !strcmp(sub, "--help") || !strcmp(sub, "help")) {
-        if (!sub)
+        if (!sub) {
             fputs(template_usage, stderr);
-        else
-            cli_usage(template_usage);
-        return sub ? 0 : CLI_EXIT_RUNTIME;
+            return CLI_EXIT_RUNTIME;
+        }
+        return cli_usage(template_usage) + cli_usage(cli_copts_usage); /* "the options ... (below)" */
     }
     if (!strcmp(sub, "create"))
         return tpl_create(argc, argv, g);

@@ -1,6 +1,7 @@
 /* The error convention (docs/errors.md): return -code, fill the caller's object. */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdio.h>
 
 void containerv_error_clear(struct containerv_error *err)
@@ -13,7 +14,7 @@ static int fill(struct containerv_error *err, int code, const char *step, bool w
                 const char *fmt, va_list ap)
 {
     if (code < 0)
-        code = -code;
+        code = code == INT_MIN ? EIO : -code;
     if (code == 0)
         code = EIO;
     if (!err)

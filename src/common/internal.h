@@ -103,13 +103,22 @@ static inline int cv_steal_fd(int *fd)
     return r;
 }
 
-/* Fault injection for tests: CONTAINERV_FAULT=<step> makes that step fail with
- * EIO ("pause:<step>" makes the process block there, so a test can kill it).
- * Read once per create. */
+/* Fault injection for tests: CONTAINERV_FAULT=<step> makes that step fail
+ * with EIO before it does anything; "after:<step>" makes it fail after its
+ * own work is done (so that its undo of that work runs); "pause:<step>"
+ * makes the process block there, so a test can kill it; "pause:<step>@<unix
+ * socket>" holds the step on a connection to the test's socket until the
+ * test closes it, and goes on at once when nobody listens there. "#N" after
+ * the name picks the N-th entry of that name that runs (v2 has two
+ * "state.write"). Read once per create. */
 bool cv_fault(const char *fault_spec, const char *step);
+/* The same for the occurrence-th entry of step; after: the "after:" form. */
+bool cv_fault_at(const char *fault_spec, const char *step, int occurrence, bool after);
 /* In the child after clone: "pause:<step>" blocks until the creator is gone
  * (its end of sync_fd closes), as a slow step would, then goes on. */
 bool cv_fault_child(const char *fault_spec, const char *step, int sync_fd);
+/* In the child: "after:<step>", checked once the step's work is done. */
+bool cv_fault_child_after(const char *fault_spec, const char *step);
 
 /* containerv_reset in two halves, so that many resets run at once (pools):
  * begin sends the request to the container's init and gives the connection

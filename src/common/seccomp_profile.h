@@ -1,7 +1,7 @@
 /* The default seccomp profile, an allow list, shared by its build-time
  * compiler (tools/gen-seccomp.c, which also lists the calls it refuses in
  * the generated header) and by the benchmark's OCI bundle for the peers
- * (src/perf/peers.c), so that both apply the same profile.
+ * (src/bench/peers.c), so that both apply the same profile.
  *
  * It has the reach of Docker's and podman's default profile for a container
  * with the default capabilities (docs/security.md, "The seccomp profile and

@@ -6,7 +6,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 
 uint64_t cv_now_ns(void)
@@ -113,24 +115,91 @@ int cv_remove_tree_at(int dirfd, const char *name)
     return r;
 }
 
-bool cv_fault(const char *spec, const char *step)
+/* "pause:<step>@<socket>": hold the step on a connection to the test's
+ * Unix socket until the test closes (or writes to) it; no listener there:
+ * go on at once. */
+static void hold_at(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        char b;
+        while (read(fd, &b, 1) < 0 && errno == EINTR)
+            ;
+    }
+    close(fd);
+}
+
+/* spec: [pause:|after:]STEP[#N][@SOCKET]; does it name this step (its
+ * occurrence-th entry of that name), and is it of this kind ("", "pause:"
+ * or "after:")? */
+static bool fault_names(const char *spec, const char *kind, const char *step, int occurrence)
+{
+    size_t k = strlen(kind);
+    if (!spec || strncmp(spec, kind, k) != 0)
+        return false;
+    spec += k;
+    if (!k && (!strncmp(spec, "pause:", 6) || !strncmp(spec, "after:", 6)))
+        return false;
+    const char *at = strchr(spec, '@');
+    size_t len = at ? (size_t)(at - spec) : strlen(spec), n = strlen(step);
+    if (n > len || strncmp(spec, step, n) != 0)
+        return false;
+    if (n == len)
+        return occurrence == 1;
+    if (spec[n] != '#')
+        return false;
+    char *end;
+    long want = strtol(spec + n + 1, &end, 10);
+    return end == spec + len && want == occurrence;
+}
+
+/* The socket of "pause:...@SOCKET", or NULL. */
+static const char *hold_socket(const char *spec)
+{
+    const char *at = strchr(spec, '@');
+    return at ? at + 1 : NULL;
+}
+
+bool cv_fault_at(const char *spec, const char *step, int occurrence, bool after)
 {
     if (!spec || !*spec)
         return false;
-    if (!strncmp(spec, "pause:", 6)) {
-        if (strcmp(spec + 6, step) != 0)
+    if (after)
+        return fault_names(spec, "after:", step, occurrence);
+    if (fault_names(spec, "pause:", step, occurrence)) {
+        if (hold_socket(spec)) {
+            hold_at(hold_socket(spec));
             return false;
+        }
         for (;;)
             pause(); /* a test kills us here */
     }
-    return strcmp(spec, step) == 0;
+    return fault_names(spec, "", step, occurrence);
+}
+
+bool cv_fault(const char *spec, const char *step)
+{
+    return cv_fault_at(spec, step, 1, false);
+}
+
+bool cv_fault_child_after(const char *spec, const char *step)
+{
+    return fault_names(spec, "after:", step, 1);
 }
 
 bool cv_fault_child(const char *spec, const char *step, int sync_fd)
 {
     if (!spec || strncmp(spec, "pause:", 6) != 0)
         return cv_fault(spec, step);
-    if (strcmp(spec + 6, step) == 0) {
+    if (fault_names(spec, "pause:", step, 1) && hold_socket(spec)) {
+        hold_at(hold_socket(spec));
+    } else if (fault_names(spec, "pause:", step, 1)) {
         struct pollfd p = {.fd = sync_fd, .events = POLLRDHUP};
         while (poll(&p, 1, -1) < 0 && errno == EINTR)
             ;

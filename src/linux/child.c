@@ -323,6 +323,8 @@ static int apply_security(struct cv_child_args *a, struct cv_sync_msg *m)
         return cv_child_fail(m, name, EIO, "injected fault");             \
     if ((expr) < 0)                                                       \
         return cv_child_fail(m, name, errno, "");                         \
+    if (cv_fault_child_after(a->fault, name))                             \
+        return cv_child_fail(m, name, EIO, "injected fault after the step"); \
     cv_child_step(m, name, t)
 
     if (!(relax & CONTAINERV_RELAX_NO_NEW_PRIVS)) {
@@ -376,6 +378,8 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
             return cv_child_fail(m, "userns.map", errno, "becoming root in the user namespace");
     }
     umask(0);
+    if (cv_fault_child_after(a->fault, "child.init"))
+        return cv_child_fail(m, "child.init", EIO, "injected fault after the step");
     cv_child_step(m, "child.init", t);
     /* lo comes up in the pivot helper (cv_after_pivot) */
     if ((o->namespaces & CONTAINERV_NS_NET) && cv_fault_child(a->fault, "child.network", a->sync_fd))
@@ -390,6 +394,8 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
             return cv_child_fail(m, "child.hostname", EIO, a->hostname);
         if (sethostname(a->hostname, strlen(a->hostname)) < 0)
             return cv_child_fail(m, "child.hostname", errno, a->hostname);
+        if (cv_fault_child_after(a->fault, "child.hostname"))
+            return cv_child_fail(m, "child.hostname", EIO, "injected fault after the step");
         cv_child_step(m, "child.hostname", t);
     }
     return 0;
@@ -401,9 +407,13 @@ static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
 {
     /* the init's own set-up first: the helper is rarely done yet */
     uint64_t t = cv_now_ns();
+    if (cv_fault_child(a->fault, "child.init.prepare", a->sync_fd))
+        return cv_child_fail(m, "child.init.prepare", EIO, "injected fault");
     int e = cv_init_prepare(a->upper_fd, a->userns, a->peer_uids, a->n_peer_uids);
     if (e < 0)
-        return cv_child_fail(m, "child.ready", e, "setting up the init");
+        return cv_child_fail(m, "child.init.prepare", e, "setting up the init");
+    if (cv_fault_child_after(a->fault, "child.init.prepare"))
+        return cv_child_fail(m, "child.init.prepare", EIO, "injected fault after the step");
     cv_child_step(m, "child.init.prepare", t);
     t = cv_now_ns();
     place_back(a);
@@ -414,6 +424,11 @@ static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
         return cv_child_fail(m, "child.network", (int)a->pivot_helper.result2, "lo");
     if (a->pivot_helper.result3 < 0)
         return cv_child_fail(m, "child.mask", (int)a->pivot_helper.result3, "masking /proc and /sys");
+    /* the helper's steps, once their work is done */
+    if ((a->opts->namespaces & CONTAINERV_NS_NET) && cv_fault_child_after(a->fault, "child.network"))
+        return cv_child_fail(m, "child.network", EIO, "injected fault after the step");
+    if (cv_fault_child_after(a->fault, "child.mask"))
+        return cv_child_fail(m, "child.mask", EIO, "injected fault after the step");
     cv_child_step(m, "child.pivot_root.wait", t);
     /* lo up's own time in the helper (it overlapped the child's steps) */
     if (a->opts->namespaces & CONTAINERV_NS_NET)
@@ -434,15 +449,20 @@ static int join_cgroup(struct cv_child_args *a, struct cv_sync_msg *m)
     t = cv_now_ns();
     if (n > 0)
         a->lock_fd = fds[0];
+    bool injected = cv_fault_child(a->fault, "child.cgroup.join", a->sync_fd);
+    if (injected)
+        r = -EIO; /* the fds are closed below */
     for (int i = 1; i < n; i++) {
         if (r == 0 && write(fds[i], "0", 1) != 1)
             r = -errno;
         close(fds[i]);
     }
     if (r < 0)
-        return cv_child_fail(m, "cgroup.attach", r, "joining the cgroup");
+        return cv_child_fail(m, "child.cgroup.join", r, injected ? "injected fault" : "joining the cgroup");
     if (a->cgroupns_late && unshare(CLONE_NEWCGROUP) < 0)
-        return cv_child_fail(m, "cgroup.attach", errno, "a cgroup namespace");
+        return cv_child_fail(m, "child.cgroup.join", errno, "a cgroup namespace");
+    if (cv_fault_child_after(a->fault, "child.cgroup.join"))
+        return cv_child_fail(m, "child.cgroup.join", EIO, "injected fault after the step");
     cv_child_step(m, "child.cgroup.join", t);
     return 0;
 }

@@ -1,7 +1,8 @@
 /* Container lifecycle: create is a pipeline of named steps, each one
  * function with an undo, timed by one mechanism (run_pipeline) so that the
- * startup metrics fall out of the structure. */
-#include "linux.h"
+ * startup metrics fall out of the structure. The steps up to clone3 are
+ * here; clone3 and the hand-over to the child are in clone.c (create.h). */
+#include "create.h"
 #include "security.h"
 
 #include <fcntl.h>
@@ -16,23 +17,6 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-
-#define SKIPPED 1 /* a step that had nothing to do: neither timed nor traced */
-
-enum phase { PH_NONE, PH_LAYERS, PH_RESOURCES, PH_NAMESPACES, PH_SECURITY, PH_NETWORK };
-
-struct create_ctx {
-    struct containerv_container *c;
-    const struct containerv_options *o;
-    struct containerv_error *err;
-    const char *fault;
-    struct cv_child_args a;
-    int sync_fd;       /* host end */
-    uint64_t t_clone;  /* just before clone3 */
-    struct cv_sync_msg ready;
-    struct cv_place place;
-    bool alone; /* no other create of this process in flight */
-};
 
 static int creates_in_flight;
 
@@ -321,204 +305,6 @@ static int step_layers(struct create_ctx *x)
     return 0;
 }
 
-static unsigned long clone_flags(unsigned ns)
-{
-    unsigned long f = 0;
-    f |= (ns & CONTAINERV_NS_MOUNT) ? CLONE_NEWNS : 0;
-    f |= (ns & CONTAINERV_NS_PID) ? CLONE_NEWPID : 0;
-    f |= (ns & CONTAINERV_NS_IPC) ? CLONE_NEWIPC : 0;
-    f |= (ns & CONTAINERV_NS_UTS) ? CLONE_NEWUTS : 0;
-    f |= (ns & CONTAINERV_NS_NET) ? CLONE_NEWNET : 0;
-    f |= (ns & CONTAINERV_NS_CGROUP) ? CLONE_NEWCGROUP : 0;
-    f |= (ns & CONTAINERV_NS_USER) ? CLONE_NEWUSER : 0;
-    return f;
-}
-
-static pid_t do_clone3(struct create_ctx *x, bool into_cgroup, int *pidfd)
-{
-    /* With CLONE_INTO_CGROUP the new cgroup namespace is rooted at the
-     * target cgroup; otherwise the child makes it after joining its cgroup,
-     * so that it does not see "/../../containerv/<id>". */
-    unsigned long flags = clone_flags(x->o->namespaces);
-    x->a.cgroupns_late = !into_cgroup && (flags & CLONE_NEWCGROUP);
-    if (x->a.cgroupns_late)
-        flags &= ~(unsigned long)CLONE_NEWCGROUP;
-    struct clone_args ca = {
-        .flags = flags | CLONE_PIDFD,
-        .pidfd = (uint64_t)(uintptr_t)pidfd,
-        .exit_signal = SIGCHLD,
-    };
-    if (into_cgroup) {
-        ca.flags |= CLONE_INTO_CGROUP;
-        ca.cgroup = (uint64_t)x->c->cg.v2_fd;
-    }
-    return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-}
-
-/* Now in the clock ticks of /proc/PID/stat's start time (field 22: the
- * task's CLOCK_BOOTTIME at fork, in USER_HZ), or -1. The new task's start
- * time lies between a reading before clone3 and one after: when both fall
- * in the same tick, that tick is its start time, and the state file need
- * not read /proc (~20 µs); across a tick boundary (one create in ~15 at
- * 100 Hz) it does. */
-static int64_t boot_ticks(void)
-{
-    long hz = sysconf(_SC_CLK_TCK);
-    struct timespec t;
-    if (hz <= 0 || 1000000000L % hz || clock_gettime(CLOCK_BOOTTIME, &t) < 0)
-        return -1;
-    return ((int64_t)t.tv_sec * 1000000000LL + t.tv_nsec) / (1000000000L / hz);
-}
-
-static int step_clone(struct create_ctx *x)
-{
-    int sp[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-        return cv_error(x->err, errno, "clone", "socketpair");
-    x->sync_fd = sp[0];
-    x->a.sync_fd = sp[1];
-    /* block signals so that no handler of the caller runs in the child */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    bool into = x->c->cg.mode == CV_CGROUP_V2 && x->c->cg.v2_fd >= 0;
-    int pidfd = -1;
-    /* the child starts on this CPU, this thread goes on elsewhere (place.c);
-     * not while other creates of this process run: they keep the CPUs busy,
-     * and moving threads around then can only cost */
-    if (x->alone && cv_place_pin(&x->place)) {
-        x->a.restore_affinity = true;
-        x->a.affinity = x->place.saved;
-    }
-    x->t_clone = cv_now_ns();
-    int64_t tick0 = boot_ticks();
-    pid_t pid = do_clone3(x, into, &pidfd);
-    int64_t tick1 = pid > 0 ? boot_ticks() : -1;
-    if (pid > 0)
-        cv_place_away(&x->place);
-    if (pid < 0 && into && errno != ENOMEM) { /* old kernel: attach later instead */
-        into = false;
-        pid = do_clone3(x, false, &pidfd);
-    }
-    if (pid == 0)
-        cv_child_main(&x->a);
-    int e = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    cv_closep(&x->a.sync_fd);
-    x->a.sync_fd = -1;
-    if (pid < 0)
-        return cv_error(x->err, e, "clone", "clone3 with namespaces 0x%x", x->o->namespaces);
-    x->c->init_pid = pid;
-    x->c->init_start_time = tick0 >= 0 && tick0 == tick1 ? tick0 : -1;
-    x->c->init_pidfd = pidfd;
-    x->c->owner = true;
-    x->c->relax = x->o->relax;
-    if (into)
-        x->c->cg.v2_attached = true;
-    return 0;
-}
-
-static void undo_clone(struct create_ctx *x)
-{
-    if (x->c->init_pidfd >= 0) {
-        syscall(SYS_pidfd_send_signal, x->c->init_pidfd, SIGKILL, NULL, 0);
-        waitpid(x->c->init_pid, NULL, 0);
-    }
-    cv_closep(&x->c->init_pidfd);
-    x->c->init_pidfd = -1;
-    cv_closep(&x->sync_fd);
-    x->sync_fd = -1;
-}
-
-static int step_child_ready(struct create_ctx *x);
-
-/* Tell the child it may go on, handing it nfds fds. */
-static int send_step(struct create_ctx *x, uint32_t step, const char *name, const int *fds, int nfds)
-{
-    struct cv_sync_msg m = {.step = step};
-    int r = cv_send_fds(x->sync_fd, &m, sizeof(m), fds, nfds);
-    if (r == 0)
-        return 0;
-    if (r != -EPIPE)
-        return cv_error(x->err, -r, name, "telling the child");
-    /* the child failed first: its report says why */
-    r = step_child_ready(x);
-    return r < 0 ? r : cv_error(x->err, EPIPE, name, "telling the child");
-}
-
-static int write_map(struct create_ctx *x, const char *file, const struct cv_idmap *maps, int n)
-{
-    char path[64], buf[512];
-    size_t off = 0;
-    for (int i = 0; i < n; i++)
-        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", maps[i].inside, maps[i].outside,
-                                maps[i].count);
-    snprintf(path, sizeof(path), "/proc/%d/%s", x->c->init_pid, file);
-    int r = cv_write_file_at(AT_FDCWD, path, buf, off);
-    return r < 0 ? cv_error(x->err, -r, "userns.map", "writing '%s'", path) : 0;
-}
-
-static int step_userns(struct create_ctx *x)
-{
-    if (!x->a.userns)
-        return SKIPPED;
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/setgroups", x->c->init_pid);
-    int r = cv_write_file_at(AT_FDCWD, path, "deny", 4);
-    if (r < 0)
-        return cv_error(x->err, -r, "userns.map", "writing '%s'", path);
-    if ((r = write_map(x, "uid_map", x->o->uid_maps, x->o->n_uid_maps)) < 0 ||
-        (r = write_map(x, "gid_map", x->o->gid_maps, x->o->n_gid_maps)) < 0)
-        return r;
-    return send_step(x, CV_SYNC_USERNS_MAPPED, "userns.map", NULL, 0);
-}
-
-/* Let the child go on: hand it the state lock and the cgroup files it joins
- * by itself (v1), or attach it from here (v2 without CLONE_INTO_CGROUP). */
-static int step_cgroup_attach(struct create_ctx *x)
-{
-    int fds[CV_SYNC_MAX_FDS] = {x->c->lock_fd};
-    int n = 0;
-    if (!x->c->cg.v2_attached && x->c->cg.mode == CV_CGROUP_V2)
-        n = cv_cgroup_attach(&x->c->cg, x->c->init_pid, x->err);
-    else if (x->c->cg.mode == CV_CGROUP_V1)
-        n = cv_cgroup_join_fds(&x->c->cg, fds + 1, CV_SYNC_MAX_FDS - 1, x->err);
-    if (n < 0)
-        return n;
-    int r = send_step(x, CV_SYNC_CGROUP_READY, "cgroup.attach", fds, n + 1);
-    for (int i = 1; i <= n; i++)
-        close(fds[i]);
-    return r;
-}
-
-static int step_child_ready(struct create_ctx *x)
-{
-    struct cv_sync_msg *m = &x->ready;
-    ssize_t n;
-    cv_place_join(&x->place); /* the report wakes us on the child's CPU */
-    do
-        n = recv(x->sync_fd, m, sizeof(*m), 0);
-    while (n < 0 && errno == EINTR);
-    cv_place_restore(&x->place);
-    /* A child that exits with a message of ours unread makes the kernel
-     * report ECONNRESET before handing out what the child sent: its report
-     * is still queued, so read once more. */
-    if (n < 0 && errno == ECONNRESET)
-        n = recv(x->sync_fd, m, sizeof(*m), MSG_DONTWAIT);
-    if (n < 0)
-        return cv_error(x->err, errno, "child.ready", "waiting for the container's init");
-    if (n == 0)
-        return cv_error_plain(x->err, ECHILD, "child.ready", "the container's init exited during start-up");
-    if (n != (ssize_t)sizeof(*m) || (m->step != CV_SYNC_READY && m->step != CV_SYNC_ERROR))
-        return cv_error_plain(x->err, EPROTO, "child.ready", "unexpected message 0x%x from the child", m->step);
-    if (m->step == CV_SYNC_ERROR) {
-        m->where[sizeof(m->where) - 1] = m->what[sizeof(m->what) - 1] = '\0';
-        return cv_error(x->err, m->code ? m->code : EIO, m->where, "%s",
-                        m->what[0] ? m->what : "in the container");
-    }
-    return 0;
-}
-
 struct step {
     const char *name;
     int (*run)(struct create_ctx *);
@@ -566,9 +352,9 @@ static const struct step steps[] = {
 static const char *const step_names[] = {
     "validate", "security.prepare", "cgroup.probe", "runtime.dir", "control.socket", "cgroup.create", "layers.prepare", "clone",
     "userns.map", "state.write", "control.bind", "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
-    "child.mount.sys", "child.mount.tmp", "child.mount.binds", "child.mask", "child.pivot_root", "child.hostname",
-    "child.network", "cgroup.attach", "child.no_new_privs", "child.seccomp", "child.caps",
-    "child.ready", NULL,
+    "child.mount.sys", "child.mount.tmp", "child.mount.binds", "child.mask", "child.rootfs.readonly", "child.pivot_root", "child.hostname",
+    "child.network", "cgroup.attach", "child.cgroup.join", "child.no_new_privs", "child.seccomp", "child.caps",
+    "child.init.prepare", "child.ready", NULL,
 };
 
 const char *const *containerv_create_steps(void)
@@ -651,8 +437,18 @@ static int run_pipeline_steps(struct create_ctx *x)
             }
             continue;
         }
+        /* which entry of this name this is, among those that run (#N) */
+        int occurrence = 1;
+        for (size_t j = 0; j < done; j++)
+            if (!strcmp(steps[j].name, s->name) && (!steps[j].applies || steps[j].applies(x)))
+                occurrence++;
         uint64_t t = cv_now_ns();
-        r = cv_fault(x->fault, s->name) ? cv_error_plain(x->err, EIO, s->name, "injected fault") : s->run(x);
+        r = cv_fault_at(x->fault, s->name, occurrence, false)
+                ? cv_error_plain(x->err, EIO, s->name, "injected fault")
+                : s->run(x);
+        /* after its work: the step's own undo must take that work back */
+        if (r >= 0 && cv_fault_at(x->fault, s->name, occurrence, true))
+            r = cv_error_plain(x->err, EIO, s->name, "injected fault after the step");
         if (r < 0)
             break;
         if (r == SKIPPED)

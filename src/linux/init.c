@@ -48,14 +48,17 @@ static int null_fd = -1; /* the container's /dev/null, for stdio a spawn does no
 static bool ids_plain; /* uid and gid 0, no supplementary groups: a spawn as 0:0 changes nothing */
 
 /* What a reset compares against: the places a workload can write to (with
- * the default capabilities) and how they looked when the init started. */
+ * the default capabilities) and how they looked when the init started. The
+ * writable layer (the overlay's upper dir, an fd the child kept before
+ * pivot_root) is compared with the record upper.c made of it then, entries
+ * made by the set-up included; the mounts below must be empty. */
+static int upper_fd = -1;
 struct watched {
     const char *what;
     int fd;
     struct stat st;
 };
 static struct watched watched[] = {
-    {"writable layer", -1, {0}}, /* the overlay's upper dir (upper_fd) */
     {"/tmp", -1, {0}},
     {"/dev/shm", -1, {0}},
     {"/dev/mqueue", -1, {0}},
@@ -355,10 +358,11 @@ static void do_spawn(const struct cv_spawn_req *req, size_t len, int *fds, int n
 
 /* ------------------------------------------------------------ reset */
 
-static void watch_init(int upper_fd)
+static void watch_init(int upper)
 {
-    watched[0].fd = upper_fd;
-    for (size_t i = 1; i < sizeof(watched) / sizeof(watched[0]); i++)
+    upper_fd = upper;
+    cv_upper_record(upper);
+    for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++)
         watched[i].fd = open(watched[i].what, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++)
         if (watched[i].fd >= 0 && fstat(watched[i].fd, &watched[i].st) < 0) {
@@ -422,6 +426,9 @@ static bool sysvipc_used(void)
 /* The first thing a user left behind, or NULL when the container is as new. */
 static const char *leftover(void)
 {
+    static char upper_what[64];
+    if (cv_upper_changed(upper_fd, upper_what, sizeof(upper_what)))
+        return upper_what;
     struct stat st;
     for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
         if (watched[i].fd < 0)
@@ -599,13 +606,13 @@ static void probe_spawn(void)
 /* The init's own set-up, done by the child before it reports ready (while
  * it waits for its helper anyway), so that the first request finds the
  * init in its loop: -errno when the init could not be made. */
-int cv_init_prepare(int upper_fd, bool userns, const uid_t *peers, int n_peers)
+int cv_init_prepare(int upper, bool userns, const uid_t *peers, int n_peers)
 {
     in_userns = userns;
     for (int i = 0; i < n_peers && i < 3; i++)
         peer_uids[n_peer_uids++] = peers[i];
     probe_spawn();
-    watch_init(upper_fd);
+    watch_init(upper);
     null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_NAME, "containerv-init", 0, 0, 0);

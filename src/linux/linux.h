@@ -3,7 +3,7 @@
 #define CV_LINUX_H
 
 #include "../common/internal.h"
-#include "cgroup.h"
+#include "cgroup/cgroup.h"
 #include "proto.h"
 
 #include <linux/filter.h>
@@ -70,6 +70,19 @@ __attribute__((noreturn)) void cv_child_main(struct cv_child_args *a);
 void cv_cmdline_bounds(unsigned long *start, unsigned long *end);
 /* fdpass.c: send buf with nfds fds (SCM_RIGHTS); 0 or -errno; no allocation */
 #define CV_MAX_PASSED_FDS 8
+/* process.c: read the init's answer to a spawn request on the process
+ * connection conn (SO_PASSCRED on): at most one hello of the new process (its
+ * pid, as our pid namespace sees it, from the credentials the kernel adds),
+ * then CV_MSG_SPAWNED with the pidfd and, with tty, the terminal's master.
+ * 0 and *a filled, or -errno with err filled (naming argv0 or cwd when the
+ * init reports a failed step) and every fd received closed. */
+struct cv_spawn_answer {
+    pid_t pid;
+    int pidfd, master; /* master: -1 without tty */
+    uint64_t exec_ns;
+};
+int cv_spawn_read_answer(int conn, bool tty, const char *id, const char *argv0, const char *cwd,
+                         struct cv_spawn_answer *a, struct containerv_error *err);
 int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
 
 /* child.c: run h (h->fn, or the system call h->nr) in a helper, or inline
@@ -111,6 +124,11 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);
 /* init.c (child): never returns */
 int cv_init_prepare(int upper_fd, bool userns, const uid_t *peer_uids, int n_peer_uids); /* before ready; 0 or -errno */
 __attribute__((noreturn)) void cv_init_main(int ctl_fd, int listen_fd);
+/* upper.c (init): the writable layer as the set-up left it, recorded when
+ * the init starts; changed: true when it differs now (or was too big to
+ * record), what names the first place found ("writable layer: /srv") */
+void cv_upper_record(int upper_fd);
+bool cv_upper_changed(int upper_fd, char *what, size_t n);
 
 /* Child-side step bookkeeping, shared by rootfs.c and container.c. */
 int cv_child_fail(struct cv_sync_msg *m, const char *step, int code, const char *what);
@@ -162,6 +180,27 @@ int cv_state_mark_destroying(int fd);
 int cv_state_load(const char *runtime_dir, const char *id, struct containerv_info *info, int64_t *start_time,
                   struct containerv_error *err);
 int64_t cv_state_start_time(pid_t pid); /* field 22 of /proc/PID/stat */
+/* Pure parsers of what the runtime reads back (for tests/fuzz too: a runtime
+ * killed mid-write leaves a cut state file; /proc/PID/stat holds a name the
+ * process chose). cv_proc_stat_start_time: field 22 of a stat line, -1 when
+ * there is none. cv_state_parse: the fields list, gc and attach read (init_pid
+ * 0..INT32_MAX, init_start_time -1 when absent), 0 or -EBADMSG.
+ * cv_state_parse_spawn_defaults: attach's uid, gid (0..2^32-2), workdir
+ * (absolute) and env (NAME=value strings, at most 4096); 0, -EBADMSG or
+ * -ENOMEM; free with cv_spawn_defaults_free. text is len bytes. */
+struct cv_spawn_defaults {
+    uid_t uid;
+    gid_t gid;
+    char *workdir;
+    char **env; /* NULL-terminated */
+    int n_env;
+};
+int64_t cv_proc_stat_start_time(const char *stat);
+int cv_state_parse(const char *text, size_t len, struct containerv_info *info, int64_t *start_time);
+int cv_state_parse_spawn_defaults(const char *text, size_t len, struct cv_spawn_defaults *d);
+void cv_spawn_defaults_free(struct cv_spawn_defaults *d);
+/* <runtime_dir>/<id>.json, whole (at most 4 MiB), NUL-terminated; NULL and errno */
+char *cv_state_read(const char *runtime_dir, const char *id, size_t *len);
 int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *err);
 
 /* container.c */

@@ -3,12 +3,13 @@
 #include "linux.h"
 
 #include <fcntl.h>
-#include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 void containerv_spawn_options_init(struct containerv_spawn_options *so)
 {
@@ -84,7 +85,8 @@ static struct cv_spawn_req *build_request(struct containerv_container *c, const 
 }
 
 /* Receive one message with its fds and, when the sender's credentials came
- * along (SO_PASSCRED), the sender's pid as our pid namespace sees it. */
+ * along (SO_PASSCRED), the sender's pid as our pid namespace sees it. The
+ * length returned is the message's (MSG_TRUNC), which can exceed len. */
 static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds, pid_t *sender)
 {
     char cbuf[CMSG_SPACE(4 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
@@ -92,7 +94,7 @@ static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds,
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     ssize_t n;
     do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_TRUNC);
     while (n < 0 && errno == EINTR);
     *nfds = 0;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
@@ -113,21 +115,149 @@ static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds,
                 close(fd);
         }
     }
-    return n < 0 ? -errno : (int)n;
+    return n < 0 ? -errno : (n > INT_MAX ? INT_MAX : (int)n);
 }
 
-/* Read the new process's hello (its pid) and the init's answer. */
-static int recv_spawned(int conn, struct cv_spawned_msg *rep, int *got, int *ngot, pid_t *pid)
+/* ------------------------------------------------------------ the init's answers */
+
+/* An errno from the init: 0, or 1..4095; anything else is a protocol error
+ * (a negative code would turn our -errno returns into success). */
+static int32_t init_errno(int32_t e)
 {
+    return e == 0 || (e > 0 && e < 4096) ? e : EPROTO;
+}
+
+int cv_host_parse_spawn_answer(const void *buf, size_t n, struct cv_spawned_msg *out)
+{
+    uint32_t type;
+    if (n < sizeof(type))
+        return -EPROTO;
+    memcpy(&type, buf, sizeof(type));
+    if (type == CV_MSG_HELLO)
+        return n == sizeof(type) ? CV_MSG_HELLO : -EPROTO;
+    if (type != CV_MSG_SPAWNED || n != sizeof(*out))
+        return -EPROTO;
+    struct cv_spawned_msg m;
+    memcpy(&m, buf, sizeof(m));
+    m.step[sizeof(m.step) - 1] = '\0';
+    m.error = init_errno(m.error);
+    *out = m;
+    return CV_MSG_SPAWNED;
+}
+
+int cv_host_parse_exited(const void *buf, size_t n, int *code)
+{
+    struct cv_exited_msg m;
+    if (n != sizeof(m))
+        return -EPROTO;
+    memcpy(&m, buf, sizeof(m));
+    if (m.type != CV_MSG_EXITED)
+        return -EPROTO;
+    if (WIFEXITED(m.status))
+        *code = WEXITSTATUS(m.status);
+    else if (WIFSIGNALED(m.status))
+        *code = 128 + WTERMSIG(m.status);
+    else
+        return -EPROTO; /* stopped, continued: waitpid without those flags never says so */
+    return 0;
+}
+
+int cv_host_parse_reset_done(const void *buf, size_t n, struct cv_reset_msg *out)
+{
+    struct cv_reset_msg m;
+    if (n != sizeof(m))
+        return -EPROTO;
+    memcpy(&m, buf, sizeof(m));
+    if (m.type != CV_MSG_RESET_DONE)
+        return -EPROTO;
+    m.what[sizeof(m.what) - 1] = '\0';
+    m.error = init_errno(m.error);
+    *out = m;
+    return 0;
+}
+
+int cv_host_parse_sync(const void *buf, size_t n, struct cv_sync_msg *out)
+{
+    struct cv_sync_msg m;
+    if (n != sizeof(m))
+        return -EPROTO;
+    memcpy(&m, buf, sizeof(m));
+    if (m.step != CV_SYNC_READY && m.step != CV_SYNC_ERROR)
+        return -EPROTO;
+    m.where[sizeof(m.where) - 1] = m.what[sizeof(m.what) - 1] = '\0';
+    m.code = init_errno(m.code);
+    if (m.n_steps > sizeof(m.steps) / sizeof(m.steps[0]))
+        m.n_steps = sizeof(m.steps) / sizeof(m.steps[0]);
+    for (uint32_t i = 0; i < m.n_steps; i++)
+        m.steps[i].name[sizeof(m.steps[i].name) - 1] = '\0';
+    *out = m;
+    return (int)m.step;
+}
+
+static void close_all(const int *fds, int n)
+{
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+}
+
+static int spawn_error(const struct cv_spawned_msg *rep, const char *argv0, const char *cwd,
+                       struct containerv_error *err)
+{
+    const char *step = rep->step[0] ? rep->step : "spawn";
+    if (!strcmp(step, "spawn.exec"))
+        return cv_error(err, rep->error, step, "executing '%s'", argv0);
+    if (!strcmp(step, "spawn.cwd"))
+        return cv_error(err, rep->error, step, "working directory '%s'", cwd);
+    return cv_error(err, rep->error, step, "starting '%s'", argv0);
+}
+
+int cv_spawn_read_answer(int conn, bool tty, const char *id, const char *argv0, const char *cwd,
+                         struct cv_spawn_answer *a, struct containerv_error *err)
+{
+    union {
+        struct cv_spawned_msg m;
+        char buf[sizeof(struct cv_spawned_msg) + 1]; /* a longer message shows as one */
+    } rx;
+    struct cv_spawned_msg rep;
+    int got[2], ngot = 0, hellos = 0, r;
+    pid_t pid = -1;
+    a->pid = -1;
+    a->pidfd = a->master = -1;
+    a->exec_ns = 0;
     for (;;) {
         pid_t sender = -1;
-        int r = recv_with_fds(conn, rep, sizeof(*rep), got, 2, ngot, &sender);
-        if (r >= (int)sizeof(uint32_t) && rep->type == CV_MSG_HELLO) {
-            *pid = sender;
+        r = recv_with_fds(conn, rx.buf, sizeof(rx.buf), got, 2, &ngot, &sender);
+        if (r < 0)
+            return cv_error(err, -r, "spawn", "no answer from the init of '%s'", id);
+        int type = cv_host_parse_spawn_answer(rx.buf, (size_t)r, &rep);
+        if (type == CV_MSG_HELLO && ngot == 0 && hellos++ == 0) {
+            pid = sender;
             continue;
         }
-        return r;
+        if (type != CV_MSG_SPAWNED) {
+            close_all(got, ngot);
+            return cv_error_plain(err, EPROTO, "spawn", r == 0 ? "no answer from the init of '%s'"
+                                  : "unexpected answer from the init of '%s'", id);
+        }
+        break;
     }
+    if (rep.error) {
+        close_all(got, ngot);
+        return spawn_error(&rep, argv0, cwd, err);
+    }
+    if (ngot != (tty ? 2 : 1)) {
+        close_all(got, ngot);
+        return cv_error_plain(err, EPROTO, "spawn", "the init of '%s' sent %d fds (want %d)", id, ngot, tty ? 2 : 1);
+    }
+    if (pid <= 0) {
+        close_all(got, ngot);
+        return cv_error_plain(err, EPROTO, "spawn", "process of '%s' did not report its pid", id);
+    }
+    a->pid = pid;
+    a->pidfd = got[0];
+    a->master = tty ? got[1] : -1;
+    a->exec_ns = rep.exec_ns;
+    return 0;
 }
 
 static int add_proc(struct containerv_container *c, pid_t pid, int conn, int pidfd)
@@ -146,18 +276,6 @@ static int add_proc(struct containerv_container *c, pid_t pid, int conn, int pid
     c->procs[c->n_procs++] = (struct cv_proc){pid, conn, pidfd};
     pthread_mutex_unlock(&c->lock);
     return 0;
-}
-
-static int spawn_error(const struct cv_spawned_msg *rep, const char *const argv[], const char *cwd,
-                       struct containerv_error *err)
-{
-    char step[sizeof(rep->step)];
-    snprintf(step, sizeof(step), "%s", rep->step[0] ? rep->step : "spawn");
-    if (!strcmp(step, "spawn.exec"))
-        return cv_error(err, rep->error, step, "executing '%s'", argv[0]);
-    if (!strcmp(step, "spawn.cwd"))
-        return cv_error(err, rep->error, step, "working directory '%s'", cwd);
-    return cv_error(err, rep->error, step, "starting '%s'", argv[0]);
 }
 
 int containerv_spawn(struct containerv_container *c, const char *const argv[],
@@ -200,44 +318,25 @@ int containerv_spawn(struct containerv_container *c, const char *const argv[],
     close(sp[1]);
     if (r < 0)
         return cv_error(err, -r, "spawn", "sending the request to the init of '%s'", c->id);
-    struct cv_spawned_msg rep;
-    int got[2], ngot = 0;
-    pid_t hpid = -1;
-    r = recv_spawned(conn, &rep, got, &ngot, &hpid);
-    if (r != (int)sizeof(rep) || rep.type != CV_MSG_SPAWNED) {
-        for (int i = 0; i < ngot; i++)
-            close(got[i]);
-        return cv_error(err, r < 0 ? -r : EPROTO, "spawn", "no answer from the init of '%s'", c->id);
-    }
-    if (rep.error) {
-        for (int i = 0; i < ngot; i++)
-            close(got[i]);
-        return spawn_error(&rep, argv, so->cwd ? so->cwd : c->workdir, err);
-    }
-    if (ngot < 1 || (so->tty && ngot < 2)) {
-        for (int i = 0; i < ngot; i++)
-            close(got[i]);
-        return cv_error_plain(err, EPROTO, "spawn", "the init of '%s' sent no pidfd", c->id);
-    }
-    if (hpid <= 0) {
-        for (int i = 0; i < ngot; i++)
-            close(got[i]);
-        return cv_error_plain(err, EPROTO, "spawn", "process of '%s' did not report its pid", c->id);
-    }
+    struct cv_spawn_answer a;
+    r = cv_spawn_read_answer(conn, so->tty, c->id, argv[0], so->cwd ? so->cwd : c->workdir, &a, err);
+    if (r < 0)
+        return r;
+    pid_t hpid = a.pid;
     if (so->tty) {
         if (so->tty_master_fd)
-            *so->tty_master_fd = got[1];
+            *so->tty_master_fd = a.master;
         else
-            close(got[1]);
+            close(a.master);
     }
-    if ((r = add_proc(c, hpid, conn, got[0])) < 0) {
-        close(got[0]);
+    if ((r = add_proc(c, hpid, conn, a.pidfd)) < 0) {
+        close(a.pidfd);
         return cv_error(err, -r, "spawn", "recording process %d", hpid);
     }
     conn = -1;
     pthread_mutex_lock(&c->lock);
-    if (c->spawn_count++ == 0 && rep.exec_ns > t0)
-        c->metrics.first_process_ns = rep.exec_ns - t0;
+    if (c->spawn_count++ == 0 && a.exec_ns > t0)
+        c->metrics.first_process_ns = a.exec_ns - t0;
     pthread_mutex_unlock(&c->lock);
     if (pid)
         *pid = hpid;
@@ -274,17 +373,18 @@ int containerv_wait(struct containerv_container *c, pid_t pid, int *exit_code, s
     pthread_mutex_unlock(&c->lock);
     if (conn < 0)
         return cv_error_plain(err, ECHILD, "wait", "process %d was not spawned in '%s'", pid, c->id);
-    struct cv_exited_msg m;
+    union {
+        struct cv_exited_msg m;
+        char buf[sizeof(struct cv_exited_msg) + 1];
+    } rx;
     ssize_t n;
     do
-        n = recv(conn, &m, sizeof(m), 0);
+        n = recv(conn, rx.buf, sizeof(rx.buf), MSG_TRUNC);
     while (n < 0 && errno == EINTR);
     int code;
-    if (n == (ssize_t)sizeof(m) && m.type == CV_MSG_EXITED)
-        code = WIFSIGNALED(m.status) ? 128 + WTERMSIG(m.status) : WEXITSTATUS(m.status);
-    else if (n == 0)
+    if (n == 0)
         code = 128 + SIGKILL; /* the init is gone: the container was killed */
-    else
+    else if (n < 0 || cv_host_parse_exited(rx.buf, (size_t)n, &code) < 0)
         return cv_error(err, n < 0 ? errno : EPROTO, "wait", "reading the status of process %d", pid);
     pthread_mutex_lock(&c->lock);
     p = find_proc(c, pid);
@@ -351,15 +451,19 @@ int cv_reset_begin(struct containerv_container *c, int *conn, struct containerv_
 int cv_reset_end(struct containerv_container *c, int conn, struct containerv_error *err)
 {
     containerv_error_clear(err);
+    union {
+        struct cv_reset_msg m;
+        char buf[sizeof(struct cv_reset_msg) + 1];
+    } rx;
     struct cv_reset_msg rep;
     ssize_t n;
     do
-        n = recv(conn, &rep, sizeof(rep), 0);
+        n = recv(conn, rx.buf, sizeof(rx.buf), MSG_TRUNC);
     while (n < 0 && errno == EINTR);
     int e = errno;
     close(conn);
-    if (n != (ssize_t)sizeof(rep) || rep.type != CV_MSG_RESET_DONE)
-        return cv_error(err, n < 0 ? e : EPIPE, "reset", "no answer from the init of '%s'", c->id);
+    if (n <= 0 || cv_host_parse_reset_done(rx.buf, (size_t)n, &rep) < 0)
+        return cv_error(err, n < 0 ? e : n == 0 ? EPIPE : EPROTO, "reset", "no answer from the init of '%s'", c->id);
     /* the last user's processes are gone: so are their handles */
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < c->n_procs; i++) {
@@ -368,10 +472,8 @@ int cv_reset_end(struct containerv_container *c, int conn, struct containerv_err
     }
     c->n_procs = 0;
     pthread_mutex_unlock(&c->lock);
-    if (rep.error) {
-        rep.what[sizeof(rep.what) - 1] = '\0';
+    if (rep.error)
         return cv_error_plain(err, rep.error, "reset", "container '%s' is not as new: %s", c->id, rep.what);
-    }
     return 0;
 }
 
@@ -386,29 +488,23 @@ int containerv_reset(struct containerv_container *c, struct containerv_error *er
 
 static int load_spawn_defaults(struct containerv_container *c, struct containerv_error *err)
 {
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/%s.json", c->runtime_dir, c->id);
-    json_error_t jerr;
-    json_t *j = json_load_file(path, 0, &jerr);
-    if (!j)
-        return cv_error_plain(err, EBADMSG, "attach", "reading '%s': %s", path, jerr.text);
-    json_t *env = json_object_get(j, "env");
-    json_int_t uid = 0, gid = 0;
-    const char *wd = "/";
-    json_unpack(j, "{s?I, s?I, s?s}", "uid", &uid, "gid", &gid, "workdir", &wd);
-    c->uid = (uid_t)uid;
-    c->gid = (gid_t)gid;
-    c->workdir = strdup(wd);
-    size_t n = json_is_array(env) ? json_array_size(env) : 0;
-    c->env = calloc(n + 1, sizeof(char *));
-    int r = (c->workdir && c->env) ? 0 : -ENOMEM;
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        const char *s = json_string_value(json_array_get(env, i));
-        if (s && !(c->env[c->n_env++] = strdup(s)))
-            r = -ENOMEM;
-    }
-    json_decref(j);
-    return r < 0 ? cv_error(err, -r, "attach", "loading '%s'", path) : 0;
+    size_t len;
+    char *text = cv_state_read(c->runtime_dir, c->id, &len);
+    if (!text)
+        return cv_error(err, errno, "attach", "reading '%s/%s.json'", c->runtime_dir, c->id);
+    struct cv_spawn_defaults d;
+    int r = cv_state_parse_spawn_defaults(text, len, &d);
+    free(text);
+    if (r < 0)
+        return r == -EBADMSG
+                   ? cv_error_plain(err, EBADMSG, "attach", "'%s/%s.json' is not a valid state", c->runtime_dir, c->id)
+                   : cv_error(err, -r, "attach", "loading '%s/%s.json'", c->runtime_dir, c->id);
+    c->uid = d.uid;
+    c->gid = d.gid;
+    c->workdir = d.workdir;
+    c->env = d.env;
+    c->n_env = d.n_env;
+    return 0;
 }
 
 static int connect_control(struct containerv_container *c, struct containerv_error *err)
@@ -451,8 +547,9 @@ int containerv_attach(const char *runtime_dir, const char *id, struct containerv
     c->init_pidfd = (int)syscall(SYS_pidfd_open, info.init_pid, 0);
     if (c->init_pidfd < 0)
         r = cv_error(err, errno, "attach", "the init (pid %d) of '%s'", info.init_pid, id);
-    /* the pidfd pins the pid: check it is still our init, not a reused pid */
-    if (r == 0 && start >= 0 && cv_state_start_time(info.init_pid) != start)
+    /* the pidfd pins the pid: check it is still our init, not a reused pid
+     * (a running container's state always records the init's start time) */
+    if (r == 0 && (start < 0 || cv_state_start_time(info.init_pid) != start))
         r = cv_error_plain(err, ESRCH, "attach", "the init of '%s' is gone; run 'containerv gc'", id);
     if (r == 0)
         r = load_spawn_defaults(c, err);

@@ -117,4 +117,22 @@ struct cv_reset_msg {
  * buf): 0 or -EINVAL. For tests/fuzz. */
 int cv_init_parse_spawn(const void *buf, size_t len, const char **cwd, char **argv, char **envp);
 
+/* process.c: the host's checks of what an init sends (the runtime's only
+ * parse of those messages, and tests/fuzz's fuzz_init_reply). buf holds one
+ * message whose length is n (recv with MSG_TRUNC: when n exceeds the buffer
+ * the message is refused before anything is read). A message is accepted
+ * only whole, of the exact size and a type expected there; *out gets a copy
+ * with its strings NUL-terminated, n_steps at most 24 and error codes 0 or
+ * 1..4095 (any other code becomes EPROTO). buf may be out. -EPROTO when
+ * refused. */
+/* CV_MSG_HELLO (4 bytes, nothing written to out) or CV_MSG_SPAWNED */
+int cv_host_parse_spawn_answer(const void *buf, size_t n, struct cv_spawned_msg *out);
+/* 0 and the exit code (0..255, 128 + signal); a status that is neither an
+ * exit nor a signal is refused */
+int cv_host_parse_exited(const void *buf, size_t n, int *code);
+/* 0 */
+int cv_host_parse_reset_done(const void *buf, size_t n, struct cv_reset_msg *out);
+/* CV_SYNC_READY or CV_SYNC_ERROR */
+int cv_host_parse_sync(const void *buf, size_t n, struct cv_sync_msg *out);
+
 #endif

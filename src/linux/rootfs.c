@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 
 #define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
@@ -159,11 +160,25 @@ static size_t put_escaped(char *buf, size_t off, size_t size, const char *path)
  * killed). Overlay gets paths, not fds: it must clone the upper layer's
  * mount, which the kernel allows only for mounts of the caller's own (new)
  * mount namespace. */
+/* The size of each of the container's big tmpfs mounts (the writable layer,
+ * /tmp): its memory limit, or without one half the RAM but at most 4 GiB (the
+ * kernel's default is half the RAM for each mount, of every container). */
+#define CV_TMPFS_DEFAULT_MAX (4ull << 30)
+static unsigned long long tmpfs_size(const struct containerv_options *o)
+{
+    if (o->limits.memory)
+        return (unsigned long long)o->limits.memory;
+    struct sysinfo si;
+    if (sysinfo(&si) < 0)
+        return CV_TMPFS_DEFAULT_MAX;
+    unsigned long long half = (unsigned long long)si.totalram * si.mem_unit / 2;
+    return half < CV_TMPFS_DEFAULT_MAX ? half : CV_TMPFS_DEFAULT_MAX;
+}
+
 static int mount_layer_tmpfs(struct cv_child_args *a)
 {
-    char opts[64] = "mode=0755";
-    if (a->opts->limits.memory)
-        snprintf(opts, sizeof(opts), "mode=0755,size=%llu", (unsigned long long)a->opts->limits.memory);
+    char opts[64];
+    snprintf(opts, sizeof(opts), "mode=0755,size=%llu", tmpfs_size(a->opts));
     if (mount("tmpfs", a->layer_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
         return -errno;
     return mkdir(a->rootfs_mnt, 0755) < 0 ? -errno : 0;
@@ -545,6 +560,8 @@ static int pivot(int rootfd, struct cv_helper *h, bool lo, unsigned relax)
     do {                                                                     \
         uint64_t t0_ = cv_now_ns();                                          \
         int r_ = cv_fault_child(a->fault, name, a->sync_fd) ? -EIO : (expr);                  \
+        if (r_ >= 0 && cv_fault_child_after(a->fault, name))                \
+            return cv_child_fail(m, name, EIO, "injected fault after the step"); \
         if (r_ < 0)                                                          \
             return cv_child_fail(m, name, r_, what);                         \
         cv_child_step(m, name, t0_);                                         \
@@ -578,7 +595,9 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     what = "/sys";
     STEP("child.mount.sys", mount_sys(rootfd, o, !early));
     what = "/tmp";
-    STEP("child.mount.tmp", mount_in_root(rootfd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"));
+    char tmp_opts[64];
+    snprintf(tmp_opts, sizeof(tmp_opts), "mode=1777,size=%llu", tmpfs_size(o));
+    STEP("child.mount.tmp", mount_in_root(rootfd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts));
     if (o->n_binds == 0)
         STEP("child.mount.binds", 0); /* nothing to mount; a fault still fires */
     for (int i = 0; i < o->n_binds; i++) {

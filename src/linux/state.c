@@ -128,13 +128,11 @@ int cv_state_claimable(const char *runtime_dir, const char *id, struct container
     return r;
 }
 
-int64_t cv_state_start_time(pid_t pid)
+int64_t cv_proc_stat_start_time(const char *stat)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    if (cv_read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
-        return -1;
-    char *p = strrchr(buf, ')');
+    /* the name (field 2) is in parentheses and may hold any byte but NUL:
+     * a process names itself, so only the last ')' ends it */
+    const char *p = strrchr(stat, ')');
     if (!p)
         return -1;
     /* field 22 is starttime; p points at the end of field 2 */
@@ -142,7 +140,20 @@ int64_t cv_state_start_time(pid_t pid)
     for (; *p && field < 22; p++)
         if (*p == ' ')
             field++;
-    return strtoll(p, NULL, 10);
+    if (field < 22 || *p < '0' || *p > '9')
+        return -1;
+    errno = 0;
+    long long v = strtoll(p, NULL, 10);
+    return errno ? -1 : v;
+}
+
+int64_t cv_state_start_time(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    if (cv_read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+        return -1;
+    return cv_proc_stat_start_time(buf);
 }
 
 static char *state_json(struct containerv_container *c)
@@ -251,18 +262,80 @@ int cv_state_remove(const char *runtime_dir, const char *id)
     return 0;
 }
 
-/* Read <id>.json into info (and the init's start time). */
-/* Read the state at fd into info (and the init's start time). */
-static int read_state(int fd, struct containerv_info *info, int64_t *start_time)
+#define CV_STATE_MAX (4 << 20) /* bytes of a state file we read: the env is at most CV_SPAWN_MAX */
+
+/* The whole content of fd, NUL-terminated (malloc'ed), or NULL with errno. */
+static char *read_all(int fd, size_t *len)
 {
-    json_error_t jerr;
-    json_t *j = json_loadfd(fd, 0, &jerr);
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 == cap) {
+            char *b = cap >= CV_STATE_MAX ? NULL : realloc(buf, cap * 2);
+            if (!b) {
+                free(buf);
+                errno = cap >= CV_STATE_MAX ? EFBIG : ENOMEM;
+                return NULL;
+            }
+            buf = b;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            errno = e;
+            return NULL;
+        }
+        if (r == 0) {
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+        n += (size_t)r;
+    }
+    return NULL;
+}
+
+char *cv_state_read(const char *runtime_dir, const char *id, size_t *len)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s.json", runtime_dir, id);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return NULL;
+    char *text = read_all(fd, len);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return text;
+}
+
+static json_t *load_state(const char *text, size_t len)
+{
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+int cv_state_parse(const char *text, size_t len, struct containerv_info *info, int64_t *start_time)
+{
+    json_t *j = load_state(text, len);
     if (!j)
         return -EBADMSG;
     json_int_t pid = 0, created = 0, st = -1;
     const char *rootfs = "";
     int r = json_unpack(j, "{s:I, s:I, s?I, s?s}", "init_pid", &pid, "created", &created,
                         "init_start_time", &st, "rootfs", &rootfs) < 0 ? -EBADMSG : 0;
+    /* 0 while it is being created; a pid_t otherwise (a cast of a larger
+     * number could name another process, pid 1 say) */
+    if (r == 0 && (pid < 0 || pid > INT32_MAX || st < -1))
+        r = -EBADMSG;
     if (r == 0) {
         info->init_pid = (pid_t)pid;
         info->created_unix = created;
@@ -271,6 +344,66 @@ static int read_state(int fd, struct containerv_info *info, int64_t *start_time)
             *start_time = st;
     }
     json_decref(j);
+    return r;
+}
+
+void cv_spawn_defaults_free(struct cv_spawn_defaults *d)
+{
+    free(d->workdir);
+    for (int i = 0; d->env && i < d->n_env; i++)
+        free(d->env[i]);
+    free(d->env);
+    memset(d, 0, sizeof(*d));
+}
+
+int cv_state_parse_spawn_defaults(const char *text, size_t len, struct cv_spawn_defaults *d)
+{
+    memset(d, 0, sizeof(*d));
+    json_t *j = load_state(text, len);
+    if (!j)
+        return -EBADMSG;
+    json_t *env = NULL;
+    json_int_t uid = 0, gid = 0;
+    const char *wd = "/";
+    int r = json_unpack(j, "{s?I, s?I, s?s, s?o}", "uid", &uid, "gid", &gid, "workdir", &wd, "env", &env) < 0
+                ? -EBADMSG : 0;
+    /* (uid_t)-1 would mean "unchanged" to setresuid: the init's root */
+    if (r == 0 && (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX || wd[0] != '/' ||
+                   (env && !json_is_array(env))))
+        r = -EBADMSG;
+    size_t n = env ? json_array_size(env) : 0;
+    if (r == 0 && n > 4096)
+        r = -EBADMSG;
+    if (r == 0) {
+        d->uid = (uid_t)uid;
+        d->gid = (gid_t)gid;
+        d->workdir = strdup(wd);
+        d->env = calloc(n + 1, sizeof(char *));
+        if (!d->workdir || !d->env)
+            r = -ENOMEM;
+    }
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        const char *s = json_string_value(json_array_get(env, i));
+        if (!s || !strchr(s, '=') || strlen(s) != json_string_length(json_array_get(env, i)))
+            r = -EBADMSG; /* every entry NAME=value, without NUL */
+        else if (!(d->env[d->n_env++] = strdup(s)))
+            r = -ENOMEM;
+    }
+    json_decref(j);
+    if (r < 0)
+        cv_spawn_defaults_free(d);
+    return r;
+}
+
+/* Read the state at fd into info (and the init's start time). */
+static int read_state(int fd, struct containerv_info *info, int64_t *start_time)
+{
+    size_t len;
+    char *text = read_all(fd, &len);
+    if (!text)
+        return errno == ENOMEM ? -ENOMEM : -EBADMSG;
+    int r = cv_state_parse(text, len, info, start_time);
+    free(text);
     return r;
 }
 

@@ -1,7 +1,7 @@
-/* The daemon's configuration file (src/cli/daemon_config.c). */
+/* The daemon's configuration file (src/daemon/config.c). */
 #include "fuzz.h"
 
-#include "../../src/cli/daemon.h"
+#include "../../src/daemon/daemon.h"
 
 #include <stdio.h>
 

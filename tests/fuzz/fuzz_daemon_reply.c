@@ -1,10 +1,10 @@
 /* The client's parse of the daemon's replies (src/cli/daemon_client.c
- * recv_reply / daemon_error, daemon_proto.c cvd_recv / cvd_check): the input
+ * recv_reply / daemon_error, src/daemon/proto.c cvd_recv / cvd_check): the input
  * is one message that arrives on a SOCK_SEQPACKET socket into the client's
  * buffer. */
 #include "fuzz.h"
 
-#include "../../src/cli/daemon_proto.h"
+#include "../../src/daemon/proto.h"
 
 #include <sys/socket.h>
 #include <unistd.h>

@@ -1,9 +1,9 @@
-/* The daemon's parse of a client's message (src/cli/daemon.c handle_msg /
+/* The daemon's parse of a client's message (src/daemon/daemon.c handle_msg /
  * do_run: cvd_check, check_run, parse_argv): input "<nfds byte><message>". */
 #include "fuzz.h"
 
-#include "../../src/cli/daemon.h"
-#include "../../src/cli/daemon_proto.h"
+#include "../../src/daemon/daemon.h"
+#include "../../src/daemon/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

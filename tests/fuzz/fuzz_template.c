@@ -1,4 +1,4 @@
-/* The JSON template loader (src/perf/template.c): the input is the file. */
+/* The JSON template loader (src/pool/template.c): the input is the file. */
 #include "fuzz.h"
 
 #include <containerv/containerv.h>

@@ -1,10 +1,28 @@
 /* Print the names of containerv_create's steps, one a line (for the
- * fault-injection tests that drive the CLI). */
+ * fault-injection tests that drive the CLI); with --sysnr, this
+ * architecture's numbers of pause, poll and ppoll (-1 where it has none),
+ * which the tests read in /proc/PID/syscall to see a paused step. */
 #include <containerv/containerv.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
 
-int main(void)
+#ifndef SYS_pause
+#define SYS_pause -1
+#endif
+#ifndef SYS_poll
+#define SYS_poll -1
+#endif
+#ifndef SYS_ppoll
+#define SYS_ppoll -1
+#endif
+
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--sysnr") == 0) {
+        printf("%ld %ld %ld\n", (long)SYS_pause, (long)SYS_poll, (long)SYS_ppoll);
+        return 0;
+    }
     const char *const *steps = containerv_create_steps();
     if (!steps || !steps[0]) {
         fprintf(stderr, "cv-steps: containerv_create_steps() returned no step\n");

@@ -58,7 +58,8 @@ static int usage(void)
           "       cvtest read PATH | cat PATH | write PATH TEXT | ls DIR | openw PATH |\n"
           "              readlink PATH\n"
           "       cvtest alloc MB | forkbomb N | signal SIG | exit N | sleep S | env NAME |\n"
-          "              traceme PROGRAM [ARGS...]\n",
+          "              traceme PROGRAM [ARGS...]\n"
+          "       cvtest live S   (writes \"start\", sleeps S seconds, writes \"end\": where a kill found it)\n",
           stderr);
     return 2;
 }
@@ -567,6 +568,11 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "sleep") && a1)
         return cmd_sleep(a1);
+    if (!strcmp(cmd, "live") && a1) { /* one write(2) each: nothing waits in a buffer */
+        if (write(1, "start\n", 6) != 6 || cmd_sleep(a1) != 0 || write(1, "end\n", 4) != 4)
+            return 1;
+        return 0;
+    }
     if (!strcmp(cmd, "env") && a1) {
         const char *v = getenv(a1);
         if (!v) {

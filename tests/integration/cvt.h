@@ -29,6 +29,7 @@ struct cvt {
     char runtime_dir[300];    /* <tmp>/run */
     char prefix[32];          /* "cvt<pid>x": every container id starts with it */
     unsigned seq;
+    char name[64];            /* the suite's, as given to cvt_main */
 };
 extern struct cvt cvt;
 
@@ -77,6 +78,7 @@ struct cvt_snap {
     int marked_mounts; /* mount lines (self and host) naming our tmp dir or id prefix */
     int cgroups;      /* cgroup directories whose name holds the id prefix */
     int procs;        /* processes whose /proc/PID/cgroup names the id prefix */
+    int descendants;  /* live processes below the test process (it is a subreaper) */
     int fds;          /* this process's open fds */
     int rt_entries;   /* entries in the runtime dir */
     char *self_mountinfo;
@@ -102,6 +104,43 @@ int cvt_fixture_teardown(void **state);
  * change of the totals that names none of our paths is only reported, since
  * other users of a shared machine mount things too. */
 bool cvt_strict_mounts(void);
+
+/* Skips. cmocka counts a skip() as a pass, so every skip goes through one
+ * of these, which says why on stderr and, when $CVT_SKIP_LOG names a file
+ * (.ci/run sets it), appends "<suite> <file>:<line> <kind>: <why>" to it for
+ * CI's summary.
+ *   cvt_skip_host: this host cannot have it (the other cgroup version, a
+ *     kernel feature); another host or the VM covers it.
+ *   cvt_skip_missing: a tool or package is missing; CI installs everything,
+ *     so under $CI it is a failure, not a skip. */
+void cvt_note_skip(const char *file, int line, const char *kind, const char *why);
+#define cvt_skip_host(why)                                                                 \
+    do {                                                                                   \
+        cvt_note_skip(__FILE__, __LINE__, "host", (why));                                  \
+        skip();                                                                            \
+    } while (0)
+#define cvt_skip_missing(why)                                                              \
+    do {                                                                                   \
+        if (cvt_in_ci())                                                                   \
+            fail_msg("%s:%d: %s (required in CI, where every dependency is installed)",   \
+                     __FILE__, __LINE__, (why));                                           \
+        cvt_note_skip(__FILE__, __LINE__, "missing", (why));                               \
+        skip();                                                                            \
+    } while (0)
+bool cvt_in_ci(void);
+
+/* The container's cgroup file, read and trimmed (malloc'd): v2
+ * "/sys/fs/cgroup/containerv/ID/V2_FILE", else v1
+ * "/sys/fs/cgroup/V1_CTRL/containerv/ID/V1_FILE"; *v2 says which. Fails the
+ * test when it cannot be read. */
+char *cvt_cgroup_file(struct containerv_container *c, const char *v1_ctrl, const char *v1_file,
+                      const char *v2_file, bool *v2);
+
+/* A pid that no longer runs: gone, or a zombie not reaped yet (kill(pid, 0)
+ * succeeds on a zombie, so it cannot tell). cvt_wait_dead waits for that,
+ * bounded (a hang guard: 10 s), and says whether it happened. */
+bool cvt_pid_dead(pid_t pid);
+bool cvt_wait_dead(pid_t pid);
 
 /* Small file helpers. */
 void cvt_write_file(const char *path, const char *text);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fault injection through the CLI: CONTAINERV_FAULT=<step> makes each step of
-# create fail in turn (one clear line naming the step, nothing left behind);
+# create fail in turn (with options under which every step runs: limits, a
+# volume, --read-only) (one clear line naming the step, nothing left behind);
 # CONTAINERV_FAULT=pause:<step> holds create at a step, where it is killed
 # with SIGKILL; then gc, and nothing may remain.
 source "${CV_TEST_LIB:-$(dirname "$0")/lib.sh}"
@@ -19,7 +20,7 @@ for step in "${steps[@]}"; do
   newid
   capture env CONTAINERV_FAULT="$step" timeout -k 5 "$CV_TIMEOUT" "$CONTAINERV" --runtime-dir "$RT" \
     run --name "$ID" --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" --memory 64M --pids 32 \
-    --volume "$T/vol:/mnt/vol" -- cvtest exit 0
+    --volume "$T/vol:/mnt/vol" --read-only -- cvtest exit 0
   is "$RC" 125 "fault $step: exit 125"
   is "$NERR" 1 "fault $step: one line on stderr"
   like "$(err1)" "$step" "fault $step: the message names the step"
@@ -40,11 +41,11 @@ for verb in run create; do
     newid
     if [ "$verb" = run ]; then
       CONTAINERV_FAULT="pause:$step" "$CONTAINERV" --runtime-dir "$RT" run --name "$ID" \
-        --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" --pids 32 -- cvtest sleep 100 \
+        --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" --pids 32 --read-only -- cvtest sleep 100 \
         >/dev/null 2>"$T/pause.err" &
     else
       CONTAINERV_FAULT="pause:$step" "$CONTAINERV" --runtime-dir "$RT" create --name "$ID" \
-        --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" --pids 32 >/dev/null 2>"$T/pause.err" &
+        --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" --pids 32 --read-only >/dev/null 2>"$T/pause.err" &
     fi
     pid=$!
     BG_PIDS+=("$pid")

@@ -1,5 +1,5 @@
 /* The pool daemon against bad clients, at the protocol level
- * (src/cli/daemon_proto.h): malformed messages, descriptors where none
+ * (src/daemon/proto.h): malformed messages, descriptors where none
  * belong, too many descriptors, oversized messages, messages out of state,
  * a second RUN, a client that goes away mid-run, a flood of connections and
  * garbage. Each gets an ERROR (or nothing) and the connection closed; the
@@ -8,7 +8,7 @@
  * (The CLI side: test_cli_daemon.sh.) */
 #include "cvt.h"
 
-#include "cli/daemon_proto.h"
+#include "daemon/proto.h"
 
 #include <containerv/pool.h>
 
@@ -33,11 +33,17 @@ static pid_t daemon_pid = -1;
 /* ------------------------------------------------------------ the daemon */
 
 static const char *daemon_group; /* --group of the next start_daemon, or NULL */
+static const char *daemon_pool = "web=2"; /* --pool of the next start_daemon */
+static char hold_path[512];       /* with hold_creates: CONTAINERV_FAULT=pause:validate@it */
+static bool hold_creates;
 
 static void start_daemon(void)
 {
-    char prefix[64], pool[] = "web=2";
+    char prefix[64], pool[32];
     int ready[2];
+
+    snprintf(pool, sizeof(pool), "%s", daemon_pool);
+    snprintf(hold_path, sizeof(hold_path), "%s/hold.sock", cvt.tmp);
 
     snprintf(state, sizeof(state), "%s/state", cvt.tmp);
     snprintf(sock_path, sizeof(sock_path), "%s/sock/d.sock", cvt.tmp);
@@ -52,6 +58,10 @@ static void start_daemon(void)
     if (daemon_pid == 0) {
         if (dup2(ready[1], 3) < 0) /* dup2 clears close-on-exec */
             _exit(127);
+        char spec[600];
+        snprintf(spec, sizeof(spec), "pause:validate@%s", hold_path);
+        if (hold_creates)
+            setenv("CONTAINERV_FAULT", spec, 1);
         execl(cvt.containerv, "containerv", "--state-dir", state, "--runtime-dir",
               cvt.runtime_dir, "--socket", sock_path, "daemon", "--pool", pool, "--id-prefix",
               prefix, "--ready-fd", "3", daemon_group ? "--group" : (char *)NULL,
@@ -202,8 +212,8 @@ static struct cvd_run *run_msg(const char *tpl, const char *const *argv, uint32_
     return m;
 }
 
-/* RUN argv with stdout to a pipe; the STARTED pid; *out_r the pipe. */
-static pid_t start_run(int sock, const char *const *argv, int *out_r)
+/* Send RUN argv with stdout to a pipe; *out_r the pipe. */
+static void send_run(int sock, const char *const *argv, int *out_r)
 {
     int p[2];
     size_t len;
@@ -212,6 +222,12 @@ static pid_t start_run(int sock, const char *const *argv, int *out_r)
     assert_int_equal(send_fds(sock, m, len, &p[1], 1), (ssize_t)len);
     free(m);
     close(p[1]);
+    *out_r = p[0];
+}
+
+/* The answer to a RUN is STARTED: its pid. */
+static pid_t expect_started(int sock)
+{
     struct cvd_started s;
     char buf[sizeof(struct cvd_error) + 64];
     int type = next_msg(sock, buf, sizeof(buf), NULL);
@@ -220,8 +236,14 @@ static pid_t start_run(int sock, const char *const *argv, int *out_r)
                  type == CVD_ERROR ? ((struct cvd_error *)buf)->message : "");
     memcpy(&s, buf, sizeof(s));
     assert_true(s.pid > 0);
-    *out_r = p[0];
     return s.pid;
+}
+
+/* RUN argv with stdout to a pipe; the STARTED pid; *out_r the pipe. */
+static pid_t start_run(int sock, const char *const *argv, int *out_r)
+{
+    send_run(sock, argv, out_r);
+    return expect_started(sock);
 }
 
 /* A normal run still works: "echo ok" through the protocol, exit 0. */
@@ -651,12 +673,271 @@ static void test_member_fds(void **st)
     for (int i = 0; i < 64; i++)
         held[i] = member_connect();
     expect_error(member_connect(), CVD_ERR_BUSY, "the member's 65th connection");
+    /* told BUSY too when its request is already there as the daemon takes
+     * the connection (the daemon stopped meanwhile): closing a connection
+     * with a message unread would reset it, and the answer would be lost */
+    assert_int_equal(kill(daemon_pid, SIGSTOP), 0);
+    int late = member_connect();
+    struct cvd_hdr sh;
+    hdr(&sh, CVD_STATUS, sizeof(sh));
+    assert_int_equal(send(late, &sh, sizeof(sh), MSG_NOSIGNAL), (ssize_t)sizeof(sh));
+    assert_int_equal(kill(daemon_pid, SIGCONT), 0);
+    expect_error(late, CVD_ERR_BUSY, "the member's 65th connection, its request sent");
     assert_serves("one uid's quota is full");
     for (int i = 0; i < 64; i++)
         close(held[i]);
     unlink(secret);
     stop_daemon();
     daemon_group = NULL;
+}
+
+/* ------------------------------------------------------------ cold creates */
+
+/* The daemon's caps on cold creates (src/daemon/server.h) */
+enum { COLD_MAX = 4, COLD_PER_UID = 2 };
+
+/* The socket the daemon's creates are held on (hold_creates): each create
+ * connects at its first step and waits until its connection is closed. */
+static int hold_listen(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", hold_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 64), 0);
+    return fd;
+}
+
+/* The next create that reached its first step (no timeout: the watchdog
+ * catches a create that never comes). */
+static int held_create(int lfd)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+/* No more holds: creates from now on go straight through. */
+static void hold_end(int lfd)
+{
+    close(lfd);
+    unlink(hold_path);
+}
+
+/* One STATUS round trip (one pool): its row. */
+static void status_of(struct cvd_status_row *row)
+{
+    int sock = dconnect();
+    struct cvd_hdr h;
+    char buf[sizeof(struct cvd_status_row) + 64];
+    hdr(&h, CVD_STATUS, sizeof(h));
+    assert_int_equal(send(sock, &h, sizeof(h), MSG_NOSIGNAL), (ssize_t)sizeof(h));
+    assert_int_equal(next_msg(sock, buf, sizeof(buf), NULL), CVD_STATUS_ROW);
+    memcpy(row, buf, sizeof(*row));
+    assert_int_equal(next_msg(sock, buf, sizeof(buf), NULL), CVD_STATUS_END);
+    assert_int_equal(((struct cvd_status_end *)buf)->count, 1);
+    close(sock);
+}
+
+/* Until the pool has n containers out (every other one was given back);
+ * the bound is a guard against one that never comes back, not a criterion. */
+static void wait_in_use(int n)
+{
+    struct cvd_status_row row;
+    for (int i = 0;; i++) {
+        status_of(&row);
+        if (row.in_use == n)
+            return;
+        if (i == 6000)
+            fail_msg("the pool still has %d containers out, want %d: one was never given back",
+                     row.in_use, n);
+        usleep(10000);
+    }
+}
+
+/* The next message is QUEUED: its flags and how many wait before it. */
+static void expect_queued(int sock, uint32_t flags, uint32_t ahead, const char *what)
+{
+    char buf[sizeof(struct cvd_error) + 64];
+    int type = next_msg(sock, buf, sizeof(buf), NULL);
+    if (type != CVD_QUEUED)
+        fail_msg("%s: want QUEUED, got %d (%s)", what, type,
+                 type == CVD_ERROR ? ((struct cvd_error *)buf)->message : "");
+    struct cvd_queued q;
+    memcpy(&q, buf, sizeof(q));
+    if (q.flags != flags || q.ahead != ahead)
+        fail_msg("%s: want QUEUED flags %u ahead %u, got flags %u ahead %u", what, flags, ahead,
+                 q.flags, q.ahead);
+}
+
+/* After STARTED: EXITED 0 and "ok" on the pipe; closes both. */
+static void expect_ok(int sock, int out, const char *what)
+{
+    char buf[sizeof(struct cvd_error) + 64], text[16] = "";
+    expect_started(sock);
+    int type = next_msg(sock, buf, sizeof(buf), NULL);
+    if (type != CVD_EXITED || ((struct cvd_exited *)buf)->code != 0)
+        fail_msg("%s: want EXITED 0, got %d", what, type);
+    assert_int_equal(read(out, text, sizeof(text) - 1), 3);
+    assert_string_equal(text, "ok\n");
+    close(out);
+    close(sock);
+}
+
+static const char *const echo_ok[] = {"/bin/sh", "-c", "echo ok", NULL};
+static const char *const sleeper30[] = {"/bin/sleep", "30", NULL};
+
+/* A RUN against an empty pool is made by a create thread: while that
+ * create is held at its first step, the loop answers another client's
+ * STATUS (before the create is released: the order is the assertion), and
+ * the RUN starts once it is released. On a daemon that creates in its
+ * loop the STATUS is never answered (the watchdog fails the test). */
+static void test_cold_off_loop(void **st)
+{
+    (void)st;
+    struct cvt_snap before;
+    struct cvd_status_row row;
+    int out_a, out_b;
+    cvt_snapshot(&before);
+    daemon_pool = "web=1";
+    hold_creates = true;
+    start_daemon(); /* the pool filled before anyone holds */
+    int hl = hold_listen();
+    int sock_a = dconnect();
+    start_run(sock_a, sleeper30, &out_a); /* the warm one */
+    int sock_b = dconnect();
+    send_run(sock_b, echo_ok, &out_b);
+    int h = held_create(hl); /* B's create is in flight, held */
+    status_of(&row);         /* answered meanwhile */
+    assert_int_equal(row.in_use, 1);
+    assert_int_equal(row.misses, 1);
+    assert_int_equal(row.hits, 1);
+    /* B has no answer yet: its container is not made */
+    struct pollfd p = {.fd = sock_b, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 0), 0);
+    hold_end(hl);
+    close(h);
+    expect_ok(sock_b, out_b, "the RUN whose create was held");
+    close(sock_a); /* A's command is killed, its container goes back */
+    close(out_a);
+    wait_in_use(0);
+    assert_serves("a held create");
+    stop_daemon();
+    hold_creates = false;
+    daemon_pool = "web=2";
+    cvt_assert_no_leaks(&before, "daemon after a held cold create");
+    cvt_snap_free(&before);
+}
+
+/* A member's RUN (stdout to a pipe, *out_r) on a connection of its own. */
+static int member_send_run(const char *const *argv, int *out_r)
+{
+    int sock = member_connect();
+    send_run(sock, argv, out_r);
+    return sock;
+}
+
+/* The caps on cold creates in flight: a member's third RUN against an empty
+ * pool waits (QUEUED, for its uid) while root's RUNs start; beyond 4 in
+ * flight root's waits too (QUEUED, for the daemon). A client that leaves
+ * while it waits leaves the queue; one that leaves while its create is in
+ * flight gets its container given back once made, and its slot goes to the
+ * first RUN in the queue whose uid is under the cap. */
+static void test_cold_caps(void **st)
+{
+    (void)st;
+    struct cvt_snap before;
+    struct cvd_status_row row;
+    int out_a, out_m[3], out_r[3], sock_m[3], sock_r[3], h[COLD_MAX + 1];
+    cvt_snapshot(&before);
+    daemon_pool = "web=1";
+    daemon_group = "4242";
+    hold_creates = true;
+    start_daemon();
+    int hl = hold_listen();
+    int sock_a = dconnect();
+    start_run(sock_a, sleeper30, &out_a); /* the pool is empty from now on */
+
+    /* the member: two creates in flight, the third waits for its uid */
+    for (int i = 0; i < COLD_PER_UID; i++) {
+        sock_m[i] = member_send_run(echo_ok, &out_m[i]);
+        h[i] = held_create(hl);
+    }
+    sock_m[2] = member_send_run(echo_ok, &out_m[2]);
+    expect_queued(sock_m[2], CVD_QUEUED_UID, 0, "the member's third RUN");
+    /* root's RUNs start meanwhile, up to the daemon's cap */
+    for (int i = COLD_PER_UID; i < COLD_MAX; i++) {
+        sock_r[i - COLD_PER_UID] = dconnect();
+        send_run(sock_r[i - COLD_PER_UID], echo_ok, &out_r[i - COLD_PER_UID]);
+        h[i] = held_create(hl);
+    }
+    sock_r[2] = dconnect();
+    send_run(sock_r[2], echo_ok, &out_r[2]);
+    expect_queued(sock_r[2], 0, 1, "root's RUN beyond the daemon's cap");
+    /* the CLI waits through QUEUED (and says so with --debug) */
+    int cli_err[2], cli_out[2];
+    assert_int_equal(pipe2(cli_err, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(cli_out, O_CLOEXEC), 0);
+    pid_t cli = fork();
+    assert_true(cli >= 0);
+    if (cli == 0) {
+        if (dup2(cli_out[1], 1) < 0 || dup2(cli_err[1], 2) < 0)
+            _exit(127);
+        execl(cvt.containerv, "containerv", "--debug", "--socket", sock_path, "run", "--template",
+              "web", "--", "/bin/sh", "-c", "echo ok", (char *)NULL);
+        _exit(127);
+    }
+    close(cli_err[1]);
+    close(cli_out[1]);
+    FILE *cli_log = fdopen(cli_err[0], "r");
+    assert_non_null(cli_log);
+    char line[512];
+    bool told = false;
+    while (!told && fgets(line, sizeof(line), cli_log))
+        told = strstr(line, "waiting for a cold create (2 ahead; the daemon's slots are busy)");
+    if (!told)
+        fail_msg("the CLI did not say it waits");
+    status_of(&row); /* the loop still serves */
+    assert_int_equal(row.misses, COLD_MAX);
+    assert_int_equal(row.in_use, 1);
+
+    /* leaving while queued, leaving while the create is in flight */
+    close(sock_r[2]);
+    close(out_r[2]);
+    close(sock_m[0]);
+    close(out_m[0]);
+    close(h[0]); /* the member's first create ends: its slot goes to its third RUN */
+    h[COLD_MAX] = held_create(hl);
+    close(h[COLD_MAX]);
+    expect_ok(sock_m[2], out_m[2], "the member's queued RUN");
+    hold_end(hl);
+    for (int i = 1; i < COLD_MAX; i++)
+        close(h[i]);
+    expect_ok(sock_m[1], out_m[1], "the member's second RUN");
+    expect_ok(sock_r[0], out_r[0], "root's first RUN");
+    expect_ok(sock_r[1], out_r[1], "root's second RUN");
+    int cst;
+    assert_int_equal(waitpid(cli, &cst, 0), cli);
+    assert_true(WIFEXITED(cst));
+    assert_int_equal(WEXITSTATUS(cst), 0);
+    char cli_text[16] = "";
+    assert_int_equal(read(cli_out[0], cli_text, sizeof(cli_text) - 1), 3);
+    assert_string_equal(cli_text, "ok\n");
+    close(cli_out[0]);
+    fclose(cli_log);
+    /* everything came back but A's, the orphaned create's container too */
+    wait_in_use(1);
+    close(sock_a);
+    close(out_a);
+    wait_in_use(0);
+    assert_serves("the caps on cold creates");
+    stop_daemon();
+    hold_creates = false;
+    daemon_group = NULL;
+    daemon_pool = "web=2";
+    cvt_assert_no_leaks(&before, "daemon after capped cold creates");
+    cvt_snap_free(&before);
 }
 
 int main(void)
@@ -666,6 +947,8 @@ int main(void)
         cmocka_unit_test_teardown(test_out_of_state, teardown),
         cmocka_unit_test_teardown(test_flood, teardown),
         cmocka_unit_test_teardown(test_member_fds, teardown),
+        cmocka_unit_test_teardown(test_cold_off_loop, teardown),
+        cmocka_unit_test_teardown(test_cold_caps, teardown),
     };
     return cvt_main("daemon", tests, sizeof(tests) / sizeof(tests[0]), 280);
 }

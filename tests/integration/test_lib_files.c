@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 /* the per-test container and its leak snapshot: struct cvt_fixture, cvt.h */
@@ -309,12 +310,54 @@ static void test_symlink_escapes_stay_inside(void **state)
     assert_true(err.message[0] != '\0');
 }
 
+/* The size of a container file system, from statfs inside. */
+static unsigned long long fs_size(struct containerv_container *c, const char *path)
+{
+    const char *const argv[] = {"/bin/busybox", "stat", "-f", "-c", "%b %S", path, NULL};
+    char out[128];
+    assert_int_equal(cvt_run(c, argv, NULL, out, sizeof(out)), 0);
+    unsigned long long blocks, bsize;
+    assert_int_equal(sscanf(out, "%llu %llu", &blocks, &bsize), 2);
+    return blocks * bsize;
+}
+
+/* /tmp and the writable layer (statfs of the overlay root is its upper's)
+ * are sized: to the memory limit, and without one to half the RAM but at
+ * most 4 GiB, not the kernel's half of the RAM for each mount. */
+static void test_tmpfs_sizes(void **state)
+{
+    (void)state;
+    struct sysinfo si;
+    assert_int_equal(sysinfo(&si), 0);
+    unsigned long long want = (unsigned long long)si.totalram * si.mem_unit / 2;
+    unsigned long long page = (unsigned long long)sysconf(_SC_PAGESIZE);
+    if (want > (4ull << 30))
+        want = 4ull << 30;
+    want = (want + page - 1) / page * page;
+    struct cvt_fixture *f;
+    cvt_fixture_setup_with((void **)&f, cvt_options());
+    unsigned long long tmp = fs_size(f->c, "/tmp"), root = fs_size(f->c, "/");
+    cvt_fixture_teardown((void **)&f);
+    if (tmp != want || root != want)
+        fail_msg("no memory limit: /tmp is %llu bytes, the writable layer %llu; want %llu", tmp, root, want);
+
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_set_memory_limit(o, 64 << 20), 0);
+    cvt_fixture_setup_with((void **)&f, o);
+    tmp = fs_size(f->c, "/tmp");
+    root = fs_size(f->c, "/");
+    cvt_fixture_teardown((void **)&f);
+    if (tmp != 64 << 20 || root != 64 << 20)
+        fail_msg("a 64 MiB memory limit: /tmp is %llu bytes, the writable layer %llu", tmp, root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_writes_stay_in_upper, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test(test_single_rootfs_is_read_only),
         cmocka_unit_test(test_read_only),
+        cmocka_unit_test(test_tmpfs_sizes),
         cmocka_unit_test(test_bind_mounts),
         cmocka_unit_test_setup_teardown(test_upload_download_roundtrip, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_symlink_escapes_stay_inside, cvt_fixture_setup, cvt_fixture_teardown),

@@ -1,4 +1,6 @@
-/* Templates: save, list, show, load (every field round-trips), delete; a
+/* Templates: save, list, show, load (every field round-trips: checked in a
+ * container made from the loaded template, limits in its cgroup files and
+ * the bind inside it), delete; a
  * corrupt or hand-edited file is refused naming the file and the field. */
 #include "cvt.h"
 
@@ -69,6 +71,23 @@ static void test_roundtrip(void **st)
     cvt_assert_out(c, "hello world", "env", "TPLVAR");
     cvt_assert_out(c, "/tmp", "cwd");
     cvt_assert_out(c, "0", "seccomp");
+    /* the limits reached the cgroup, the bind is there and read-only */
+    bool v2;
+    char *v = cvt_cgroup_file(c, "memory", "memory.limit_in_bytes", "memory.max", &v2);
+    assert_string_equal(v, "67108864");
+    free(v);
+    v = cvt_cgroup_file(c, "pids", "pids.max", "pids.max", &v2);
+    assert_string_equal(v, "32");
+    free(v);
+    v = cvt_cgroup_file(c, "cpu", "cpu.cfs_quota_us", "cpu.max", &v2);
+    assert_string_equal(v, v2 ? "50000 100000" : "50000");
+    free(v);
+    char marker[600];
+    snprintf(marker, sizeof(marker), "%s/template-bind-marker", cvt.tmp);
+    cvt_write_file(marker, "from the host\n");
+    cvt_assert_out(c, "from the host", "cat", "/mnt/host/template-bind-marker");
+    cvt_assert_out(c, "EROFS", "write", "/mnt/host/new", "x");
+    unlink(marker);
     cvt_destroy(c);
     containerv_options_free(l);
 

@@ -1,0 +1,191 @@
+/* `bench throughput`: containers run to completion per second with C
+ * workers, each a create/spawn/wait/destroy loop (or `crun run` loop, or a
+ * pool get/spawn/wait/return loop), for S seconds, beside the floor: the same
+ * workers only forking and executing /bin/true, no isolation. The rate is completed runs over the wall time from the start to
+ * the end of the last run (a run started before the deadline is finished and
+ * counted). */
+#include "bench.h"
+
+#include <containerv/pool.h>
+
+struct tp_mode {
+    struct cvb *b;
+    struct containerv_bench_result *res;
+    bool crun;
+    bool floor;
+    struct containerv_options *opts;
+    struct containerv_pool *pool; /* the pooled mode */
+    uint64_t start, deadline;
+    uint64_t progress_base; /* ms of the modes before this one */
+    uint64_t completed; /* atomic */
+    pthread_mutex_t lock;
+    char failure[256];
+};
+
+static int once_cold(struct tp_mode *t, char *why, size_t n)
+{
+    static const char *const argv[] = {"/bin/true", NULL};
+    struct containerv_container *c = NULL;
+    struct containerv_error e, de;
+    char id[64];
+    pid_t pid;
+    int code = 0;
+    cvb_name(t->b, id, sizeof(id));
+    int r = containerv_create(id, t->opts, &c, &e);
+    if (r == 0 && (r = containerv_spawn(c, argv, NULL, &pid, &e)) == 0)
+        r = containerv_wait(c, pid, &code, &e);
+    int q = c ? containerv_destroy(c, &de) : 0;
+    if (r == 0 && q < 0)
+        e = de, r = q;
+    if (r == 0 && code != 0)
+        r = cv_error_plain(&e, EIO, "wait", "/bin/true exited with %d", code);
+    if (r < 0)
+        snprintf(why, n, "%s", e.message);
+    return r;
+}
+
+static int once_crun(struct tp_mode *t, char *why, size_t n)
+{
+    struct cvb_argv a;
+    cvb_argv_crun(t->b, &t->b->crun, t->b->bundle_true, false, NULL, &a);
+    /* stderr of concurrent runs share the memfd: the reason may be mixed */
+    struct cvb_cmd c = {.path = a.v[0], .argv = a.v, .quiet = true};
+    uint64_t ns;
+    int r = cvb_run(t->b, &c, &ns, why, n);
+    cvb_peer_cleanup(t->b, &t->b->crun, a.name, r < 0);
+    return r;
+}
+
+static int once_floor(struct tp_mode *t, char *why, size_t n)
+{
+    char *argv[] = {(char *)"true", NULL};
+    struct cvb_cmd c = {.path = t->b->true_path, .argv = argv};
+    uint64_t ns;
+    return cvb_run(t->b, &c, &ns, why, n);
+}
+
+static void *worker(void *p)
+{
+    struct tp_mode *t = p;
+    uint64_t last_ms = 0;
+    while (cv_now_ns() < t->deadline && !cvb_cancelled(t->b)) {
+        char why[300];
+        int r = t->crun    ? once_crun(t, why, sizeof(why))
+                : t->floor ? once_floor(t, why, sizeof(why))
+                : t->pool  ? cvb_pool_run(t->pool, why, sizeof(why))
+                           : once_cold(t, why, sizeof(why));
+        pthread_mutex_lock(&t->lock);
+        bool stop = t->failure[0] != '\0';
+        if (r < 0 && !stop)
+            snprintf(t->failure, sizeof(t->failure), "%s", why);
+        pthread_mutex_unlock(&t->lock);
+        if (r < 0 || stop)
+            break;
+        __atomic_add_fetch(&t->completed, 1, __ATOMIC_RELAXED);
+        /* progress: milliseconds of the mode's duration */
+        uint64_t ms = (cv_now_ns() - t->start) / 1000000;
+        if (ms > last_ms) {
+            cvb_progress_at(t->b, "throughput", t->progress_base + ms);
+            last_ms = ms;
+        }
+    }
+    return NULL;
+}
+
+static int run_mode(struct cvb *b, struct tp_mode *t)
+{
+    int nw = b->conf.concurrency, started = 0, r = 0;
+    pthread_t *th = calloc((size_t)nw, sizeof(*th));
+    if (!th)
+        return cv_error(b->err, ENOMEM, "bench.throughput", "allocating workers");
+    pthread_mutex_init(&t->lock, NULL);
+    uint64_t t0 = t->start = cv_now_ns();
+    t->deadline = t0 + (uint64_t)b->conf.duration_s * 1000000000ull;
+    for (; started < nw; started++) {
+        if ((r = pthread_create(&th[started], NULL, worker, t)) != 0) {
+            r = cv_error(b->err, r, "bench.throughput", "starting worker %d", started);
+            break;
+        }
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    /* the runs' background teardowns belong to the measured work */
+    struct containerv_error te;
+    if (containerv_teardown_wait(&te) < 0 && !t->failure[0])
+        snprintf(t->failure, sizeof(t->failure), "%s", te.message);
+    double secs = (double)(cv_now_ns() - t0) / 1e9;
+    free(th);
+    pthread_mutex_destroy(&t->lock);
+    t->res->completed = t->completed;
+    t->res->containers_per_s = secs > 0 ? (double)t->completed / secs : 0;
+    if (t->failure[0])
+        snprintf(t->res->skipped, sizeof(t->res->skipped), "a run failed: %s", t->failure);
+    return r;
+}
+
+static const char *const tp_names[] = {"cold", "crun", "pooled", "floor"};
+
+/* Mode i ("cold", "crun", "pooled" or "floor"), the slot-th to run; 0, or an
+ * error that stops the benchmark. */
+static int one_mode(struct cvb *b, int i, int slot)
+{
+    struct tp_mode t = {.b = b, .crun = i == 1, .floor = i == 3,
+                        .progress_base = (uint64_t)slot * (uint64_t)b->conf.duration_s * 1000};
+    struct containerv_error pe;
+    t.res = cvb_add_result(b, tp_names[i]);
+    if (!t.res)
+        return cv_error(b->err, ENOMEM, "bench.throughput", "allocating results");
+    if (t.crun && !b->crun.path[0]) {
+        snprintf(t.res->skipped, sizeof(t.res->skipped), "crun is not installed (not found in PATH)");
+        return 0;
+    }
+    if (i == 2 && cvb_pool_open(b, 2 * b->conf.concurrency, &t.pool, &pe) < 0) {
+        snprintf(t.res->skipped, sizeof(t.res->skipped), "pool: %s", pe.message);
+        return 0;
+    }
+    if (i == 0 && !(t.opts = cvb_cold_options(b)))
+        return cv_error(b->err, ENOMEM, "bench.throughput", "allocating options");
+    int r = run_mode(b, &t);
+    if (t.pool)
+        cvb_pool_figures(t.pool, t.res);
+    containerv_options_free(t.opts);
+    if (t.pool && containerv_pool_destroy(t.pool, &pe) < 0 && r == 0)
+        r = cv_error_plain(b->err, pe.code, "bench.pool", "%s", pe.message);
+    return r;
+}
+
+static int tp_ratio(struct cvb *b, const char *x, const char *y, const char *name, bool target)
+{
+    const struct containerv_bench_result *c = containerv_bench_find(b->rep, x);
+    const struct containerv_bench_result *p = containerv_bench_find(b->rep, y);
+    if (!c || !p || c->skipped[0] || p->skipped[0] || p->containers_per_s <= 0)
+        return 0;
+    double v = c->containers_per_s / p->containers_per_s;
+    if (cvb_add_ratio(b, name, v) < 0 ||
+        (target && cvb_add_target(b, "cold/pooled <= 0.2 (pooled >= 5 x cold)", 1 / v, 0.2) < 0))
+        return cv_error(b->err, ENOMEM, "bench.throughput", "allocating ratios");
+    return 0;
+}
+
+int cvb_throughput(struct cvb *b)
+{
+    b->rep->concurrency = b->conf.concurrency;
+    b->rep->duration_s = b->conf.duration_s;
+    /* floor, cold, crun (with peers), pooled */
+    int order[4] = {3, 0, 1, 2}, n = b->conf.peers ? 4 : 3;
+    if (!b->conf.peers)
+        order[2] = 2;
+    b->total = (uint64_t)n * (uint64_t)b->conf.duration_s * 1000;
+    int r = 0;
+    for (int k = 0; k < n && r == 0 && !cvb_cancelled(b); k++)
+        r = one_mode(b, order[k], k);
+    if (r == 0)
+        r = tp_ratio(b, "cold", "crun", "cold/crun", false);
+    if (r == 0)
+        r = tp_ratio(b, "pooled", "cold", "pooled/cold", true);
+    if (r == 0)
+        r = tp_ratio(b, "pooled", "floor", "pooled/floor", false);
+    if (r == 0)
+        r = tp_ratio(b, "cold", "floor", "cold/floor", false);
+    return r;
+}

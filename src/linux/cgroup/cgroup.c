@@ -1,0 +1,560 @@
+/* cgroups v1 and v2 behind one interface; see cgroup.h.
+ *
+ * The layer's files:
+ *   cgroup.c  the mode probe (once per process: statfs + /proc/self/mountinfo),
+ *             small helpers (paths, pid lists, walking a cgroup's subtree),
+ *             limits (validated once, turned into a list of (file, value)
+ *             writes, a "plan", applied in order by one function) and the
+ *             public entry points, which dispatch to
+ *   v1.c      legacy and hybrid hosts (one directory per hierarchy, freezer)
+ *   v2.c      unified hosts (one directory, cgroup.kill, cgroup.events)
+ *   cg.h      what the three share; nothing outside this folder includes it
+ *
+ * Waiting never sleeps: v2 waits on POLLPRI of cgroup.events, v1 on pidfds;
+ * both with a deadline so that a process stuck in the kernel (D state) turns
+ * into an EBUSY error instead of a hang.
+ *
+ * Observed on kernel 6.18 (hybrid host): an exited but not yet reaped process
+ * (zombie) is no longer listed in a v1 cgroup.procs or tasks file, and rmdir
+ * of a v1 cgroup whose only former member is such a zombie succeeds. So
+ * destroy does not need the caller to have reaped the container's processes;
+ * waiting until each pidfd reports exit is enough. (v2 behaves the same:
+ * "populated 0" is reported once the tasks have exited.) */
+#include "cg.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+
+/* ------------------------------------------------------------ 1. probe */
+
+/* The only process-wide state: written once under pthread_once, then read-only. */
+struct cg_probe cg_probe = {.once = PTHREAD_ONCE_INIT};
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *dst, size_t size, const char *src)
+{
+    size_t o = 0;
+    while (*src && o + 1 < size) {
+        if (src[0] == '\\' && src[1] >= '0' && src[1] <= '3' && src[2] >= '0' && src[2] <= '7' &&
+            src[3] >= '0' && src[3] <= '7') {
+            dst[o++] = (char)((src[1] - '0') * 64 + (src[2] - '0') * 8 + (src[3] - '0'));
+            src += 4;
+        } else {
+            dst[o++] = *src++;
+        }
+    }
+    dst[o] = '\0';
+}
+
+/* "36 25 0:32 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory" */
+void cv_cgroup_parse_mountinfo_line(char *line, char mnts[CV_V1_COUNT][PATH_MAX])
+{
+    char *save = NULL, *mnt = NULL, *tok = strtok_r(line, " ", &save);
+    for (int i = 1; tok && i <= 4; i++) {
+        tok = strtok_r(NULL, " ", &save);
+        if (i == 4)
+            mnt = tok;
+    }
+    while (tok && strcmp(tok, "-") != 0)
+        tok = strtok_r(NULL, " ", &save); /* optional fields */
+    const char *fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
+    const char *source = fstype ? strtok_r(NULL, " ", &save) : NULL;
+    char *super = source ? strtok_r(NULL, " \n", &save) : NULL;
+    if (!mnt || !super || strcmp(fstype, "cgroup") != 0)
+        return;
+    for (char *opt = strtok_r(super, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+        for (int c = 0; c < CV_V1_COUNT; c++) {
+            if (strcmp(opt, cg_v1_names[c]) == 0 && !mnts[c][0])
+                unescape_octal(mnts[c], PATH_MAX, mnt);
+        }
+    }
+}
+
+static void probe_v1_mounts(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0)
+        cv_cgroup_parse_mountinfo_line(line, cg_probe.v1_mnt);
+    free(line);
+    fclose(f);
+}
+
+static void probe_once(void)
+{
+    struct statfs sfs;
+    if (statfs(CG_BASE, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
+        cg_probe.mode = CV_CGROUP_V2;
+        return;
+    }
+    /* legacy or hybrid (a cgroup2 at /sys/fs/cgroup/unified is ignored) */
+    probe_v1_mounts();
+    cg_probe.mode = CV_CGROUP_NONE;
+    for (int c = 0; c < CV_V1_COUNT; c++) {
+        if (cg_probe.v1_mnt[c][0])
+            cg_probe.mode = CV_CGROUP_V1;
+    }
+}
+
+enum cv_cgroup_mode cv_cgroup_mode(void)
+{
+    pthread_once(&cg_probe.once, probe_once);
+    return cg_probe.mode;
+}
+
+/* ---------------------------------------------------------- 2. helpers */
+
+static void cg_reset(struct cv_cgroup *cg)
+{
+    cg->mode = CV_CGROUP_NONE;
+    cg->id[0] = '\0';
+    cg->v2_fd = -1;
+    cg->v1_created = 0;
+    cg->v2_attached = false;
+}
+
+/* ctrl < 0: the v2 path. id NULL: the "containerv" parent. */
+int cg_path(char *buf, size_t size, int ctrl, const char *id)
+{
+    const char *root = ctrl < 0 ? CG_BASE : cg_probe.v1_mnt[ctrl];
+    int n = id ? snprintf(buf, size, "%s/" CG_PARENT "/%s", root, id)
+               : snprintf(buf, size, "%s/" CG_PARENT, root);
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int cg_leaf(char *buf, size_t size, const struct cv_cgroup *cg, int ctrl)
+{
+    return cg_path(buf, size, cg->mode == CV_CGROUP_V2 ? -1 : ctrl, cg->id);
+}
+
+int cg_open_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    return fd < 0 ? -errno : fd;
+}
+
+void cg_pidlist_free(struct pidlist *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+int cg_pidlist_add(struct pidlist *l, pid_t pid)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        pid_t *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = pid;
+    return 0;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+void cg_pidlist_sort_unique(struct pidlist *l)
+{
+    if (l->n < 2)
+        return;
+    qsort(l->v, l->n, sizeof(*l->v), cmp_pid);
+    size_t o = 1;
+    for (size_t i = 1; i < l->n; i++) {
+        if (l->v[i] != l->v[o - 1])
+            l->v[o++] = l->v[i];
+    }
+    l->n = o;
+}
+
+/* Append the pids of dfd/cgroup.procs (streamed: the file may be large). */
+static int read_procs_at(int dfd, struct pidlist *out)
+{
+    cv_cleanup_fd int fd = openat(dfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    char buf[4096];
+    long cur = -1;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] >= '0' && buf[i] <= '9') {
+                cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
+                if (cur > INT_MAX)
+                    return -EIO;
+            } else if (cur >= 0) {
+                int r = cg_pidlist_add(out, (pid_t)cur);
+                if (r < 0)
+                    return r;
+                cur = -1;
+            }
+        }
+    }
+    return cur >= 0 ? cg_pidlist_add(out, (pid_t)cur) : 0;
+}
+
+/* For each child cgroup of dfd (a container may have made nested cgroups):
+ * fn(child_dirfd, name, parent_dirfd, arg). */
+typedef int (*cg_child_fn)(int child, const char *name, int parent, void *arg);
+
+static int for_each_child(int dfd, cg_child_fn fn, void *arg)
+{
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    int r = 0;
+    struct dirent *e;
+    while (r == 0 && (e = readdir(d))) {
+        if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        cv_cleanup_fd int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (sub < 0)
+            r = errno == ENOENT ? 0 : -errno;
+        else
+            r = fn(sub, e->d_name, dirfd(d), arg);
+    }
+    closedir(d);
+    return r;
+}
+
+struct walk {
+    struct pidlist *pids;
+    int depth;
+};
+
+static int collect_child(int child, const char *name, int parent, void *arg);
+
+/* All pids in dfd's cgroup and its descendants. */
+int cg_collect_tree(int dfd, struct pidlist *out, int depth)
+{
+    struct stat st;
+    int r = read_procs_at(dfd, out);
+    if (r < 0 || depth >= CG_MAX_DEPTH)
+        return r;
+    /* cgroupfs (kernfs) gives a directory 2 + <number of subdirectories>
+     * links: skip the readdir (a cgroup has dozens of files) when there are none */
+    if (fstat(dfd, &st) == 0 && st.st_nlink == 2)
+        return 0;
+    struct walk w = {out, depth + 1};
+    return for_each_child(dfd, collect_child, &w);
+}
+
+static int collect_child(int child, const char *name, int parent, void *arg)
+{
+    (void)name, (void)parent;
+    struct walk *w = arg;
+    return cg_collect_tree(child, w->pids, w->depth);
+}
+
+/* Remove the (empty) descendants of dfd, deepest first. */
+static int rmdir_child(int child, const char *name, int parent, void *arg)
+{
+    int r = for_each_child(child, rmdir_child, arg);
+    if (r == 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        r = -errno;
+    return r;
+}
+
+/* rmdir path and whatever cgroups a container nested below it: 0, or -errno. */
+int cg_rmdir(const char *path)
+{
+    if (rmdir(path) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EBUSY)
+        return -errno;
+    int dfd = cg_open_dir(path);
+    if (dfd == -ENOENT)
+        return 0;
+    if (dfd < 0)
+        return dfd;
+    int r = for_each_child(dfd, rmdir_child, NULL);
+    close(dfd);
+    if (r < 0)
+        return r;
+    return rmdir(path) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+/* SIGKILL every pid of the cgroup at dfd and below; *found = how many. */
+int cg_kill_tree(int dfd, size_t *found)
+{
+    cg_cleanup_pids struct pidlist pl = {0};
+    int r = cg_collect_tree(dfd, &pl, 0);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < pl.n; i++)
+        kill(pl.v[i], SIGKILL); /* ESRCH: already gone */
+    *found = pl.n;
+    return 0;
+}
+
+/* Without cgroup.kill or a freezer: kill until a pass finds nobody (a pass
+ * catches what was forked during the previous one). Bounded; whatever is still
+ * dying when the bound is hit is waited for by destroy. */
+int cg_kill_loop(int dfd, const char *path, struct containerv_error *err)
+{
+    for (int pass = 0; pass < CG_KILL_PASSES; pass++) {
+        size_t found = 0;
+        int r = cg_kill_tree(dfd, &found);
+        if (r < 0)
+            return cv_error(err, r, "cgroup.kill", "reading %s/cgroup.procs", path);
+        if (found == 0)
+            break;
+        sched_yield();
+    }
+    return 0;
+}
+
+int cg_ms_left(uint64_t deadline_ns)
+{
+    uint64_t now = cv_now_ns();
+    return now >= deadline_ns ? 0 : (int)((deadline_ns - now + 999999) / 1000000);
+}
+
+int cg_mkdir_parent(const char *path, struct containerv_error *err)
+{
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) /* EEXIST: made by us or a peer */
+        return cv_error(err, errno, "cgroup.create", "creating %s", path);
+    return 0;
+}
+
+int cg_mkdir_leaf(const char *path, struct containerv_error *err)
+{
+    if (mkdir(path, 0755) == 0)
+        return 0;
+    if (errno == EEXIST)
+        return cv_error(err, EEXIST, "cgroup.create", "cgroup '%s' already exists", path);
+    return cv_error(err, errno, "cgroup.create", "creating %s", path);
+}
+
+/* ----------------------------------------------------------- 3. limits */
+
+__attribute__((format(printf, 5, 6))) void cg_plan_add(struct cg_plan *p, int ctrl, const char *step,
+                                                           const char *file, const char *fmt, ...)
+{
+    struct cg_write *w = &p->w[p->n++];
+    w->ctrl = ctrl;
+    w->step = step;
+    w->file = file;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->value, sizeof(w->value), fmt, ap);
+    va_end(ap);
+}
+
+/* Fill *eff with the limits to write: memory_swap alone means "memory and
+ * swap together at most memory_swap", which both v1 and v2 can express only as
+ * memory = memory_swap with no swap on top; a quota without a period gets the
+ * kernel's default period. */
+static int check_limits(const struct cv_limits *l, struct cv_limits *eff, struct containerv_error *err)
+{
+    static const struct cv_limits none;
+    *eff = l ? *l : none;
+    if (eff->memory && eff->memory_swap && eff->memory_swap < eff->memory)
+        return cv_error_plain(err, EINVAL, "cgroup.memory",
+                              "memory+swap limit %" PRIu64 " is below the memory limit %" PRIu64,
+                              eff->memory_swap, eff->memory);
+    if (eff->memory_swap && !eff->memory)
+        eff->memory = eff->memory_swap;
+    if (eff->cpu_weight > 10000)
+        return cv_error_plain(err, EINVAL, "cgroup.cpu", "cpu weight %" PRIu64 " is not in 1..10000",
+                              eff->cpu_weight);
+    if (eff->cpu_quota_us && !eff->cpu_period_us)
+        eff->cpu_period_us = CG_DEFAULT_PERIOD;
+    return 0;
+}
+
+static int apply_plan(const struct cv_cgroup *cg, const struct cg_plan *p, struct containerv_error *err)
+{
+    for (int i = 0; i < p->n; i++) {
+        const struct cg_write *w = &p->w[i];
+        int r;
+        if (cg->mode == CV_CGROUP_V1) {
+            r = cg_v1_apply_write(cg, w, err);
+        } else {
+            r = cv_write_file_at(cg->v2_fd, w->file, w->value, strlen(w->value));
+            if (r < 0)
+                r = cv_error(err, r, w->step, "writing %s '%s'", w->file, w->value);
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------- 4. create */
+
+int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const struct cv_limits *limits,
+                     struct containerv_error *err)
+{
+    cg_reset(cg);
+    if (!cv_valid_id(id))
+        return cv_error_plain(err, EINVAL, "cgroup.create", "invalid container id '%s'", id ? id : "");
+    enum cv_cgroup_mode mode = cv_cgroup_mode();
+    if (mode == CV_CGROUP_NONE)
+        return cv_error_plain(err, ENOTSUP, "cgroup.create", "no usable cgroup file system under %s",
+                              CG_BASE);
+    struct cv_limits eff;
+    struct cg_plan plan = {.n = 0};
+    int r = check_limits(limits, &eff, err);
+    if (r < 0)
+        return r;
+    (mode == CV_CGROUP_V2 ? cg_v2_plan : cg_v1_plan)(&eff, &plan);
+    cg->mode = mode;
+    snprintf(cg->id, sizeof(cg->id), "%s", id);
+    r = mode == CV_CGROUP_V2 ? cg_v2_create(cg, err) : cg_v1_create(cg, err);
+    if (r == 0)
+        r = apply_plan(cg, &plan, err);
+    if (r < 0) {
+        struct containerv_error scratch; /* keep the first error */
+        cv_cgroup_destroy(cg, &scratch); /* nothing ran in it: just rmdir + close */
+        cg_reset(cg);
+    }
+    return r;
+}
+
+/* ----------------------------------------------------------- attach */
+
+int cv_cgroup_attach(struct cv_cgroup *cg, pid_t pid, struct containerv_error *err)
+{
+    char val[16], path[PATH_MAX];
+    if (pid <= 0)
+        return cv_error_plain(err, EINVAL, "cgroup.attach", "invalid pid %d", (int)pid);
+    snprintf(val, sizeof(val), "%d", (int)pid);
+    if (cg->mode == CV_CGROUP_V2 && cg->v2_fd >= 0) {
+        int r = cv_write_file_at(cg->v2_fd, "cgroup.procs", val, strlen(val));
+        if (r < 0)
+            return cv_error(err, r, "cgroup.attach", "writing %s/" CG_PARENT "/%s/cgroup.procs '%s'", CG_BASE,
+                            cg->id, val);
+        return 0;
+    }
+    if (cg->mode != CV_CGROUP_V1 || !cg->v1_created)
+        return cv_error_plain(err, ENOENT, "cgroup.attach", "no cgroup for container '%s'", cg->id);
+    for (int c = 0; c < CV_V1_COUNT; c++) {
+        if (!(cg->v1_created & CG_BIT(c)))
+            continue;
+        int r = cg_leaf(path, sizeof(path), cg, c);
+        if (r == 0 && (size_t)snprintf(path + strlen(path), sizeof(path) - strlen(path), "/cgroup.procs") >=
+                          sizeof(path) - strlen(path))
+            r = -ENAMETOOLONG;
+        if (r == 0)
+            r = cv_write_file_at(AT_FDCWD, path, val, strlen(val));
+        if (r < 0)
+            return cv_error(err, r, "cgroup.attach", "writing %s '%s'", path, val);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- kill */
+
+int cv_cgroup_kill(struct cv_cgroup *cg, struct containerv_error *err)
+{
+    if (cg->mode == CV_CGROUP_V2 && cg->v2_fd >= 0)
+        return cg_v2_kill(cg, err);
+    if (cg->mode == CV_CGROUP_V1 && cg->v1_created)
+        return cg_v1_kill(cg, err);
+    return cv_error_plain(err, ENOENT, "cgroup.kill", "no cgroup for container '%s'", cg->id);
+}
+
+/* ---------------------------------------------------------- destroy */
+
+int cv_cgroup_destroy(struct cv_cgroup *cg, struct containerv_error *err)
+{
+    if (cg->mode == CV_CGROUP_V2 && cg->v2_fd >= 0)
+        return cg_v2_destroy(cg, err);
+    if (cg->mode == CV_CGROUP_V1 && cg->v1_created)
+        return cg_v1_destroy(cg, err);
+    return 0; /* nothing (left) to do */
+}
+
+/* ------------------------------------------------------- open / close */
+
+int cv_cgroup_open(struct cv_cgroup *cg, const char *id, struct containerv_error *err)
+{
+    char path[PATH_MAX];
+    cg_reset(cg);
+    if (!cv_valid_id(id))
+        return cv_error_plain(err, EINVAL, "cgroup.open", "invalid container id '%s'", id ? id : "");
+    cg->mode = cv_cgroup_mode();
+    snprintf(cg->id, sizeof(cg->id), "%s", id);
+    if (cg->mode == CV_CGROUP_V2) {
+        cg_leaf(path, sizeof(path), cg, -1);
+        int fd = cg_open_dir(path);
+        if (fd < 0 && fd != -ENOENT)
+            return cv_error(err, fd, "cgroup.open", "opening %s", path);
+        cg->v2_fd = fd < 0 ? -1 : fd;
+        return 0;
+    }
+    for (int c = 0; cg->mode == CV_CGROUP_V1 && c < CV_V1_COUNT; c++) {
+        struct stat st;
+        if (!cg_probe.v1_mnt[c][0])
+            continue;
+        cg_leaf(path, sizeof(path), cg, c);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            cg->v1_created |= CG_BIT(c);
+        else if (errno != ENOENT)
+            return cv_error(err, errno, "cgroup.open", "checking %s", path);
+    }
+    return 0;
+}
+
+void cv_cgroup_close(struct cv_cgroup *cg)
+{
+    if (cg->mode == CV_CGROUP_V2 && cg->v2_fd >= 0)
+        close(cg->v2_fd);
+    cg->v2_fd = -1;
+    cg->v1_created = 0;
+}
+
+int cv_cgroup_count_procs(struct cv_cgroup *cg)
+{
+    static const int order[] = {CV_V1_PIDS, CV_V1_FREEZER, CV_V1_MEMORY, CV_V1_CPU};
+    cg_cleanup_pids struct pidlist pl = {0};
+    int r = -ENOENT;
+    if (cg->mode == CV_CGROUP_V2 && cg->v2_fd >= 0)
+        r = read_procs_at(cg->v2_fd, &pl);
+    for (int i = 0; cg->mode == CV_CGROUP_V1 && i < CV_V1_COUNT; i++) {
+        char path[PATH_MAX];
+        if (!(cg->v1_created & CG_BIT(order[i])))
+            continue;
+        r = cg_leaf(path, sizeof(path), cg, order[i]);
+        int dfd = r < 0 ? r : cg_open_dir(path);
+        if (dfd < 0)
+            return dfd;
+        r = read_procs_at(dfd, &pl);
+        close(dfd);
+        break;
+    }
+    return r < 0 ? r : (int)pl.n;
+}

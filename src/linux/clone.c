@@ -1,0 +1,211 @@
+/* The create pipeline's clone and hand-over steps (see container.c for the
+ * table): clone3 of the init (into its cgroup on v2), the user namespace's
+ * maps, the v1 cgroup join, and the wait for the child's report. */
+#include "create.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+static unsigned long clone_flags(unsigned ns)
+{
+    unsigned long f = 0;
+    f |= (ns & CONTAINERV_NS_MOUNT) ? CLONE_NEWNS : 0;
+    f |= (ns & CONTAINERV_NS_PID) ? CLONE_NEWPID : 0;
+    f |= (ns & CONTAINERV_NS_IPC) ? CLONE_NEWIPC : 0;
+    f |= (ns & CONTAINERV_NS_UTS) ? CLONE_NEWUTS : 0;
+    f |= (ns & CONTAINERV_NS_NET) ? CLONE_NEWNET : 0;
+    f |= (ns & CONTAINERV_NS_CGROUP) ? CLONE_NEWCGROUP : 0;
+    f |= (ns & CONTAINERV_NS_USER) ? CLONE_NEWUSER : 0;
+    return f;
+}
+
+static pid_t do_clone3(struct create_ctx *x, bool into_cgroup, int *pidfd)
+{
+    /* With CLONE_INTO_CGROUP the new cgroup namespace is rooted at the
+     * target cgroup; otherwise the child makes it after joining its cgroup,
+     * so that it does not see "/../../containerv/<id>". */
+    unsigned long flags = clone_flags(x->o->namespaces);
+    x->a.cgroupns_late = !into_cgroup && (flags & CLONE_NEWCGROUP);
+    if (x->a.cgroupns_late)
+        flags &= ~(unsigned long)CLONE_NEWCGROUP;
+    struct clone_args ca = {
+        .flags = flags | CLONE_PIDFD,
+        .pidfd = (uint64_t)(uintptr_t)pidfd,
+        .exit_signal = SIGCHLD,
+    };
+    if (into_cgroup) {
+        ca.flags |= CLONE_INTO_CGROUP;
+        ca.cgroup = (uint64_t)x->c->cg.v2_fd;
+    }
+    return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+/* Now in the clock ticks of /proc/PID/stat's start time (field 22: the
+ * task's CLOCK_BOOTTIME at fork, in USER_HZ), or -1. The new task's start
+ * time lies between a reading before clone3 and one after: when both fall
+ * in the same tick, that tick is its start time, and the state file need
+ * not read /proc (~20 µs); across a tick boundary (one create in ~15 at
+ * 100 Hz) it does. */
+static int64_t boot_ticks(void)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    struct timespec t;
+    if (hz <= 0 || 1000000000L % hz || clock_gettime(CLOCK_BOOTTIME, &t) < 0)
+        return -1;
+    return ((int64_t)t.tv_sec * 1000000000LL + t.tv_nsec) / (1000000000L / hz);
+}
+
+int step_clone(struct create_ctx *x)
+{
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return cv_error(x->err, errno, "clone", "socketpair");
+    x->sync_fd = sp[0];
+    x->a.sync_fd = sp[1];
+    /* block signals so that no handler of the caller runs in the child */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    bool into = x->c->cg.mode == CV_CGROUP_V2 && x->c->cg.v2_fd >= 0;
+    int pidfd = -1;
+    /* the child starts on this CPU, this thread goes on elsewhere (place.c);
+     * not while other creates of this process run: they keep the CPUs busy,
+     * and moving threads around then can only cost */
+    if (x->alone && cv_place_pin(&x->place)) {
+        x->a.restore_affinity = true;
+        x->a.affinity = x->place.saved;
+    }
+    x->t_clone = cv_now_ns();
+    int64_t tick0 = boot_ticks();
+    pid_t pid = do_clone3(x, into, &pidfd);
+    int64_t tick1 = pid > 0 ? boot_ticks() : -1;
+    if (pid > 0)
+        cv_place_away(&x->place);
+    if (pid < 0 && into && errno != ENOMEM) { /* old kernel: attach later instead */
+        into = false;
+        pid = do_clone3(x, false, &pidfd);
+    }
+    if (pid == 0)
+        cv_child_main(&x->a);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    cv_closep(&x->a.sync_fd);
+    x->a.sync_fd = -1;
+    if (pid < 0)
+        return cv_error(x->err, e, "clone", "clone3 with namespaces 0x%x", x->o->namespaces);
+    x->c->init_pid = pid;
+    x->c->init_start_time = tick0 >= 0 && tick0 == tick1 ? tick0 : -1;
+    x->c->init_pidfd = pidfd;
+    x->c->owner = true;
+    x->c->relax = x->o->relax;
+    if (into)
+        x->c->cg.v2_attached = true;
+    return 0;
+}
+
+void undo_clone(struct create_ctx *x)
+{
+    if (x->c->init_pidfd >= 0) {
+        syscall(SYS_pidfd_send_signal, x->c->init_pidfd, SIGKILL, NULL, 0);
+        waitpid(x->c->init_pid, NULL, 0);
+    }
+    cv_closep(&x->c->init_pidfd);
+    x->c->init_pidfd = -1;
+    cv_closep(&x->sync_fd);
+    x->sync_fd = -1;
+}
+
+/* Tell the child it may go on, handing it nfds fds. */
+static int send_step(struct create_ctx *x, uint32_t step, const char *name, const int *fds, int nfds)
+{
+    struct cv_sync_msg m = {.step = step};
+    int r = cv_send_fds(x->sync_fd, &m, sizeof(m), fds, nfds);
+    if (r == 0)
+        return 0;
+    if (r != -EPIPE)
+        return cv_error(x->err, -r, name, "telling the child");
+    /* the child failed first: its report says why */
+    r = step_child_ready(x);
+    return r < 0 ? r : cv_error(x->err, EPIPE, name, "telling the child");
+}
+
+static int write_map(struct create_ctx *x, const char *file, const struct cv_idmap *maps, int n)
+{
+    char path[64], buf[512];
+    size_t off = 0;
+    for (int i = 0; i < n; i++)
+        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", maps[i].inside, maps[i].outside,
+                                maps[i].count);
+    snprintf(path, sizeof(path), "/proc/%d/%s", x->c->init_pid, file);
+    int r = cv_write_file_at(AT_FDCWD, path, buf, off);
+    return r < 0 ? cv_error(x->err, -r, "userns.map", "writing '%s'", path) : 0;
+}
+
+int step_userns(struct create_ctx *x)
+{
+    if (!x->a.userns)
+        return SKIPPED;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/setgroups", x->c->init_pid);
+    int r = cv_write_file_at(AT_FDCWD, path, "deny", 4);
+    if (r < 0)
+        return cv_error(x->err, -r, "userns.map", "writing '%s'", path);
+    if ((r = write_map(x, "uid_map", x->o->uid_maps, x->o->n_uid_maps)) < 0 ||
+        (r = write_map(x, "gid_map", x->o->gid_maps, x->o->n_gid_maps)) < 0)
+        return r;
+    return send_step(x, CV_SYNC_USERNS_MAPPED, "userns.map", NULL, 0);
+}
+
+/* Let the child go on: hand it the state lock and the cgroup files it joins
+ * by itself (v1), or attach it from here (v2 without CLONE_INTO_CGROUP). */
+int step_cgroup_attach(struct create_ctx *x)
+{
+    int fds[CV_SYNC_MAX_FDS] = {x->c->lock_fd};
+    int n = 0;
+    if (!x->c->cg.v2_attached && x->c->cg.mode == CV_CGROUP_V2)
+        n = cv_cgroup_attach(&x->c->cg, x->c->init_pid, x->err);
+    else if (x->c->cg.mode == CV_CGROUP_V1)
+        n = cv_cgroup_join_fds(&x->c->cg, fds + 1, CV_SYNC_MAX_FDS - 1, x->err);
+    if (n < 0)
+        return n;
+    int r = send_step(x, CV_SYNC_CGROUP_READY, "cgroup.attach", fds, n + 1);
+    for (int i = 1; i <= n; i++)
+        close(fds[i]);
+    return r;
+}
+
+int step_child_ready(struct create_ctx *x)
+{
+    struct cv_sync_msg *m = &x->ready;
+    ssize_t n;
+    cv_place_join(&x->place); /* the report wakes us on the child's CPU */
+    do
+        n = recv(x->sync_fd, m, sizeof(*m), MSG_TRUNC);
+    while (n < 0 && errno == EINTR);
+    cv_place_restore(&x->place);
+    /* A child that exits with a message of ours unread makes the kernel
+     * report ECONNRESET before handing out what the child sent: its report
+     * is still queued, so read once more. */
+    if (n < 0 && errno == ECONNRESET)
+        n = recv(x->sync_fd, m, sizeof(*m), MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0)
+        return cv_error(x->err, errno, "child.ready", "waiting for the container's init");
+    if (n == 0)
+        return cv_error_plain(x->err, ECHILD, "child.ready", "the container's init exited during start-up");
+    if (cv_host_parse_sync(m, (size_t)n, m) < 0)
+        return cv_error_plain(x->err, EPROTO, "child.ready", "unexpected message 0x%x (%zd bytes) from the child",
+                              n >= 4 ? m->step : 0, n);
+    if (m->step == CV_SYNC_ERROR) {
+        return cv_error(x->err, m->code ? m->code : EIO, m->where, "%s",
+                        m->what[0] ? m->what : "in the container");
+    }
+    return 0;
+}
+
