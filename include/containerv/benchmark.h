@@ -54,8 +54,9 @@ enum containerv_bench_kind {
     CONTAINERV_BENCH_MEMORY = 2,
     CONTAINERV_BENCH_IO = 3,
     CONTAINERV_BENCH_MONITOR = 4, /* runtime metrics: sampling cost, start-up with monitoring */
+    CONTAINERV_BENCH_SECCOMP = 5, /* the built-in seccomp profile's load and per-call cost */
 };
-#define CONTAINERV_BENCH_KIND_COUNT 5
+#define CONTAINERV_BENCH_KIND_COUNT 6
 
 /* Modes of the startup benchmark; `1u << mode` selects one. */
 enum containerv_bench_mode {
@@ -75,7 +76,7 @@ enum containerv_bench_mode {
 /* "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli";
  * NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_mode_name(enum containerv_bench_mode mode);
-/* "startup", "throughput", "memory", "io", "monitor"; NULL when out of range. */
+/* "startup", "throughput", "memory", "io", "monitor", "seccomp"; NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_kind_name(enum containerv_bench_kind kind);
 
 /* Progress: `done` of `total` units of `what` (a benchmark's name). Called
@@ -91,8 +92,8 @@ struct containerv_bench_config {
     const char *id_prefix;   /* container names are "<prefix><n>"; NULL: "cvb-<pid>-" */
     unsigned modes;          /* startup modes, a mask of 1u << enum containerv_bench_mode; 0: all
                               * (memory: CONTAINERV_MODE_POOLED selects its pooled mode) */
-    int iterations;          /* startup: measured iterations per mode (default 100) */
-    int warmup;              /* startup: unmeasured iterations per mode first (default 3) */
+    int iterations;          /* startup, seccomp: measured iterations per mode (default 100) */
+    int warmup;              /* startup, seccomp: unmeasured iterations per mode first (default 3) */
     int concurrency;         /* throughput: workers (default 2) */
     int duration_s;          /* throughput: seconds per mode (default 5) */
     int containers;          /* memory: idle containers per mode (default 100) */
@@ -173,7 +174,7 @@ struct containerv_bench_target {
 
 struct containerv_bench_report {
     enum containerv_bench_kind kind;
-    int iterations, warmup;   /* startup */
+    int iterations, warmup;   /* startup, seccomp */
     int concurrency, duration_s; /* throughput */
     int containers;           /* memory; monitor: the containers sampled */
     uint64_t io_bytes;        /* io */

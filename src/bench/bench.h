@@ -118,6 +118,7 @@ int cvb_throughput(struct cvb *b);
 int cvb_memory(struct cvb *b);
 int cvb_io(struct cvb *b);
 int cvb_monitor(struct cvb *b); /* monitor_bench.c */
+int cvb_seccomp(struct cvb *b); /* seccomp_bench.c */
 /* io.c: sequential and random MB/s of files in dir (a path prefix). */
 struct cvb_io_figures {
     double seq_read, seq_write, rand_read, rand_write;

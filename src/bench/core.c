@@ -13,7 +13,7 @@ static const char *const mode_names[CONTAINERV_MODE_COUNT] = {
     "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli",
 };
 
-static const char *const kind_names[] = {"startup", "throughput", "memory", "io", "monitor"};
+static const char *const kind_names[] = {"startup", "throughput", "memory", "io", "monitor", "seccomp"};
 
 const char *containerv_bench_mode_name(enum containerv_bench_mode mode)
 {
@@ -282,7 +282,7 @@ static void cvb_free(struct cvb *b)
 
 typedef int (*bench_fn)(struct cvb *);
 
-static const bench_fn bench_fns[] = {cvb_startup, cvb_throughput, cvb_memory, cvb_io, cvb_monitor};
+static const bench_fn bench_fns[] = {cvb_startup, cvb_throughput, cvb_memory, cvb_io, cvb_monitor, cvb_seccomp};
 
 struct thread_arg {
     struct cvb *b;

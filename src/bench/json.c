@@ -120,6 +120,7 @@ static int header(json_t *o, const struct containerv_bench_report *r)
     int e = set(o, "benchmark", json_string(containerv_bench_kind_name(r->kind)));
     switch (r->kind) {
     case CONTAINERV_BENCH_STARTUP:
+    case CONTAINERV_BENCH_SECCOMP:
         e |= set(o, "iterations", json_integer(r->iterations));
         e |= set(o, "warmup", json_integer(r->warmup));
         break;
@@ -152,7 +153,8 @@ static json_t *report_json(const struct containerv_bench_report *r)
     int e = !o || !modes || !ratios || !targets || header(o, r);
     for (size_t i = 0; !e && i < r->n_results; i++) {
         const struct containerv_bench_result *m = &r->results[i];
-        bool timed = r->kind == CONTAINERV_BENCH_STARTUP || (r->kind == CONTAINERV_BENCH_MONITOR && m->samples_ns);
+        bool timed = r->kind == CONTAINERV_BENCH_STARTUP || r->kind == CONTAINERV_BENCH_SECCOMP ||
+                     (r->kind == CONTAINERV_BENCH_MONITOR && m->samples_ns);
         json_t *mj = timed ? startup_mode(m) : value_mode(r, m);
         if (mj && m->monitor_start_us > 0)
             e |= set(mj, "monitor_start_us", US(m->monitor_start_us));

@@ -223,6 +223,15 @@ static size_t memory_bars(const struct containerv_bench_result *m, struct bar *x
     return 3;
 }
 
+static size_t seccomp_bars(const struct containerv_bench_result *m, struct bar *x)
+{
+    snprintf(x->label, sizeof(x->label), "%s", m->name);
+    x->value = m->p50_us;
+    snprintf(x->text, sizeof(x->text), strcmp(m->name, "load") ? "p50 %.1f ns per call" : "p50 %.1f µs",
+             x->value);
+    return 1;
+}
+
 static size_t io_bars(const struct containerv_bench_result *m, struct bar *x)
 {
     static const char *const names[] = {"seq read", "seq write", "rand read", "rand write"};
@@ -254,6 +263,7 @@ static size_t value_bars(const struct containerv_bench_report *r, struct bar *b)
         size_t k = r->kind == CONTAINERV_BENCH_THROUGHPUT ? throughput_bars(m, &b[n])
                    : r->kind == CONTAINERV_BENCH_MEMORY   ? memory_bars(m, &b[n])
                    : r->kind == CONTAINERV_BENCH_MONITOR  ? monitor_bars(m, &b[n])
+                   : r->kind == CONTAINERV_BENCH_SECCOMP  ? seccomp_bars(m, &b[n])
                                                           : io_bars(m, &b[n]);
         for (size_t j = 0; j < k; j++) {
             b[n + j].color = i;
@@ -279,6 +289,8 @@ static double value_section(FILE *f, const struct containerv_bench_report *r, do
     else if (r->kind == CONTAINERV_BENCH_MONITOR)
         snprintf(buf, sizeof(buf), "Runtime metrics: %d containers sampled every %d ms; cold with and without",
                  r->containers, r->monitor_interval_ms);
+    else if (r->kind == CONTAINERV_BENCH_SECCOMP)
+        snprintf(buf, sizeof(buf), "Seccomp: loading the built-in filter, and system calls with and without it");
     else
         snprintf(buf, sizeof(buf), "I/O, %llu MiB file: container (%s), host (%s), host-tmpfs",
                  (unsigned long long)(r->io_bytes >> 20), r->container_fs, r->host_fs);

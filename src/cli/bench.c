@@ -13,7 +13,7 @@
 int cmd_bench(int argc, char **argv, const struct cli_global *g);
 
 static const char bench_usage[] =
-    "Usage: containerv bench startup|throughput|memory|io|monitor|all [OPTIONS]\n"
+    "Usage: containerv bench startup|throughput|memory|io|monitor|seccomp|all [OPTIONS]\n"
     "\n"
     "Measure containerv against the kernel's floor and against crun, runc and\n"
     "bubblewrap (when installed), in the same run. See docs/benchmarks.md.\n"
@@ -27,11 +27,13 @@ static const char bench_usage[] =
     "  io          sequential and random MB/s in a container and on the host\n"
     "  monitor     runtime metrics: CPU per sample over N monitored containers,\n"
     "              cold start with and without monitoring\n"
+    "  seccomp     the built-in seccomp filter: load time, and ns per system call\n"
+    "              with and without it\n"
     "  all         all five\n"
     "\n"
     "Options:\n"
-    "  -n, --iterations N         startup: measured runs per mode (default 100)\n"
-    "      --warmup N             startup: unmeasured runs per mode first (default 3)\n"
+    "  -n, --iterations N         startup, seccomp: measured runs per mode (default 100)\n"
+    "      --warmup N             startup, seccomp: unmeasured runs per mode first (default 3)\n"
     "      --modes LIST           startup: modes to run, comma-separated (default all);\n"
     "                             memory: pooled runs when the list has it\n"
     "  -c, --concurrency C        throughput: workers (default 2)\n"
@@ -172,7 +174,7 @@ static bool kind_arg(const char *arg, bool kinds[CONTAINERV_BENCH_KIND_COUNT])
             return true;
         }
     }
-    cli_error("bench: unknown benchmark '%s' (startup, throughput, memory, io, monitor, all)", arg);
+    cli_error("bench: unknown benchmark '%s' (startup, throughput, memory, io, monitor, seccomp, all)", arg);
     return false;
 }
 
@@ -243,6 +245,22 @@ static void print_startup(const struct containerv_bench_report *r)
         else
             printf("%-10s %10.1f %10.1f %10.1f %10.1f\n", m->name, m->p50_us, m->p90_us, m->p99_us,
                    m->mean_us);
+    }
+}
+
+static void print_seccomp(const struct containerv_bench_report *r)
+{
+    printf("seccomp: %d samples per mode after %d warm-up, interleaved, each in a fresh process\n",
+           r->iterations, r->warmup);
+    printf("environment: %s\n\n", r->environment);
+    printf("%-17s %10s %10s %10s %10s\n", "mode", "p50", "p90", "p99", "mean");
+    for (size_t i = 0; i < r->n_results; i++) {
+        const struct containerv_bench_result *m = &r->results[i];
+        if (!m->n_samples)
+            printf("%-17s skipped: %s\n", m->name, m->skipped[0] ? m->skipped : "cancelled");
+        else
+            printf("%-17s %10.1f %10.1f %10.1f %10.1f  %s\n", m->name, m->p50_us, m->p90_us, m->p99_us,
+                   m->mean_us, strcmp(m->name, "load") ? "ns per call" : "µs per load");
     }
 }
 
@@ -361,13 +379,17 @@ static void print_report(const struct containerv_bench_report *r)
         printf("memory: %d idle containers per mode (cold, crun: each running sleep; pooled: the warm\n"
                "containers of a pool)\n", r->containers);
         break;
+    case CONTAINERV_BENCH_SECCOMP:
+        print_seccomp(r);
+        print_ratios(r, "p50");
+        break;
     case CONTAINERV_BENCH_IO:
         printf("io: %llu MiB file; container: %s (its writable layer); host: %s (the benchmark's\n"
                "temporary directory); host-tmpfs: a tmpfs (the writable layer's file system)\n",
                (unsigned long long)(r->io_bytes >> 20), r->container_fs, r->host_fs);
         break;
     }
-    if (r->kind != CONTAINERV_BENCH_STARTUP) {
+    if (r->kind != CONTAINERV_BENCH_STARTUP && r->kind != CONTAINERV_BENCH_SECCOMP) {
         printf("environment: %s\n\n", r->environment);
         print_values(r);
         print_pools(r);

@@ -20,7 +20,7 @@ static const char main_usage[] =
     "  list      list containers (alias: ls, ps)\n"
     "  destroy   remove containers (alias: rm)\n"
     "  gc        remove stale containers whose runtime died\n"
-    "  bench     measure start-up, throughput, memory and I/O against the floor and peers\n"
+    "  bench     measure start-up, throughput, memory, I/O and seccomp against the floor and peers\n"
     "  template  create, list, show and remove container templates\n"
     "  daemon    keep warm pools of templates and serve 'run --template' (foreground)\n"
     "  pool      'pool status': the daemon's pools and their figures\n"

@@ -149,7 +149,7 @@ static int step_security_prepare(struct create_ctx *x)
 {
     int r = 0;
     if (!(x->o->relax & CONTAINERV_RELAX_SECCOMP))
-        r = cv_seccomp_default(&x->a.seccomp, x->err);
+        r = cv_seccomp_default(x->o->relax & CONTAINERV_RELAX_CAPS, &x->a.seccomp, x->err);
     x->a.last_cap = cv_caps_last_cap();
     cv_cmdline_bounds(&x->a.arg_start, &x->a.arg_end);
     return r;

@@ -16,6 +16,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -572,6 +573,15 @@ static void reap(void)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (WIFSTOPPED(status)) {
+            /* a child that made us its tracer (PTRACE_TRACEME, which the
+             * seccomp profile allows as Docker's does): we trace nothing, so
+             * let it go on, with the signal that stopped it unless that is
+             * the SIGTRAP being traced adds to an exec */
+            int sig = WSTOPSIG(status);
+            syscall(SYS_ptrace, PTRACE_DETACH, pid, NULL, sig == SIGTRAP ? 0 : sig);
+            continue;
+        }
         for (int i = 0; i < conns_hi; i++) {
             if (conns[i].kind == CONN_PROC && conns[i].pid == pid) {
                 struct cv_exited_msg m = {.type = CV_MSG_EXITED, .status = status};

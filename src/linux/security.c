@@ -21,20 +21,24 @@ const char *const cv_readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
-/* The default profile, a deny list (EPERM) modelled on the system calls
- * Docker's default profile refuses, is in tools/gen-seccomp.c: compiled
- * with libseccomp at build time and embedded here. */
+/* The default profile, an allow list with the reach of Docker's default
+ * profile (src/common/seccomp_profile.h), compiled with libseccomp at build
+ * time by tools/gen-seccomp.c and embedded here. */
 #include "seccomp_default.h"
 
 static const struct sock_fprog default_prog = {
     .len = sizeof(cv_seccomp_default_filter) / sizeof(cv_seccomp_default_filter[0]),
     .filter = (struct sock_filter *)cv_seccomp_default_filter,
 };
+static const struct sock_fprog all_caps_prog = {
+    .len = sizeof(cv_seccomp_all_caps_filter) / sizeof(cv_seccomp_all_caps_filter[0]),
+    .filter = (struct sock_filter *)cv_seccomp_all_caps_filter,
+};
 
-int cv_seccomp_default(const struct sock_fprog **prog, struct containerv_error *err)
+int cv_seccomp_default(bool all_caps, const struct sock_fprog **prog, struct containerv_error *err)
 {
     (void)err;
-    *prog = &default_prog;
+    *prog = all_caps ? &all_caps_prog : &default_prog;
     return 0;
 }
 

@@ -20,9 +20,9 @@ struct cv_masked_path {
 extern const struct cv_masked_path cv_masked_paths[];
 extern const char *const cv_readonly_paths[];
 
-/* The default seccomp program, compiled on first use and cached for the life
- * of the process (thread-safe). */
-int cv_seccomp_default(const struct sock_fprog **prog, struct containerv_error *err);
+/* The default seccomp program (compiled at build time, embedded): with
+ * all_caps, the one for a container that keeps every capability. */
+int cv_seccomp_default(bool all_caps, const struct sock_fprog **prog, struct containerv_error *err);
 /* The highest capability number of this kernel (cached). */
 int cv_caps_last_cap(void);
 

@@ -53,10 +53,16 @@ static int usage(void)
           "              uid|gid|groups|cwd\n"
           "       cvtest syscall NAME      (keyctl add_key unshare mount bpf ptrace setns\n"
           "                                 chroot reboot init_module kexec_load swapon\n"
-          "                                 userfaultfd perf_event_open personality)\n"
+          "                                 userfaultfd perf_event_open personality\n"
+          "                                 personality-rie unknown file_getattr\n"
+          "                                 lsm_set_self_attr lsm_list_modules\n"
+          "                                 get_mempolicy vhangup fork clone-newuser\n"
+          "                                 clone3 socket-unix socket-inet socket-alg\n"
+          "                                 socket-vsock socket-vsock-hi)\n"
           "       cvtest read PATH | cat PATH | write PATH TEXT | ls DIR | openw PATH |\n"
           "              readlink PATH\n"
-          "       cvtest alloc MB | forkbomb N | signal SIG | exit N | sleep S | env NAME\n"
+          "       cvtest alloc MB | forkbomb N | signal SIG | exit N | sleep S | env NAME |\n"
+          "              traceme PROGRAM [ARGS...]\n"
           "       cvtest live S   (writes \"start\", sleeps S seconds, writes \"end\": where a kill found it)\n"
           "       cvtest burn S | faults PAGES | dread PATH N | udp N | switches N | hold MB | threads N\n"
           "                                (workloads of a known shape for the metrics' tests)\n",
@@ -195,8 +201,81 @@ static long probe_mount(void)
     return r;
 }
 
+/* x86_64 numbers of calls newer than Debian 12's headers */
+#define NR_LSM_SET_SELF_ATTR 460
+#define NR_LSM_LIST_MODULES 461
+#define NR_FILE_GETATTR 468 /* Linux 6.17: newer than the profile's review */
+#define NR_UNKNOWN 1000 /* names no system call */
+#define AF_ALG_ 38
+#define AF_VSOCK_ 40
+
+/* A process made by a raw clone or clone3 exits at once; the caller waits. */
+static long clone_probe(long r)
+{
+    if (r == 0)
+        _exit(0);
+    if (r > 0)
+        waitpid((pid_t)r, NULL, 0);
+    return r < 0 ? r : 0;
+}
+
+static long socket_probe(long family)
+{
+    long fd = syscall(SYS_socket, family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0)
+        close((int)fd);
+    return fd < 0 ? fd : 0;
+}
+
+/* The probes of the seccomp profile: calls only some of whose arguments
+ * are refused, and calls of recent kernels. */
+static long profile_syscall(const char *name, int *known)
+{
+    *known = 1;
+    if (!strcmp(name, "unknown")) /* ENOSYS, for kernel and filter alike */
+        return syscall(NR_UNKNOWN, 0, 0, 0);
+    if (!strcmp(name, "file_getattr")) /* size 0: EINVAL when allowed (ENOSYS before 6.17) */
+        return syscall(NR_FILE_GETATTR, AT_FDCWD, "/", NULL, 0, 0);
+    if (!strcmp(name, "lsm_set_self_attr")) /* bad attribute: EINVAL when allowed */
+        return syscall(NR_LSM_SET_SELF_ATTR, 0, NULL, 0, 0);
+    if (!strcmp(name, "lsm_list_modules")) { /* size 0: E2BIG when allowed */
+        uint32_t size = 0;
+        return syscall(NR_LSM_LIST_MODULES, NULL, &size, 0);
+    }
+    if (!strcmp(name, "get_mempolicy")) /* NUMA policy: a query */
+        return syscall(SYS_get_mempolicy, NULL, NULL, 0, NULL, 0);
+    if (!strcmp(name, "vhangup"))
+        return syscall(SYS_vhangup);
+    if (!strcmp(name, "personality-rie")) /* READ_IMPLIES_EXEC: sets it when allowed */
+        return syscall(SYS_personality, 0x0400000UL);
+    if (!strcmp(name, "socket-unix"))
+        return socket_probe(AF_UNIX);
+    if (!strcmp(name, "socket-inet"))
+        return socket_probe(AF_INET);
+    if (!strcmp(name, "socket-alg"))
+        return socket_probe(AF_ALG_);
+    if (!strcmp(name, "socket-vsock"))
+        return socket_probe(AF_VSOCK_);
+    if (!strcmp(name, "socket-vsock-hi")) /* the kernel reads an int: AF_VSOCK */
+        return socket_probe((long)(0x100000000ULL | AF_VSOCK_));
+    if (!strcmp(name, "fork"))
+        return clone_probe(syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+    if (!strcmp(name, "clone-newuser"))
+        return clone_probe(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0));
+    if (!strcmp(name, "clone3")) {
+        uint64_t args[11] = {0}; /* struct clone_args: flags 0, exit_signal SIGCHLD */
+        args[4] = SIGCHLD;
+        return clone_probe(syscall(SYS_clone3, args, sizeof(args)));
+    }
+    *known = 0;
+    return -1;
+}
+
 static long raw_syscall(const char *name, int *known)
 {
+    long r = profile_syscall(name, known);
+    if (*known)
+        return r;
     *known = 1;
     if (!strcmp(name, "keyctl"))
         return syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 0);
@@ -652,6 +731,12 @@ int main(int argc, char **argv)
         return cmd_signal(a1);
     if (!strcmp(cmd, "exit") && a1)
         return atoi(a1);
+    if (!strcmp(cmd, "traceme") && a1) { /* the parent (the init) becomes our tracer, then exec */
+        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
+            return fail("ptrace(PTRACE_TRACEME)", errno);
+        execv(a1, argv + 2);
+        return fail(a1, errno);
+    }
     if (!strcmp(cmd, "sleep") && a1)
         return cmd_sleep(a1);
     if (!strcmp(cmd, "live") && a1) { /* one write(2) each: nothing waits in a buffer */

@@ -57,8 +57,13 @@ jq -e '.concurrency == 2 and (.modes | length) >= 2 and
   ok "throughput JSON: every mode completed containers" || fail "throughput JSON: $(jq -c .modes "$T/t.json")"
 capture cv bench memory --containers 3 --no-peers --json "$T/m.json"
 is "$RC" 0 "bench memory: exit 0"
-jq -e '.containers == 3 and all(.modes[]; .pss_bytes_per_container > 0 and .kernel_bytes_per_container >= 0)' \
-  "$T/m.json" >/dev/null && ok "memory JSON: PSS per container > 0, kernel >= 0" || fail "memory JSON: $(jq -c .modes "$T/m.json")"
+# PSS is the containers' own; MemAvailable and the kernel's growth are
+# system-wide deltas (docs/benchmarks.md), which with 3 containers are mostly
+# the machine's noise and may be negative: only their presence is checked
+jq -e '.containers == 3 and all(.modes[]; .pss_bytes_per_container > 0 and
+       (.kernel_bytes_per_container | type) == "number" and (.bytes_per_container | type) == "number")' \
+  "$T/m.json" >/dev/null && ok "memory JSON: PSS per container > 0, the system-wide deltas present" ||
+  fail "memory JSON: $(jq -c .modes "$T/m.json")"
 capture cv bench io --io-size 4M --json "$T/i.json"
 is "$RC" 0 "bench io: exit 0"
 jq -e '.bytes == 4194304 and any(.modes[]; .name == "container") and any(.modes[]; .name == "host") and

@@ -42,8 +42,18 @@ for sc in keyctl unshare mount add_key bpf; do
   capture cvrun -- cvtest syscall "$sc"
   is "$OUT" EPERM "$sc fails with EPERM"
 done
+for sc in lsm_set_self_attr get_mempolicy socket-vsock; do
+  capture cvrun -- cvtest syscall "$sc"
+  is "$OUT" EPERM "$sc fails with EPERM (the allow list)"
+done
+capture cvrun -- cvtest syscall unknown
+is "$OUT" ENOSYS "a number that names no system call fails with ENOSYS"
 capture cvrun --security-opt seccomp=unconfined -- cvtest syscall keyctl
 is "$OUT" OK "with seccomp=unconfined keyctl works (the probe can tell)"
+capture cvrun --security-opt seccomp=unconfined -- cvtest syscall get_mempolicy
+is "$OUT" OK "with seccomp=unconfined get_mempolicy works"
+capture cvrun --security-opt seccomp=unconfined -- cvtest seccomp
+is "$OUT" 0 "with seccomp=unconfined no filter is on"
 capture cvrun --privileged -- cvtest capeff
 is "$RC:$OUT" "0:$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)" "--privileged keeps the bounding set"
 
