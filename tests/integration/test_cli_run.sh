@@ -91,6 +91,12 @@ is "$OUT" / "the CLI's cwd ($T) does not reach the workload"
 CVT_SECRET=cvt-secret-$$ capture cvrun -- sh -c 'cat /proc/1/environ /proc/self/environ 2>/dev/null | tr "\0" "\n"'
 case "$OUT" in *cvt-secret-$$*) fail "the CLI's environment is readable in the container" ;;
   *) ok "the CLI's environment is not readable in the container" ;; esac
+# ptrace is allowed (as in Docker), so the init must not be traceable: it
+# is not dumpable; a workload's own process is (the control)
+capture cvrun -- sh -c 'sleep 100 & cvtest attach $!; kill $!'
+like "$OUT" "OK " "a workload may ptrace its own process (control)"
+capture cvrun -- cvtest attach 1
+is "$OUT" "EPERM EPERM" "the init can be neither ptrace-attached nor read (process_vm_readv) by a root workload"
 capture cvrun -- cvtest openw /proc/1/exe
 if [ "$RC" = 1 ] && [[ "$OUT" =~ ^E[A-Z]+$ ]]; then ok "the init's executable cannot be opened for writing ($OUT)"; else fail "openw /proc/1/exe # rc $RC '$OUT'"; fi
 no_leaks "isolation runs"
