@@ -515,6 +515,8 @@ static int sweep_runtime_dir(const char *dir)
     containerv_error_clear(&err);
     int removed = 0;
     containerv_gc(dir, &removed, &err);
+    if (removed)
+        fprintf(stderr, "cvt: gc removed %d stale containers in %s\n", removed, dir);
     left += removed;
     struct containerv_info *infos = NULL;
     size_t n = 0;
@@ -523,8 +525,8 @@ static int sweep_runtime_dir(const char *dir)
             fprintf(stderr, "cvt: sweeping container %s (status %d)\n", infos[i].id, infos[i].status);
             left++;
             struct containerv_container *c = NULL;
-            if (containerv_attach(dir, infos[i].id, &c, &err) == 0)
-                containerv_destroy(c, &err);
+            if (containerv_attach(dir, infos[i].id, &c, &err) < 0 || containerv_destroy(c, &err) < 0)
+                fprintf(stderr, "cvt: cannot destroy %s: %s\n", infos[i].id, err.message);
         }
         containerv_list_free(infos);
     }
