@@ -52,7 +52,8 @@ static int usage(void)
           "       cvtest read PATH | cat PATH | write PATH TEXT | ls DIR | openw PATH |\n"
           "              readlink PATH\n"
           "       cvtest alloc MB | forkbomb N | signal SIG | exit N | sleep S | env NAME\n"
-          "       cvtest live S   (writes \"start\", sleeps S seconds, writes \"end\": where a kill found it)\n",
+          "       cvtest live S   (writes \"start\", sleeps S seconds, writes \"end\": where a kill found it)\n"
+          "       cvtest personality VALUE   (sets it: OK or the errno name)\n",
           stderr);
     return 2;
 }
@@ -470,6 +471,14 @@ int main(int argc, char **argv)
             return fail(a1, errno);
         buf[n] = '\0';
         printf("%s\n", buf);
+        return 0;
+    }
+    if (!strcmp(cmd, "personality") && a1) {
+        /* personality(VALUE) (hex or decimal): OK, or the errno name; the
+         * change dies with this process */
+        errno = 0;
+        long r = syscall(SYS_personality, strtoul(a1, NULL, 0));
+        printf("%s\n", r < 0 ? errname(errno) : "OK");
         return 0;
     }
     if (!strcmp(cmd, "alloc") && a1)
