@@ -114,7 +114,10 @@ CONTAINERV_API int containerv_pool_wait_ready(struct containerv_pool *pool, int 
                                               struct containerv_error *err);
 
 /* Stop the thread, destroy the warm and returned containers, free the pool.
- * Containers taken and not returned stay the caller's. */
+ * Containers taken and not returned stay the caller's handles (to
+ * containerv_destroy), but a warm one was made by the pool's thread with
+ * die-with-parent, so its init is killed when that thread ends: return or
+ * destroy them first. (Known gap, docs/pools.md: they should outlive it.) */
 CONTAINERV_API int containerv_pool_destroy(struct containerv_pool *pool,
                                            struct containerv_error *err);
 

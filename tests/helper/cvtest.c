@@ -66,7 +66,8 @@ static int usage(void)
           "              traceme PROGRAM [ARGS...]\n"
           "       cvtest live S   (writes \"start\", sleeps S seconds, writes \"end\": where a kill found it)\n"
           "       cvtest burn S | faults PAGES | dread PATH N | udp N | switches N | hold MB | threads N\n"
-          "                                (workloads of a known shape for the metrics' tests)\n",
+          "                                (workloads of a known shape for the metrics' tests)\n"
+          "       cvtest personality VALUE   (sets it: OK or the errno name)\n",
           stderr);
     return 2;
 }
@@ -735,6 +736,14 @@ int main(int argc, char **argv)
             return fail(a1, errno);
         buf[n] = '\0';
         printf("%s\n", buf);
+        return 0;
+    }
+    if (!strcmp(cmd, "personality") && a1) {
+        /* personality(VALUE) (hex or decimal): OK, or the errno name; the
+         * change dies with this process */
+        errno = 0;
+        long r = syscall(SYS_personality, strtoul(a1, NULL, 0));
+        printf("%s\n", r < 0 ? errname(errno) : "OK");
         return 0;
     }
     if (!strcmp(cmd, "alloc") && a1)

@@ -506,30 +506,51 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
-/* Remove what a test binary left behind; returns how many things were left. */
-static int sweep(void)
+/* Destroy (live) and gc (stale) every container of one runtime dir; returns
+ * how many there were. */
+static int sweep_runtime_dir(const char *dir)
 {
     int left = 0;
     struct containerv_error err;
-
-    /* containers: the stale ones with gc, the live ones with destroy */
     containerv_error_clear(&err);
     int removed = 0;
-    containerv_gc(cvt.runtime_dir, &removed, &err);
+    containerv_gc(dir, &removed, &err);
+    if (removed)
+        fprintf(stderr, "cvt: gc removed %d stale containers in %s\n", removed, dir);
     left += removed;
     struct containerv_info *infos = NULL;
     size_t n = 0;
-    if (containerv_list(cvt.runtime_dir, &infos, &n, &err) == 0) {
+    if (containerv_list(dir, &infos, &n, &err) == 0) {
         for (size_t i = 0; i < n; i++) {
             fprintf(stderr, "cvt: sweeping container %s (status %d)\n", infos[i].id, infos[i].status);
             left++;
             struct containerv_container *c = NULL;
-            if (containerv_attach(cvt.runtime_dir, infos[i].id, &c, &err) == 0)
-                containerv_destroy(c, &err);
+            if (containerv_attach(dir, infos[i].id, &c, &err) < 0 || containerv_destroy(c, &err) < 0)
+                fprintf(stderr, "cvt: cannot destroy %s: %s\n", infos[i].id, err.message);
         }
         containerv_list_free(infos);
     }
-    containerv_gc(cvt.runtime_dir, NULL, &err);
+    containerv_teardown_wait(NULL);
+    containerv_gc(dir, NULL, &err);
+    return left;
+}
+
+/* Remove what a test binary left behind; returns how many things were left. */
+static int sweep(void)
+{
+    int left = 0;
+
+    /* containers: in the shared runtime dir and in each test's own */
+    DIR *td = opendir(cvt.tmp);
+    for (struct dirent *e; td && (e = readdir(td));) {
+        if (strncmp(e->d_name, "run", 3) != 0 || (e->d_name[3] && e->d_name[3] != '.'))
+            continue;
+        char dir[600];
+        snprintf(dir, sizeof(dir), "%s/%s", cvt.tmp, e->d_name);
+        left += sweep_runtime_dir(dir);
+    }
+    if (td)
+        closedir(td);
 
     /* processes and cgroups named after our ids */
     int procs = scan_procs(SIGKILL);
@@ -601,6 +622,83 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* ------------------------------------------------------------ one test at a time
+ *
+ * Every test of the group runs in a runtime dir of its own (<tmp>/run.<n>):
+ * a test that fails halfway and leaves a container (or a stale state file)
+ * leaves it where no later test counts, so one failure never turns the exact
+ * counts of the tests after it (list, gc's "removed") into failures too.
+ * After the test's own teardown (which cmocka runs on failure too), anything
+ * left in that dir is destroyed and fails that test ("left in its runtime
+ * dir"), so that it neither outlives the test nor goes unnoticed. */
+struct cvt_case {
+    const struct CMUnitTest *orig;
+    unsigned n;
+};
+static struct cvt_case *cur_case;
+
+static int case_setup(void **state)
+{
+    struct cvt_case *k = *state;
+    cur_case = k;
+    snprintf(cvt.runtime_dir, sizeof(cvt.runtime_dir), "%s/run.%u", cvt.tmp, k->n);
+    if (mkdir(cvt.runtime_dir, 0711) < 0 && errno != EEXIST)
+        fail_msg("mkdir %s: %s", cvt.runtime_dir, strerror(errno));
+    *state = (void *)k->orig->initial_state;
+    return k->orig->setup_func ? k->orig->setup_func(state) : 0;
+}
+
+static void case_test(void **state)
+{
+    cur_case->orig->test_func(state);
+}
+
+static int case_teardown(void **state)
+{
+    struct cvt_case *k = cur_case;
+    int r = k->orig->teardown_func ? k->orig->teardown_func(state) : 0;
+    /* the background teardowns of this test's destroys are part of it */
+    struct containerv_error terr;
+    if (containerv_teardown_wait(&terr) < 0 && !teardown_failed[0])
+        snprintf(teardown_failed, sizeof(teardown_failed), "%s", terr.message);
+    char names[512] = "";
+    size_t used = 0;
+    DIR *d = opendir(cvt.runtime_dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && used < sizeof(names))
+            used += (size_t)snprintf(names + used, sizeof(names) - used, " %s", e->d_name);
+    if (d)
+        closedir(d);
+    if (names[0]) {
+        char dir[sizeof(cvt.runtime_dir)];
+        snprintf(dir, sizeof(dir), "%s", cvt.runtime_dir);
+        int n = sweep_runtime_dir(dir);
+        fail_msg("%s left in its runtime dir %s:%s (%d containers, destroyed now)", k->orig->name, dir,
+                 names, n);
+    }
+    return r;
+}
+
+static int run_cases(const char *name, const struct CMUnitTest *tests, size_t n)
+{
+    struct CMUnitTest *wrapped = calloc(n, sizeof(*wrapped));
+    struct cvt_case *cases = calloc(n, sizeof(*cases));
+    if (!wrapped || !cases)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        cases[i] = (struct cvt_case){.orig = &tests[i], .n = (unsigned)i + 1};
+        wrapped[i] = (struct CMUnitTest){.name = tests[i].name,
+                                         .test_func = case_test,
+                                         .setup_func = case_setup,
+                                         .teardown_func = case_teardown,
+                                         .initial_state = &cases[i]};
+    }
+    int r = _cmocka_run_group_tests(name, wrapped, n, group_setup, NULL);
+    free(wrapped);
+    free(cases);
+    return r;
+}
+
 static const char *need_env(const char *name)
 {
     const char *v = getenv(name);
@@ -645,7 +743,7 @@ int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigne
     if (child == 0) {
         setpgid(0, 0);
         setvbuf(stdout, NULL, _IOLBF, 0);
-        int r = _cmocka_run_group_tests(name, tests, n, group_setup, NULL);
+        int r = run_cases(name, tests, n);
         containerv_teardown_wait(NULL); /* _exit skips the library's own wait */
         fflush(NULL);
         _exit(r);

@@ -5,7 +5,10 @@
  * in a child process while the parent watches it. When the child is done (or
  * hangs and is killed), the parent removes whatever containers, state and
  * files are left and reports them as a failure: a test cleans up even when it
- * fails, and a leak never outlives the test run. */
+ * fails, and a leak never outlives the test run. Each test of the group has
+ * a runtime dir of its own; what a test leaves in it is destroyed after the
+ * test's teardown and fails that test, so that one failure never cascades
+ * into the exact counts of the tests after it. */
 #ifndef CVT_H
 #define CVT_H
 
@@ -26,7 +29,7 @@ struct cvt {
     const char *helper_layer; /* $CV_HELPER_LAYER: /bin/cvtest */
     const char *rootfs;       /* $CV_DEFAULT_ROOTFS */
     char tmp[256];            /* private temporary directory */
-    char runtime_dir[300];    /* <tmp>/run */
+    char runtime_dir[300];    /* the running test's own: <tmp>/run.<n> (<tmp>/run for the warm-up) */
     char prefix[32];          /* "cvt<pid>x": every container id starts with it */
     unsigned seq;
     char name[64];            /* the suite's, as given to cvt_main */

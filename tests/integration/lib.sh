@@ -191,18 +191,50 @@ no_leaks() {
   if [ -z "$bad" ]; then ok "$what: nothing left behind"; else fail "$what: left behind:$bad"; fi
 }
 
-# ------------------------------------------------------------ cleanup
-cleanup() {
-  local rc=$? left=0 p
-  trap - EXIT
-  for p in "${BG_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  if [ -n "$(ls -A "$RT" 2>/dev/null)" ]; then
-    echo "# cleanup: containers or state left in $RT: $(ls -A "$RT" | tr '\n' ' ')"
-    left=1
+# ------------------------------------------------------------ sections
+# section TITLE: what follows, up to the next section (or the end), has a
+# runtime dir of its own ($T/run.<n>, in $RT) and a fresh leak_snap. What the
+# previous section left in its runtime dir (containers, state files) fails
+# that section and is destroyed now: one failure never changes the exact
+# counts (list, gc's "removed") or the leak checks of the sections after it.
+# (Not while a daemon or a container started in one section is still used:
+# they keep the runtime dir they were given.)
+SECTION=
+NSECTION=0
+section() {
+  end_section
+  NSECTION=$((NSECTION + 1))
+  SECTION=$1
+  RT=$T/run.$NSECTION
+  mkdir -p "$RT"
+  leak_snap
+}
+end_section() {
+  local left
+  [ -n "$SECTION" ] || return 0
+  left=$(ls -A "$RT" 2>/dev/null | tr '\n' ' ')
+  if [ -n "$left" ]; then
+    fail "$SECTION: left in its runtime dir: ${left}(destroyed now)"
     timeout 60 "$CONTAINERV" --runtime-dir "$RT" destroy --all >/dev/null 2>&1
     timeout 60 "$CONTAINERV" --runtime-dir "$RT" gc >/dev/null 2>&1
   fi
+  SECTION=
+}
+
+# ------------------------------------------------------------ cleanup
+cleanup() {
+  local rc=$? left=0 p rt
+  trap - EXIT
+  for p in "${BG_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  for p in "${BG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  end_section
+  for rt in "$T"/run "$T"/run.*; do # the test's and each section's
+    [ -n "$(ls -A "$rt" 2>/dev/null)" ] || continue
+    echo "# cleanup: containers or state left in $rt: $(ls -A "$rt" | tr '\n' ' ')"
+    left=1
+    timeout 60 "$CONTAINERV" --runtime-dir "$rt" destroy --all >/dev/null 2>&1
+    timeout 60 "$CONTAINERV" --runtime-dir "$rt" gc >/dev/null 2>&1
+  done
   # processes and cgroups named after our ids (nothing else)
   for p in $(grep -l -- "$PFX" /proc/[0-9]*/cgroup 2>/dev/null); do
     p=${p#/proc/}; p=${p%/cgroup}

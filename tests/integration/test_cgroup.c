@@ -6,9 +6,15 @@
  * handle, and reports (without asserting anything about time) the latency of
  * moving a process between cgroups.
  *
- * Every cgroup it makes is named cvtest-cg-<pid>-<n>; each test's teardown
- * kills its children and removes exactly those cgroups, even after a failed
- * assertion. Exit 77 (skip) when not root or when the host has no cgroups. */
+ * It runs under cvt_main's watchdog like the other C tests. Every cgroup it
+ * makes is named with a cvt_id() ("cvt<pid>x<n>"), so the leak checks and
+ * the watchdog's sweep see them. Each test's teardown thaws, kills and reaps
+ * the children it gave to the fixture and destroys the fixture's cgroups
+ * through the library (also after a failed assertion); a cgroup directory
+ * that cv_cgroup_destroy left, or any other leak since the test's start
+ * (cgroups, processes, fds), fails the test instead of being removed
+ * quietly; the watchdog removes what is left and fails the run. Exit 77
+ * (skip) when not root or when the host has no cgroups. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +36,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "cvt.h" /* for the skips only: this test keeps its own fixture */
+#include "cvt.h"
 #include "linux/cgroup/cgroup.h"
 
 #define N_CG 3
@@ -56,9 +62,8 @@ struct fixture {
     struct cv_cgroup cg[N_CG];
     char id[N_CG][CV_ID_MAX + 1];
     struct child child[N_CHILD];
+    struct cvt_snap before;
 };
-
-static int serial;
 
 /* ------------------------------------------------------------- helpers */
 
@@ -233,8 +238,12 @@ static int setup(void **state)
     if (!f)
         return -1;
     f->mode = cv_cgroup_mode();
+    /* orphaned grandchildren come back to the test process, whose teardown
+     * reaps them (the watchdog above is a subreaper too) */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    cvt_snapshot(&f->before);
     for (int i = 0; i < N_CG; i++) {
-        snprintf(f->id[i], sizeof(f->id[i]), "cvtest-cg-%d-%d", (int)getpid(), ++serial);
+        snprintf(f->id[i], sizeof(f->id[i]), "%s", cvt_id());
         f->cg[i].v2_fd = -1; /* mode NONE: every operation is a no-op */
     }
     for (int i = 0; i < N_CHILD; i++)
@@ -255,18 +264,34 @@ static int teardown(void **state)
     }
     for (int i = 0; i < N_CHILD; i++)
         reap(&f->child[i]);
+    /* the cgroups the test left to the fixture: destroyed through the
+     * library, which must leave nothing of them */
+    char left[1024] = "";
+    size_t used = 0;
     for (int i = 0; i < N_CG; i++) {
         struct containerv_error err = {0};
-        if (cv_cgroup_destroy(&f->cg[i], &err) < 0)
-            fprintf(stderr, "teardown: %s\n", err.message);
+        if (cv_cgroup_destroy(&f->cg[i], &err) < 0 && used < sizeof(left))
+            used += (size_t)snprintf(left + used, sizeof(left) - used, "\n  destroy of %s: %s", f->id[i],
+                                     err.message);
         cv_cgroup_close(&f->cg[i]);
-        /* belt and braces, for our own ids only (e.g. the handle was lost) */
         for (int c = 0; c < (f->mode == CV_CGROUP_V2 ? 1 : CV_V1_COUNT); c++)
-            rmdir(leaf(f, c, f->id[i]));
+            if (exists(leaf(f, c, f->id[i])) && used < sizeof(left))
+                used += (size_t)snprintf(left + used, sizeof(left) - used, "\n  %s is still there",
+                                         leaf(f, c, f->id[i]));
     }
     while (waitpid(-1, NULL, WNOHANG) > 0)
-        ; /* grandchildren re-parented to us (we are a subreaper) */
+        ; /* grandchildren re-parented to us, killed with their cgroup */
+    char *leaks = left[0] ? NULL : cvt_check_leaks(&f->before, "cgroup test");
+    cvt_snap_free(&f->before);
     free(f);
+    if (left[0])
+        fail_msg("the fixture's cgroups were not removed:%s", left);
+    if (leaks) {
+        char copy[4096];
+        snprintf(copy, sizeof(copy), "%s", leaks);
+        free(leaks);
+        fail_msg("cgroup test leaked:%s", copy);
+    }
     return 0;
 }
 
@@ -672,15 +697,10 @@ static void test_attach_latency(void **state)
 
 int main(void)
 {
-    if (geteuid() != 0) {
-        fprintf(stderr, "test_cgroup: needs root, skipped\n");
-        return 77;
-    }
-    if (cv_cgroup_mode() == CV_CGROUP_NONE) {
+    if (geteuid() == 0 && cv_cgroup_mode() == CV_CGROUP_NONE) {
         fprintf(stderr, "test_cgroup: no cgroup file system, skipped\n");
         return 77;
     }
-    prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphaned grandchildren come back to us */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
@@ -697,5 +717,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idempotent_and_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_latency, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cvt_main("cgroup", tests, sizeof(tests) / sizeof(tests[0]), 240);
 }

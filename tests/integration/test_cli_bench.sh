@@ -72,6 +72,7 @@ jq -e '.bytes == 4194304 and any(.modes[]; .name == "container") and any(.modes[
 no_leaks "bench runs"
 
 # ---- bad arguments: one line, exit 125, nothing run
+section "bench refusals"
 for bad in "startup -n 0" "startup --modes floor,nosuchmode" "throughput -c 0" "memory --containers 0" \
   "io --io-size 12Q" "nosuchbench" "startup --json $T/no/such/dir/x.json"; do
   # shellcheck disable=SC2086

@@ -47,7 +47,7 @@ capture tpl create web --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS"
 is "$RC" 0 "template web"
 capture tpl create other --lower "$CV_DEFAULT_ROOTFS"
 is "$RC" 0 "template other (no pool)"
-leak_snap
+section "daemon"
 
 # ------------------------------------------------------------ no daemon
 capture cvs pool status
@@ -228,6 +228,7 @@ is "$(echo "$OUT" | grep -c "${PFX}d")" 0 "SIGTERM: no container left"
 no_leaks "SIGTERM"
 
 # ------------------------------------------------------------ SIGKILL
+section "SIGKILL"
 if start_daemon "$SOCK" --pool web=2; then ok "daemon again: ready"; else fail "daemon again: ready"; fi
 capture cvs run --template web -- /bin/true
 is "$RC" 0 "daemon again: a run"
@@ -247,6 +248,7 @@ is "$DRC" 0 "and stops again"
 no_leaks "SIGKILL, gc"
 
 # ------------------------------------------------------------ configuration
+section "configuration"
 CONF=$T/daemon.conf
 printf '# comment\nsocket = %s\n\npool = web two\n' "$SOCK" >"$CONF"
 capture cv daemon --config "$CONF"

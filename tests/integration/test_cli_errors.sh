@@ -11,7 +11,7 @@ mkdir -p "$T/empty-dir"
 expect() {
   local want=$1 name=$2 desc=$3
   shift 4
-  leak_snap
+  section "$desc"
   capture "$@"
   is "$RC" "$want" "$desc: exit code"
   is "$NERR" 1 "$desc: one line on stderr"
@@ -44,7 +44,7 @@ expect 125 "$T/a-file" "--runtime-dir is a file" -- "$CONTAINERV" --runtime-dir 
 
 # a workdir missing in the rootfs: either refused, naming it, or made (as
 # docker does); never silently somewhere else
-leak_snap
+section "--workdir missing"
 capture cvrun --name "$ID" --workdir /no/such/dir -- cvtest cwd
 case "$RC" in
   0) is "$OUT" /no/such/dir "--workdir missing: made, and the command runs there" ;;
@@ -56,7 +56,7 @@ esac
 no_leaks "--workdir missing"
 
 # a duplicate id: refused, the first container untouched
-leak_snap
+section "duplicate id"
 newid
 capture cvcreate --name "$ID"
 if [ "$RC" != 0 ]; then

@@ -16,7 +16,7 @@ note "steps: ${steps[*]}"
 mkdir -p "$T/vol"
 
 for step in "${steps[@]}"; do
-  leak_snap
+  section "fault $step"
   newid
   capture env CONTAINERV_FAULT="$step" timeout -k 5 "$CV_TIMEOUT" "$CONTAINERV" --runtime-dir "$RT" \
     run --name "$ID" --lower "$CV_HELPER_LAYER" --lower "$CV_DEFAULT_ROOTFS" --memory 64M --pids 32 \
@@ -37,7 +37,7 @@ done
 for verb in run create; do
   if [ "$verb" = run ]; then verb_steps=("${steps[@]}"); else verb_steps=("${create_steps[@]}"); fi
   for step in "${verb_steps[@]}"; do
-    leak_snap
+    section "$verb paused at $step"
     newid
     if [ "$verb" = run ]; then
       CONTAINERV_FAULT="pause:$step" "$CONTAINERV" --runtime-dir "$RT" run --name "$ID" \

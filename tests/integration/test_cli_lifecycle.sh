@@ -3,9 +3,8 @@
 # whose CLI is killed with SIGKILL: stale state that gc removes.
 source "${CV_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
-leak_snap
-
 # ---- create, list, exec, destroy
+section "create/exec/destroy"
 newid
 capture cvcreate --name "$ID"
 is "$RC" 0 "create exits 0"
@@ -48,7 +47,7 @@ is "$RC" 125 "destroying it again -> 125"
 no_leaks "create/exec/destroy"
 
 # ---- a generated id
-leak_snap
+section "a generated id"
 CV_KEEP_GENERATED=1 capture cvcreate
 is "$RC" 0 "create without --name"
 gen=$OUT
@@ -67,7 +66,7 @@ is "$RC" 0 "destroy the generated id"
 no_leaks "generated id"
 
 # ---- the container outlives create's CLI; destroy --all
-leak_snap
+section "the container outlives create's CLI; destroy --all"
 newid; a=$ID
 newid; b=$ID
 cvcreate --name "$a" >/dev/null && cvcreate --name "$b" >/dev/null
@@ -82,7 +81,7 @@ wait_until 200 bash -c "! kill -0 $init_a 2>/dev/null" && ok "the init is gone" 
 no_leaks "destroy --all"
 
 # ---- kill -9 the CLI of a run: stale state, gc
-leak_snap
+section "kill -9 the CLI of a run: stale state, gc"
 newid
 "$CONTAINERV" --runtime-dir "$RT" run --name "$ID" --lower "$CV_HELPER_LAYER" \
   --lower "$CV_DEFAULT_ROOTFS" -- cvtest sleep 100 >/dev/null 2>&1 &
@@ -113,7 +112,7 @@ fi
 no_leaks "kill -9 run + gc"
 
 # ---- kill -9 an exec's CLI: the container keeps running
-leak_snap
+section "kill -9 an exec's CLI: the container keeps running"
 newid
 cvcreate --name "$ID" >/dev/null
 "$CONTAINERV" --runtime-dir "$RT" exec "$ID" -- cvtest sleep 100 >/dev/null 2>&1 &
@@ -131,6 +130,7 @@ is "$RC" 0 "destroy kills the orphaned exec'd process too"
 no_leaks "kill -9 exec + destroy"
 
 # ---- a signal sent to the container's init reaches the processes it runs
+section "signal forwarding"
 newid
 cvcreate --name "$ID" >/dev/null
 init_pid=$(cv list | awk -v id="$ID" '$1 == id { print $3 }')

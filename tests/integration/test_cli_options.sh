@@ -106,6 +106,7 @@ is "$RC:$OUT" "0:$ID" "destroy -f $ID"
 no_leaks "verbs"
 
 # ---- --cpus, --cpu-shares, --memory-swap: the cgroup files
+section "cgroup options"
 cgfile() { # ID V1_CTRL V1_FILE V2_FILE: the value, or "missing"
   local d=/sys/fs/cgroup/containerv/$1
   if [ -d "$d" ]; then cat "$d/$4" 2>/dev/null || echo missing; else cat "/sys/fs/cgroup/$2/containerv/$1/$3" 2>/dev/null || echo missing; fi
@@ -159,6 +160,7 @@ done
 no_leaks "cgroup options"
 
 # ---- capabilities and the security options
+section "security options"
 capture cvrun -- cvtest capeff
 is "$OUT" "$OCI_CAPS" "default capabilities (control)"
 host_caps=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)

@@ -3,9 +3,8 @@
 # fds, user/workdir/env, --read-only, volumes, the writable layer, limits.
 source "${CV_TEST_LIB:-$(dirname "$0")/lib.sh}"
 
-leak_snap
-
 # ---- pid 1, hostname, network
+section "isolation runs"
 capture cvrun -- cvtest comm1
 is "$RC" 0 "comm1 runs"
 isnt "$OUT" cvtest "pid 1 is the container's init, not the workload"
@@ -102,7 +101,7 @@ if [ "$RC" = 1 ] && [[ "$OUT" =~ ^E[A-Z]+$ ]]; then ok "the init's executable ca
 no_leaks "isolation runs"
 
 # ---- exit codes and signals
-leak_snap
+section "exit codes and signals"
 capture cvrun -- cvtest exit 42
 is "$RC" 42 "exit 42 -> 42"
 capture cvrun -- cvtest exit 0
@@ -135,7 +134,7 @@ fi
 no_leaks "exit codes and signals"
 
 # ---- user, workdir, env
-leak_snap
+section "user, workdir, env"
 capture cvrun --user 1000:1000 -- cvtest uid
 is "$OUT" 1000 "--user 1000:1000: uid"
 capture cvrun --user 1000:1000 -- cvtest gid
@@ -162,7 +161,7 @@ is "$OUT" "rc=0" "without -i stdin is /dev/null (cat ran and read nothing)"
 no_leaks "user, workdir, env"
 
 # ---- read-only, volumes
-leak_snap
+section "read-only, volumes"
 capture cvrun --read-only -- cvtest write /x y
 is "$OUT" EROFS "--read-only: / is not writable"
 capture cvrun --read-only -- cvtest write /tmp/x y
@@ -183,7 +182,7 @@ is "$OUT" data "--volume without a mode is read-write"
 no_leaks "read-only and volumes"
 
 # ---- the writable layer: writes go to the upper dir, never to a lower
-leak_snap
+section "the writable layer"
 fingerprint() { find "$1" -printf '%P %y %m %s %T@ %C@ %l\n' | sort | md5sum; }
 fp_helper=$(fingerprint "$CV_HELPER_LAYER")
 fp_rootfs=$(fingerprint "$CV_DEFAULT_ROOTFS")
@@ -206,7 +205,7 @@ is "$OUT" containerv "a new container has the lower's /etc/hostname"
 no_leaks "writable layer"
 
 # ---- limits
-leak_snap
+section "limits"
 capture cvrun --memory 32M -- cvtest alloc 8
 is "$RC" 0 "--memory 32M: 8 MiB is fine"
 # with swap on, --memory alone lets it swap: no swap on top (memory + swap = 32M)

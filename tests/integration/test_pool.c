@@ -33,10 +33,15 @@ static bool build_probe(void)
     return true;
 }
 
+/* Each test has a state dir (templates) and a pool id prefix of its own, as
+ * it has a runtime dir of its own (cvt_main): what a failed test leaves
+ * there is never counted by the next. */
 static void setup_names(void)
 {
-    snprintf(state, sizeof(state), "%s/state", cvt.tmp);
-    snprintf(pool_prefix, sizeof(pool_prefix), "%sp", cvt.prefix);
+    static unsigned seq;
+    seq++;
+    snprintf(state, sizeof(state), "%s/state.%u", cvt.tmp, seq);
+    snprintf(pool_prefix, sizeof(pool_prefix), "%sp%ux", cvt.prefix, seq);
 }
 
 /* The test template: helper layer (+ probe layer) over the default rootfs;
@@ -65,6 +70,11 @@ static void make_template(const char *name, bool probe)
     make_template_ex(name, probe, probe);
 }
 
+/* The pool the running test made and has not destroyed yet: the teardown
+ * destroys it when the test failed before it could, so that its background
+ * thread does not go on creating containers during the tests after it. */
+static struct containerv_pool *cur_pool;
+
 static struct containerv_pool *make_pool(const char *tpl, int size)
 {
     struct containerv_pool_config cfg;
@@ -76,6 +86,7 @@ static struct containerv_pool *make_pool(const char *tpl, int size)
     cfg.id_prefix = pool_prefix;
     if (containerv_pool_create_ex(tpl, size, &cfg, &p, &err) < 0)
         fail_msg("pool create: %s", err.message);
+    cur_pool = p;
     return p;
 }
 
@@ -117,6 +128,8 @@ static void put(struct containerv_pool *p, struct containerv_container *c)
 static void destroy_pool(struct containerv_pool *p)
 {
     struct containerv_error err;
+    if (p == cur_pool)
+        cur_pool = NULL;
     if (containerv_pool_destroy(p, &err) < 0)
         fail_msg("pool destroy: %s", err.message);
 }
@@ -756,23 +769,41 @@ static void test_bad_input(void **st)
     assert_int_equal(containerv_pool_destroy(NULL, &err), 0);
 }
 
+/* After every test, passed or failed: the pool it left (a failed test's),
+ * and the template option it changed. Containers it took and did not return
+ * are the caller's (containerv_pool_destroy leaves them): cvt_main's check of
+ * the test's runtime dir destroys them and fails the test. */
+static int teardown(void **st)
+{
+    (void)st;
+    template_relax = CONTAINERV_RELAX_CAPS;
+    if (cur_pool) {
+        struct containerv_error err;
+        struct containerv_pool *p = cur_pool;
+        cur_pool = NULL;
+        if (containerv_pool_destroy(p, &err) < 0)
+            fail_msg("teardown: pool destroy: %s", err.message);
+    }
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hits_misses_refill),
-        cmocka_unit_test(test_two_users),
-        cmocka_unit_test(test_reset_api),
-        cmocka_unit_test(test_wait_ready),
-        cmocka_unit_test(test_reset_in_place),
-        cmocka_unit_test(test_reset_detects),
-        cmocka_unit_test(test_reset_made_targets),
-        cmocka_unit_test(test_reset_init_settings),
-        cmocka_unit_test(test_unconfined_keyring),
-        cmocka_unit_test(test_concurrent_users),
-        cmocka_unit_test(test_killed_owner),
-        cmocka_unit_test(test_try_get),
-        cmocka_unit_test(test_taken_ids),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test_teardown(test_hits_misses_refill, teardown),
+        cmocka_unit_test_teardown(test_two_users, teardown),
+        cmocka_unit_test_teardown(test_reset_api, teardown),
+        cmocka_unit_test_teardown(test_wait_ready, teardown),
+        cmocka_unit_test_teardown(test_reset_in_place, teardown),
+        cmocka_unit_test_teardown(test_reset_detects, teardown),
+        cmocka_unit_test_teardown(test_reset_made_targets, teardown),
+        cmocka_unit_test_teardown(test_reset_init_settings, teardown),
+        cmocka_unit_test_teardown(test_unconfined_keyring, teardown),
+        cmocka_unit_test_teardown(test_concurrent_users, teardown),
+        cmocka_unit_test_teardown(test_killed_owner, teardown),
+        cmocka_unit_test_teardown(test_try_get, teardown),
+        cmocka_unit_test_teardown(test_taken_ids, teardown),
+        cmocka_unit_test_teardown(test_bad_input, teardown),
     };
     return cvt_main("pool", tests, sizeof(tests) / sizeof(tests[0]), 280);
 }
