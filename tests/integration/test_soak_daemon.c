@@ -382,7 +382,10 @@ static void status(int sock, long req)
  * ERROR (PROTO, or BUSY) and the end of the connection. */
 static void garbage(int sock, long req, unsigned *seed)
 {
-    char junk[256], buf[sizeof(struct cvd_error) + 64];
+    /* room for any answer: junk that happens to be a valid STATUS gets a
+     * row, larger than an ERROR (a short buffer read it as cut: -EPROTO) */
+    static _Thread_local char buf[CVD_MAX_MSG];
+    char junk[256];
     size_t n = 1 + (size_t)rand_r(seed) % sizeof(junk);
     for (size_t i = 0; i < n; i++)
         junk[i] = (char)rand_r(seed);
