@@ -384,7 +384,7 @@ static void garbage(int sock, long req, unsigned *seed)
 {
     /* room for any answer: junk that happens to be a valid STATUS gets a
      * row, larger than an ERROR (a short buffer read it as cut: -EPROTO) */
-    static _Thread_local char buf[CVD_MAX_MSG];
+    static _Thread_local _Alignas(max_align_t) char buf[CVD_MAX_MSG];
     char junk[256];
     size_t n = 1 + (size_t)rand_r(seed) % sizeof(junk);
     for (size_t i = 0; i < n; i++)
