@@ -1,17 +1,34 @@
 #include "fuzz.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <unistd.h>
 
+static char dir[64];
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* the scratch directory goes when the fuzzer exits (a crash leaves it, with
+ * the input that made it) */
+static void remove_scratch(void)
+{
+    if (dir[0])
+        nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 char *fuzz_scratch_dir(void)
 {
-    static char dir[64];
-
     if (!dir[0]) {
         snprintf(dir, sizeof(dir), "/tmp/cv-fuzz.XXXXXX");
         if (!mkdtemp(dir))
             abort();
+        atexit(remove_scratch);
     }
     return dir;
 }

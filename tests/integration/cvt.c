@@ -709,6 +709,50 @@ static const char *need_env(const char *name)
     return v;
 }
 
+/* The watchdog's children once the test process is gone: orphans. SIGKILL
+ * each that lives, reap all; the number that lived. */
+static int kill_orphans(void)
+{
+    int live = 0;
+    for (int round = 0; round < 100; round++) {
+        int found = 0;
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            long pid = strtol(e->d_name, NULL, 10);
+            char path[64], buf[512];
+            if (pid <= 0)
+                continue;
+            snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            ssize_t r = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+            if (fd >= 0)
+                close(fd);
+            if (r <= 0)
+                continue;
+            buf[r] = '\0';
+            char *p = strrchr(buf, ')'), state;
+            int ppid;
+            if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid() || state == 'Z')
+                continue;
+            found++;
+            if (round == 0) {
+                live++;
+                fprintf(stderr, "cvt: killing process %ld left by the tests\n", pid);
+            }
+            kill((pid_t)pid, SIGKILL);
+        }
+        if (d)
+            closedir(d);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        if (!found)
+            break;
+        usleep(10000);
+    }
+    return live;
+}
+
 int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigned timeout_s)
 {
     if (geteuid() != 0) {
@@ -742,6 +786,9 @@ int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigne
     }
     if (child == 0) {
         setpgid(0, 0);
+        /* the tests die with the watchdog, even when ctest kills it first */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1)
+            _exit(1);
         setvbuf(stdout, NULL, _IOLBF, 0);
         int r = run_cases(name, tests, n);
         containerv_teardown_wait(NULL); /* _exit skips the library's own wait */
@@ -771,14 +818,17 @@ int cvt_main(const char *name, const struct CMUnitTest *tests, size_t n, unsigne
         kill(child, SIGKILL);
         waitpid(child, &status, 0);
     }
-    /* orphans still dying after the tests: reap what is dead */
-    for (int i = 0; i < 50 && waitpid(-1, NULL, WNOHANG) > 0; i++)
-        ;
+    /* what the tests started and left running (a daemon whose test died,
+     * an orphan of a killed creator) came to this subreaper: it is a leak;
+     * kill it, reap it, and fail */
+    int orphans = kill_orphans();
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (ready == 0)
         rc = 1;
 
-    int left = sweep();
+    int left = sweep() + orphans;
+    if (orphans)
+        fprintf(stderr, "%s: %d processes started by the tests outlived them (killed now)\n", name, orphans);
     if (left) {
         fprintf(stderr, "%s: FAIL: %d things were left behind (removed now)\n", name, left);
         if (rc == 0)

@@ -24,7 +24,8 @@ start_daemon() {
   shift
   mkfifo "$fifo"
   DSEQ=$((DSEQ + 1)) # container ids of each daemon differ: "<PFX>d<n>x<pool>x<k>"
-  "$CONTAINERV" --state-dir "$ST" --runtime-dir "$RT" --socket "$sock" daemon \
+  # the daemon dies with this test even when the test is killed (no trap runs then)
+  setpriv --pdeathsig KILL "$CONTAINERV" --state-dir "$ST" --runtime-dir "$RT" --socket "$sock" daemon \
     --id-prefix "${PFX}d${DSEQ}x" --ready-fd 3 "$@" 3>"$fifo" 2>>"$T/daemon.err" &
   DPID=$!
   BG_PIDS+=("$DPID")

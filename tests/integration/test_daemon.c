@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -56,6 +57,8 @@ static void start_daemon(void)
     daemon_pid = fork();
     assert_true(daemon_pid >= 0);
     if (daemon_pid == 0) {
+        /* the daemon dies with this test, however the test ends */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (dup2(ready[1], 3) < 0) /* dup2 clears close-on-exec */
             _exit(127);
         char spec[600];

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -80,6 +81,8 @@ static void start_daemon(void)
     dpid = fork();
     assert_true(dpid >= 0);
     if (dpid == 0) {
+        /* the daemon dies with this test, however the test ends */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (dup2(ready[1], 3) < 0)
             _exit(127);
         execl(cvt.containerv, "containerv", "--state-dir", state, "--runtime-dir",
