@@ -19,29 +19,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-int cv_child_fail(struct cv_sync_msg *m, const char *step, int code, const char *what)
-{
-    m->step = CV_SYNC_ERROR;
-    m->code = code < 0 ? -code : code;
-    snprintf(m->where, sizeof(m->where), "%s", step);
-    snprintf(m->what, sizeof(m->what), "%s", what ? what : "");
-    return code < 0 ? code : -code;
-}
-
-void cv_child_step(struct cv_sync_msg *m, const char *step, uint64_t start)
-{
-    if (m->n_steps >= sizeof(m->steps) / sizeof(m->steps[0]))
-        return;
-    snprintf(m->steps[m->n_steps].name, sizeof(m->steps[0].name), "%s", step);
-    m->steps[m->n_steps].ns = cv_now_ns() - start;
-    m->n_steps++;
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-    return *(const int *)a - *(const int *)b;
-}
-
 /* Close every fd but the ones the child needs (the creator's other fds must
  * not reach the init, let alone a workload). */
 static void close_others(struct cv_child_args *a)
@@ -58,66 +35,8 @@ static void close_others(struct cv_child_args *a)
         keep[n++] = a->lower_fds[i];
     for (int i = 0; i < a->opts->n_binds; i++)
         keep[n++] = a->bind_trees[i];
-    qsort(keep, (size_t)n, sizeof(int), cmp_int);
-    unsigned lo = 3;
-    for (int i = 0; i < n; i++) {
-        if (keep[i] < (int)lo)
-            continue;
-        if ((unsigned)keep[i] > lo)
-            syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
-        lo = (unsigned)keep[i] + 1;
-    }
-    syscall(SYS_close_range, lo, ~0u, 0);
-}
-
-/* The init is a copy of its creator, and /proc/1/cmdline (readable by the
- * workload) would show the creator's command line with host paths: blank it
- * in place (fields 48 and 49 of /proc/self/stat bound it). The bounds are
- * the creator's, so the host reads them once per process (cv_cmdline_bounds)
- * and the child only writes. */
-static struct {
-    pthread_once_t once;
-    unsigned long start, end;
-} cmdline = {.once = PTHREAD_ONCE_INIT};
-
-static void read_cmdline_bounds(void)
-{
-    char buf[2048];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0)
-        return;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    unsigned long start = 0, end = 0;
-    for (int field = 2; p && *p && field < 49; p++) {
-        if (*p != ' ')
-            continue;
-        field++;
-        if (field == 48)
-            start = strtoul(p + 1, NULL, 10);
-        else if (field == 49)
-            end = strtoul(p + 1, NULL, 10);
-    }
-    cmdline.start = start;
-    cmdline.end = end;
-}
-
-void cv_cmdline_bounds(unsigned long *start, unsigned long *end)
-{
-    pthread_once(&cmdline.once, read_cmdline_bounds);
-    *start = cmdline.start;
-    *end = cmdline.end;
-}
-
-static void scrub_cmdline(const struct cv_child_args *a)
-{
-    if (a->arg_start && a->arg_end > a->arg_start + 16) {
-        memset((void *)a->arg_start, 0, a->arg_end - a->arg_start);
-        memcpy((void *)a->arg_start, "containerv-init", 16);
-    }
+    keep[n++] = a->init_exe_fd;
+    cv_close_except(keep, n);
 }
 
 /* Wait for the host's next step; fds sent with it land in fds (up to max,
@@ -342,15 +261,6 @@ static int apply_security(struct cv_child_args *a, struct cv_sync_msg *m)
     return 0;
 }
 
-static int send_sync(int fd, const struct cv_sync_msg *m)
-{
-    ssize_t n;
-    do
-        n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n == (ssize_t)sizeof(*m) ? 0 : -1;
-}
-
 static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
 {
     const struct containerv_options *o = a->opts;
@@ -358,7 +268,6 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
     /* first: among the creator's fds is its own end of the sync socket,
      * which must close with the creator for the child to notice it died */
     close_others(a);
-    scrub_cmdline(a);
     if (cv_fault_child(a->fault, "child.init", a->sync_fd))
         return cv_child_fail(m, "child.init", EIO, "injected fault");
     for (int i = 0; i < 3; i++)
@@ -405,17 +314,7 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
  * (the time recorded is the wait, what the critical path pays). */
 static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
 {
-    /* the init's own set-up first: the helper is rarely done yet */
     uint64_t t = cv_now_ns();
-    if (cv_fault_child(a->fault, "child.init.prepare", a->sync_fd))
-        return cv_child_fail(m, "child.init.prepare", EIO, "injected fault");
-    int e = cv_init_prepare(a->upper_fd, a->userns, a->peer_uids, a->n_peer_uids);
-    if (e < 0)
-        return cv_child_fail(m, "child.init.prepare", e, "setting up the init");
-    if (cv_fault_child_after(a->fault, "child.init.prepare"))
-        return cv_child_fail(m, "child.init.prepare", EIO, "injected fault after the step");
-    cv_child_step(m, "child.init.prepare", t);
-    t = cv_now_ns();
     place_back(a);
     long r = cv_helper_wait(&a->pivot_helper);
     if (r < 0)
@@ -467,6 +366,38 @@ static int join_cgroup(struct cv_child_args *a, struct cv_sync_msg *m)
     return 0;
 }
 
+/* Become the init: execute the init program (initexe.c) with what it keeps
+ * (the sync socket, which becomes the creator's control connection, the
+ * control socket, the state lock and the writable layer), and nothing
+ * else: every other fd is closed here or O_CLOEXEC. The init sends the
+ * second report (CV_SYNC_INIT); when execveat fails, this one does. */
+__attribute__((noreturn)) static void exec_init(struct cv_child_args *a, struct cv_sync_msg *m)
+{
+    int keep[] = {a->sync_fd, a->listen_fd, a->lock_fd, a->upper_fd};
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        if (keep[i] >= 0)
+            fcntl(keep[i], F_SETFD, 0);
+    char fds[80], peers[48] = "", t0[32], flags[8];
+    snprintf(fds, sizeof(fds), "--fds=%d,%d,%d,%d", a->sync_fd, a->listen_fd, a->lock_fd, a->upper_fd);
+    for (int i = 0, off = 0; i < a->n_peer_uids && i < 3; i++)
+        off += snprintf(peers + off, sizeof(peers) - (size_t)off, "%s%u", i ? "," : "--peers=", a->peer_uids[i]);
+    snprintf(flags, sizeof(flags), "--%s%s", a->userns ? "u" : "", a->opts->die_with_parent ? "d" : "");
+    snprintf(t0, sizeof(t0), "--t0=%llu", (unsigned long long)cv_now_ns());
+    char fault[300];
+    snprintf(fault, sizeof(fault), "--fault=%s", a->fault ? a->fault : "");
+    char *argv[] = {"containerv-init", fds, t0, flags, peers, fault, NULL};
+    if (!a->fault) /* the optional ones last, each a NULL when absent */
+        argv[5] = NULL;
+    if (!peers[0])
+        argv[4] = argv[5], argv[5] = NULL;
+    char *envp[] = {NULL};
+    syscall(SYS_execveat, a->init_exe_fd, "", argv, envp, AT_EMPTY_PATH);
+    memset(m, 0, sizeof(*m));
+    cv_child_fail(m, "init.exec", errno, "executing the init program");
+    cv_sync_send(a->sync_fd, m);
+    _exit(1);
+}
+
 void cv_child_main(struct cv_child_args *a) __attribute__((noreturn));
 void cv_child_main(struct cv_child_args *a)
 {
@@ -495,16 +426,7 @@ void cv_child_main(struct cv_child_args *a)
         r = cv_child_fail(&m, "child.ready", EIO, "injected fault");
     m.t[CV_T_READY] = cv_now_ns();
     /* a creator that is gone never learns of this container: don't outlive it */
-    if (send_sync(a->sync_fd, &m) < 0 || r < 0)
+    if (cv_sync_send(a->sync_fd, &m) < 0 || r < 0)
         _exit(1);
-    close(a->devnull_fd);
-    for (int i = 0; i < a->n_lowers; i++)
-        close(a->lower_fds[i]);
-    for (int i = 0; i < a->opts->n_binds; i++)
-        close(a->bind_trees[i]);
-    if (a->single_tree >= 0)
-        close(a->single_tree);
-    if (a->dev_tree >= 0)
-        close(a->dev_tree);
-    cv_init_main(a->sync_fd, a->listen_fd);
+    exec_init(a, &m);
 }

@@ -181,7 +181,8 @@ int step_cgroup_attach(struct create_ctx *x)
     return r;
 }
 
-int step_child_ready(struct create_ctx *x)
+/* Read the next start-up report, which must be expect (or an error). */
+static int read_report(struct create_ctx *x, uint32_t expect, const char *name)
 {
     struct cv_sync_msg *m = &x->ready;
     ssize_t n;
@@ -196,11 +197,12 @@ int step_child_ready(struct create_ctx *x)
     if (n < 0 && errno == ECONNRESET)
         n = recv(x->sync_fd, m, sizeof(*m), MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0)
-        return cv_error(x->err, errno, "child.ready", "waiting for the container's init");
+        return cv_error(x->err, errno, name, "waiting for the container's init");
     if (n == 0)
-        return cv_error_plain(x->err, ECHILD, "child.ready", "the container's init exited during start-up");
-    if (cv_host_parse_sync(m, (size_t)n, m) < 0)
-        return cv_error_plain(x->err, EPROTO, "child.ready", "unexpected message 0x%x (%zd bytes) from the child",
+        return cv_error_plain(x->err, ECHILD, name, "the container's init exited during start-up");
+    int step = cv_host_parse_sync(m, (size_t)n, m);
+    if (step < 0 || (step != (int)expect && step != CV_SYNC_ERROR))
+        return cv_error_plain(x->err, EPROTO, name, "unexpected message 0x%x (%zd bytes) from the child",
                               n >= 4 ? m->step : 0, n);
     if (m->step == CV_SYNC_ERROR) {
         return cv_error(x->err, m->code ? m->code : EIO, m->where, "%s",
@@ -209,3 +211,13 @@ int step_child_ready(struct create_ctx *x)
     return 0;
 }
 
+int step_child_ready(struct create_ctx *x)
+{
+    return read_report(x, CV_SYNC_READY, "child.ready");
+}
+
+/* The init program's report: it runs, and its set-up is done. */
+int step_init_ready(struct create_ctx *x)
+{
+    return read_report(x, CV_SYNC_INIT, "init.ready");
+}

@@ -144,15 +144,20 @@ static int step_validate(struct create_ctx *x)
 }
 
 /* Work done once per process (the first container pays it): the compiled
- * seccomp program and the capability count, then the cgroup mode. */
+ * seccomp program, the capability count and the init program's memfd, then
+ * the cgroup mode. */
 static int step_security_prepare(struct create_ctx *x)
 {
     int r = 0;
     if (!(x->o->relax & CONTAINERV_RELAX_SECCOMP))
         r = cv_seccomp_default(x->o->relax & CONTAINERV_RELAX_CAPS, &x->a.seccomp, x->err);
     x->a.last_cap = cv_caps_last_cap();
-    cv_cmdline_bounds(&x->a.arg_start, &x->a.arg_end);
-    return r;
+    if (r < 0)
+        return r;
+    x->a.init_exe_fd = cv_init_exe_fd();
+    if (x->a.init_exe_fd < 0)
+        return cv_error(x->err, -x->a.init_exe_fd, "security.prepare", "the init program (a sealed memfd)");
+    return 0;
 }
 
 static int step_cgroup_probe(struct create_ctx *x)
@@ -346,6 +351,7 @@ static const struct step steps[] = {
     {"cgroup.create", step_cgroup_create_v1, undo_cgroup_create, PH_NONE, not_v2},
     {"cgroup.attach", step_cgroup_attach, NULL, PH_NONE, NULL},
     {"child.ready", step_child_ready, NULL, PH_NONE, NULL},
+    {"init.ready", step_init_ready, NULL, PH_NONE, NULL},
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
@@ -354,7 +360,7 @@ static const char *const step_names[] = {
     "userns.map", "state.write", "control.bind", "child.init", "child.mount.private", "child.mount.rootfs", "child.mount.proc", "child.mount.dev",
     "child.mount.sys", "child.mount.tmp", "child.mount.binds", "child.mask", "child.rootfs.readonly", "child.pivot_root", "child.hostname",
     "child.network", "cgroup.attach", "child.cgroup.join", "child.no_new_privs", "child.seccomp", "child.caps",
-    "child.init.prepare", "child.ready", NULL,
+    "child.ready", "init.exec", "init.prepare", "init.ready", NULL,
 };
 
 const char *const *containerv_create_steps(void)
@@ -380,20 +386,21 @@ static enum phase child_phase(const char *step)
         !strcmp(step, "child.rootfs.readonly"))
         return PH_LAYERS;
     if (!strcmp(step, "child.mask") || !strcmp(step, "child.no_new_privs") || !strcmp(step, "child.seccomp") ||
-        !strcmp(step, "child.caps"))
-        return PH_SECURITY;
+        !strcmp(step, "child.caps") || !strcmp(step, "init.exec"))
+        return PH_SECURITY; /* init.exec: the init runs from a sealed memfd (initexe.c) */
     if (!strcmp(step, "child.network"))
         return PH_NETWORK;
     if (!strncmp(step, "child.cgroup.", 13)) /* waiting for the host's cgroup, joining it */
         return PH_RESOURCES;
-    return PH_NAMESPACES; /* child.init, child.hostname: finishing the namespaces */
+    return PH_NAMESPACES; /* child.init, child.hostname, init.prepare: finishing the namespaces */
 }
 
 static void account_child(struct create_ctx *x)
 {
     struct containerv_startup_metrics *m = &x->c->metrics;
     const struct cv_sync_msg *s = &x->ready;
-    m->namespace_setup_ns += s->t[CV_T_CHILD_START] - x->t_clone;
+    if (s->step == CV_SYNC_READY) /* the child's report; the init's has no clone time */
+        m->namespace_setup_ns += s->t[CV_T_CHILD_START] - x->t_clone;
     for (uint32_t i = 0; i < s->n_steps && i < sizeof(s->steps) / sizeof(s->steps[0]); i++) {
         *phase_slot(m, child_phase(s->steps[i].name)) += s->steps[i].ns;
         if (x->o->trace)
@@ -459,7 +466,7 @@ static int run_pipeline_steps(struct create_ctx *x)
             *slot += d;
         if (x->o->trace)
             x->o->trace(x->o->trace_data, s->name, d);
-        if (s->run == step_child_ready)
+        if (s->run == step_child_ready || s->run == step_init_ready)
             account_child(x);
     }
     if (r < 0) {

@@ -17,7 +17,7 @@ struct create_ctx {
     struct cv_child_args a;
     int sync_fd;       /* host end */
     uint64_t t_clone;  /* just before clone3 */
-    struct cv_sync_msg ready;
+    struct cv_sync_msg ready; /* the child's report, then the init's */
     struct cv_place place;
     bool alone; /* no other create of this process in flight */
 };
@@ -28,5 +28,6 @@ void undo_clone(struct create_ctx *x);
 int step_userns(struct create_ctx *x);
 int step_cgroup_attach(struct create_ctx *x);
 int step_child_ready(struct create_ctx *x);
+int step_init_ready(struct create_ctx *x);
 
 #endif

@@ -51,7 +51,8 @@ struct cv_child_args {
     bool bind_is_file[CV_MAX_BINDS];
     char rootfs_mnt[4300];      /* the root: <layer_dir>/root */
     char hostname[65];
-    unsigned long arg_start, arg_end; /* the creator's command line (cv_cmdline_bounds) */
+    int init_exe_fd;            /* the init program, a sealed memfd (initexe.c) */
+    uint64_t t_exec;            /* set by the child: when it executes the init */
     const struct sock_fprog *seccomp; /* NULL when relaxed */
     int last_cap;
     bool userns;
@@ -66,8 +67,6 @@ struct cv_child_args {
 
 /* child.c: runs after clone3, becomes the init; never returns */
 __attribute__((noreturn)) void cv_child_main(struct cv_child_args *a);
-/* child.c (host): where the process's command line lives (read once) */
-void cv_cmdline_bounds(unsigned long *start, unsigned long *end);
 /* fdpass.c: send buf with nfds fds (SCM_RIGHTS); 0 or -errno; no allocation */
 #define CV_MAX_PASSED_FDS 8
 /* process.c: read the init's answer to a spawn request on the process
@@ -121,18 +120,28 @@ void cv_place_restore(struct cv_place *p);
 
 /* rootfs.c (child) */
 int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m);
-/* init.c (child): never returns */
-int cv_init_prepare(int upper_fd, bool userns, const uid_t *peer_uids, int n_peer_uids); /* before ready; 0 or -errno */
+/* init/init.c (the init program, init/main.c): its set-up, then its loop,
+ * which never returns */
+int cv_init_prepare(int upper_fd, bool userns, const uid_t *peer_uids, int n_peer_uids); /* 0 or -errno */
 __attribute__((noreturn)) void cv_init_main(int ctl_fd, int listen_fd);
-/* upper.c (init): the writable layer as the set-up left it, recorded when
+/* initexe.c (host): the init program, embedded in the library, as a sealed
+ * memfd made once per process (what the child executes: the workload can
+ * neither write it nor reach the creator's executable through
+ * /proc/self/exe, CVE-2019-5736); an fd (O_CLOEXEC) or -errno */
+int cv_init_exe_fd(void);
+/* init/upper.c (init): the writable layer as the set-up left it, recorded when
  * the init starts; changed: true when it differs now (or was too big to
  * record), what names the first place found ("writable layer: /srv") */
 void cv_upper_record(int upper_fd);
 bool cv_upper_changed(int upper_fd, char *what, size_t n);
 
-/* Child-side step bookkeeping, shared by rootfs.c and container.c. */
+/* sync.c: the start-up report, shared by the child and the init program:
+ * its steps, its failure, sending it (0 or -1); and closing every fd from 3
+ * up but the n in keep (sorted in place). */
 int cv_child_fail(struct cv_sync_msg *m, const char *step, int code, const char *what);
 void cv_child_step(struct cv_sync_msg *m, const char *step, uint64_t start);
+int cv_sync_send(int fd, const struct cv_sync_msg *m);
+void cv_close_except(int *keep, int n);
 
 /* One spawned process, as the host tracks it. */
 struct cv_proc {

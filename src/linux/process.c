@@ -182,7 +182,7 @@ int cv_host_parse_sync(const void *buf, size_t n, struct cv_sync_msg *out)
     if (n != sizeof(m))
         return -EPROTO;
     memcpy(&m, buf, sizeof(m));
-    if (m.step != CV_SYNC_READY && m.step != CV_SYNC_ERROR)
+    if (m.step != CV_SYNC_READY && m.step != CV_SYNC_INIT && m.step != CV_SYNC_ERROR)
         return -EPROTO;
     m.where[sizeof(m.where) - 1] = m.what[sizeof(m.what) - 1] = '\0';
     m.code = init_errno(m.code);

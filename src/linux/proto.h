@@ -6,7 +6,10 @@
  *   host  -> child  CV_SYNC_CGROUP_READY    (the child is in its cgroup)
  *   child -> host   CV_SYNC_READY           (with the child's phase timings)
  *                or CV_SYNC_ERROR           (step, errno, what)
- * After READY the same socket is the creator's control connection.
+ *   the child executes the init program (init/main.c), which sends
+ *   init  -> host   CV_SYNC_INIT            (with the init's own timings)
+ *                or CV_SYNC_ERROR
+ * After INIT the same socket is the creator's control connection.
  *
  * Control: a control connection carries CV_MSG_SPAWN requests. Each request
  * brings, by SCM_RIGHTS, a fresh "process connection" followed by the stdio
@@ -25,6 +28,7 @@ enum cv_sync_step {
     CV_SYNC_CGROUP_READY = 0x5102,
     CV_SYNC_READY = 0x5103,
     CV_SYNC_ERROR = 0x5104,
+    CV_SYNC_INIT = 0x5105,
 };
 
 /* timestamps the child records (CLOCK_MONOTONIC ns) */
@@ -132,7 +136,7 @@ int cv_host_parse_spawn_answer(const void *buf, size_t n, struct cv_spawned_msg 
 int cv_host_parse_exited(const void *buf, size_t n, int *code);
 /* 0 */
 int cv_host_parse_reset_done(const void *buf, size_t n, struct cv_reset_msg *out);
-/* CV_SYNC_READY or CV_SYNC_ERROR */
+/* CV_SYNC_READY, CV_SYNC_INIT or CV_SYNC_ERROR */
 int cv_host_parse_sync(const void *buf, size_t n, struct cv_sync_msg *out);
 
 #endif

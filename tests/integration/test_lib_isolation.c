@@ -297,6 +297,57 @@ static void test_no_way_back_to_the_host(void **state)
         fail_msg("sockets in the container: %s", out);
 }
 
+/* CVE-2019-5736: the init's executable is the init program in a sealed
+ * memfd, never the creator's (this test's binary, here); a script whose
+ * interpreter is /proc/self/exe, started by the init, runs that program,
+ * which refuses to start; and not even the host's root can change it. */
+static void test_init_executable_is_sealed(void **state)
+{
+    struct cvt_fixture *f = *state;
+    char path[64], link[256], out[4096];
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)containerv_init_pid(f->c));
+    ssize_t n = readlink(path, link, sizeof(link) - 1);
+    assert_true(n > 0);
+    link[n] = '\0';
+    if (strncmp(link, "/memfd:containerv-init", 22) != 0)
+        fail_msg("the init executes \"%s\", not the sealed init program", link);
+    struct stat init_st, self_st;
+    assert_int_equal(stat(path, &init_st), 0);
+    assert_int_equal(stat("/proc/self/exe", &self_st), 0);
+    assert_false(init_st.st_dev == self_st.st_dev && init_st.st_ino == self_st.st_ino);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    int want = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL;
+    assert_int_equal(fcntl(fd, F_GET_SEALS) & want, want);
+    close(fd);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        errno = 0;
+        assert_true(write(fd, "x", 1) < 0 && errno == EPERM);
+        close(fd);
+    } else {
+        assert_true(errno == ETXTBSY || errno == EPERM || errno == EACCES);
+    }
+    /* the attack's first half, run by the init itself (a shell would make
+     * its own executable the interpreter) */
+    const char *const mk[] = {"/bin/sh", "-c", "printf '#!/proc/self/exe\\n' > /tmp/cve && chmod 755 /tmp/cve", NULL};
+    assert_int_equal(cvt_run(f->c, mk, NULL, out, sizeof(out)), 0);
+    int err[2];
+    assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+    struct containerv_spawn_options so;
+    containerv_spawn_options_init(&so);
+    so.stderr_fd = err[1];
+    const char *const run[] = {"/tmp/cve", NULL};
+    int rc = cvt_run(f->c, run, &so, out, sizeof(out));
+    close(err[1]);
+    char msg[512];
+    n = read(err[0], msg, sizeof(msg) - 1);
+    close(err[0]);
+    msg[n > 0 ? n : 0] = '\0';
+    if (rc != 127 || !strstr(msg, "containerv-init: only libcontainerv starts this program"))
+        fail_msg("a #!/proc/self/exe script run by the init: exit %d, stdout \"%s\", stderr \"%s\"", rc, out, msg);
+}
+
 static void test_exit_codes_and_signals(void **state)
 {
     struct cvt_fixture *f = *state;
@@ -324,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_no_signal_dispositions_leak),
         cmocka_unit_test(test_dev_tree_fd_reused),
         cmocka_unit_test_setup_teardown(test_no_way_back_to_the_host, cvt_fixture_setup, cvt_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_init_executable_is_sealed, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_exit_codes_and_signals, cvt_fixture_setup, cvt_fixture_teardown),
     };
     return cvt_main("lib_isolation", tests, sizeof(tests) / sizeof(tests[0]), 240);

@@ -33,7 +33,7 @@
  * leaves more entries than that (or deeper trees, longer paths) gets no
  * record, and every reset of its containers fails, as one that finds a
  * written layer. */
-#include "linux.h"
+#include "../linux.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>

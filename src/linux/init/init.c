@@ -4,7 +4,7 @@
  * raw clone3, which may have been multi-threaded, so it never allocates: all
  * memory is static or mmap'ed. It is not dumpable, so the workload cannot
  * ptrace it, read its fds or open /proc/1/exe (CVE-2019-5736). */
-#include "linux.h"
+#include "../linux.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -90,7 +90,7 @@ static struct settings set0;
 static void settings_read(struct settings *s)
 {
     for (int i = 0; i < RLIM_NLIMITS; i++)
-        getrlimit((__rlimit_resource_t)i, &s->rl[i]);
+        getrlimit((int)i, &s->rl[i]);
     s->prio = syscall(SYS_getpriority, PRIO_PROCESS, 0);
     s->policy = sched_getscheduler(0);
     sched_getparam(0, &s->sp);
@@ -110,7 +110,7 @@ static void settings_read(struct settings *s)
 static void settings_apply(const struct settings *s)
 {
     for (int i = 0; i < RLIM_NLIMITS; i++)
-        setrlimit((__rlimit_resource_t)i, &s->rl[i]);
+        setrlimit((int)i, &s->rl[i]);
     if (s->prio > 0)
         setpriority(PRIO_PROCESS, 0, (int)(20 - s->prio));
     if (s->policy >= 0)

@@ -1,0 +1,152 @@
+/* containerv-init: pid 1 of a container, a small static program (musl)
+ * that the library embeds and the child of clone3 executes from a sealed
+ * memfd once the container is set up (initexe.c says why). It is started
+ * only that way, with an empty environment and:
+ *   containerv-init --fds=SYNC,LISTEN,LOCK,UPPER --t0=NS --FLAGS --fault=SPEC [--peers=UID,...]
+ * SYNC: the sync socket, the creator's control connection from now on;
+ * LISTEN: the control socket; LOCK: the state lock, held for the
+ * container's life; UPPER: the writable layer's upper dir or -1. FLAGS:
+ * 'u' in a user namespace, 'd' to die with the creator. NS: when the child
+ * executed this (CLOCK_MONOTONIC), for the init.exec step. The peers: with
+ * a user namespace, the uids the control socket accepts.
+ * Anything else (a workload that runs this program through a script whose
+ * interpreter is /proc/self/exe, say) is refused before it does anything:
+ * such a process has only what the workload had anyway. */
+#include "../linux.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+struct init_args {
+    int fds[4]; /* sync, listen, lock, upper */
+    uint64_t t0;
+    bool userns, die;
+    const char *fault;
+    uid_t peers[3];
+    int n_peers;
+};
+
+/* n comma-separated decimals in [lo, hi] from s, and nothing else */
+static bool numbers(const char *s, long long lo, long long hi, long long *out, int n, int *got)
+{
+    int i = 0;
+    while (*s && i < n) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || errno || v < lo || v > hi || (*end && *end != ','))
+            return false;
+        out[i++] = v;
+        s = *end ? end + 1 : end;
+    }
+    *got = i;
+    return !*s && i > 0;
+}
+
+static bool parse(int argc, char **argv, struct init_args *a)
+{
+    bool have_fds = false, have_t0 = false, have_flags = false;
+    long long v[4];
+    int got;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strncmp(s, "--fds=", 6)) {
+            if (!numbers(s + 6, -1, INT32_MAX, v, 4, &got) || got != 4 || v[0] < 3 || v[1] < 3 || v[2] < 3)
+                return false;
+            for (int k = 0; k < 4; k++)
+                a->fds[k] = (int)v[k];
+            have_fds = true;
+        } else if (!strncmp(s, "--t0=", 5)) {
+            if (!numbers(s + 5, 0, INT64_MAX, v, 1, &got))
+                return false;
+            a->t0 = (uint64_t)v[0];
+            have_t0 = true;
+        } else if (!strncmp(s, "--fault=", 8)) {
+            a->fault = s[8] ? s + 8 : NULL;
+        } else if (!strncmp(s, "--peers=", 8)) {
+            if (!numbers(s + 8, 0, UINT32_MAX, v, 3, &got))
+                return false;
+            for (int k = 0; k < got; k++)
+                a->peers[k] = (uid_t)v[k];
+            a->n_peers = got;
+        } else if (s[0] == '-' && s[1] == '-' && strspn(s + 2, "ud") == strlen(s + 2)) {
+            a->userns = strchr(s + 2, 'u') != NULL;
+            a->die = strchr(s + 2, 'd') != NULL;
+            have_flags = true;
+        } else {
+            return false;
+        }
+    }
+    if (!have_fds || !have_t0 || !have_flags)
+        return false;
+    /* the sync and control sockets must be sockets the creator made: a
+     * process that merely runs this program has none at those numbers */
+    struct stat st;
+    return fstat(a->fds[0], &st) == 0 && S_ISSOCK(st.st_mode) && fstat(a->fds[1], &st) == 0 &&
+           S_ISSOCK(st.st_mode) && fcntl(a->fds[2], F_GETFD) >= 0;
+}
+
+/* The steps the init reports (CV_SYNC_INIT), each injectable before and
+ * after its work like the child's. */
+static int prepare(const struct init_args *a, struct cv_sync_msg *m)
+{
+    int sync_fd = a->fds[0];
+    uint64_t now = cv_now_ns();
+    m->steps[0].ns = now > a->t0 ? now - a->t0 : 0;
+    snprintf(m->steps[0].name, sizeof(m->steps[0].name), "init.exec");
+    m->n_steps = 1;
+    if (cv_fault_child(a->fault, "init.exec", sync_fd))
+        return cv_child_fail(m, "init.exec", EIO, "injected fault");
+    if (cv_fault_child_after(a->fault, "init.exec"))
+        return cv_child_fail(m, "init.exec", EIO, "injected fault after the step");
+    uint64_t t = cv_now_ns();
+    if (cv_fault_child(a->fault, "init.prepare", sync_fd))
+        return cv_child_fail(m, "init.prepare", EIO, "injected fault");
+    int e = cv_init_prepare(a->fds[3], a->userns, a->peers, a->n_peers);
+    if (e < 0)
+        return cv_child_fail(m, "init.prepare", e, "setting up the init");
+    if (cv_fault_child_after(a->fault, "init.prepare"))
+        return cv_child_fail(m, "init.prepare", EIO, "injected fault after the step");
+    cv_child_step(m, "init.prepare", t);
+    /* the host's last step has this name too: paused there, a creator
+     * killed meanwhile leaves no init behind (the report fails to send) */
+    if (cv_fault_child(a->fault, "init.ready", sync_fd))
+        return cv_child_fail(m, "init.ready", EIO, "injected fault");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    /* first: no one in the container may ptrace this process, read its
+     * fds or open /proc/1/exe (the exec made it dumpable again) */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct init_args a = {.fds = {-1, -1, -1, -1}};
+    if (!parse(argc, argv, &a)) {
+        static const char msg[] = "containerv-init: only libcontainerv starts this program\n";
+        if (write(2, msg, sizeof(msg) - 1) < 0)
+            return 127;
+        return 127;
+    }
+    /* the exec may have dropped the parent-death signal (credentials that
+     * changed); the creator dead by now shows as EOF on the sync socket */
+    if (a.die)
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    int keep[4];
+    int n = 0;
+    for (int i = 0; i < 4; i++)
+        if (a.fds[i] >= 0) {
+            fcntl(a.fds[i], F_SETFD, FD_CLOEXEC);
+            keep[n++] = a.fds[i];
+        }
+    cv_close_except(keep, n);
+    static struct cv_sync_msg m; /* static: this process never allocates */
+    m.step = CV_SYNC_INIT;
+    int r = prepare(&a, &m);
+    m.t[CV_T_READY] = cv_now_ns();
+    if (cv_sync_send(a.fds[0], &m) < 0 || r < 0)
+        _exit(1);
+    cv_init_main(a.fds[0], a.fds[1]);
+}
