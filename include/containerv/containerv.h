@@ -123,6 +123,10 @@ CONTAINERV_API int containerv_options_set_trace(struct containerv_options *o, co
  * tests: CONTAINERV_FAULT=<step> in the environment makes that step fail with
  * EIO, and CONTAINERV_FAULT=pause:<step> makes create block at that step. */
 CONTAINERV_API const char *const *containerv_create_steps(void);
+/* The steps of containerv_spawn, NULL-terminated, for CONTAINERV_FAULT=<step>
+ * and after:<step> (a pause is offered at the host's steps only:
+ * spawn.request, spawn.send, spawn.answer). Since 0.2. */
+CONTAINERV_API const char *const *containerv_spawn_steps(void);
 
 /* Parse "64M", "1g", "512k", "1048576" into bytes; -ERANGE when it does not
  * fit in 64 bits, -EINVAL on anything else. */

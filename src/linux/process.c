@@ -278,6 +278,30 @@ static int add_proc(struct containerv_container *c, pid_t pid, int conn, int pid
     return 0;
 }
 
+/* The spawn steps, in order: the host's (spawn.request, spawn.send,
+ * spawn.answer) around the init's (spawn.request is both). */
+static const char *const spawn_steps[] = {
+    "spawn.request", "spawn.send", "spawn.tty", "spawn.fork", "spawn.stdio", "spawn.setgroups", "spawn.setgid",
+    "spawn.setuid", "spawn.cwd", "spawn.close_range", "spawn.exec", "spawn.answer", NULL,
+};
+
+const char *const *containerv_spawn_steps(void)
+{
+    return spawn_steps;
+}
+
+/* Hand the init a fault that names one of its steps (never a pause: that
+ * would stop the init itself, with every container's process in it). */
+static void spawn_fault_for_init(struct cv_spawn_req *req, const char *fault)
+{
+    if (!fault || strlen(fault) >= sizeof(req->fault))
+        return;
+    const char *step = !strncmp(fault, "after:", 6) ? fault + 6 : fault;
+    for (size_t i = 2; spawn_steps[i + 1]; i++) /* the init's: spawn.tty .. spawn.exec */
+        if (!strcmp(step, spawn_steps[i]))
+            snprintf(req->fault, sizeof(req->fault), "%s", fault);
+}
+
 int containerv_spawn(struct containerv_container *c, const char *const argv[],
                      const struct containerv_spawn_options *so, pid_t *pid, struct containerv_error *err)
 {
@@ -292,10 +316,18 @@ int containerv_spawn(struct containerv_container *c, const char *const argv[],
         return cv_error_plain(err, EINVAL, "spawn", "no command given");
     if (c->ctl_fd < 0)
         return cv_error_plain(err, ENOTCONN, "spawn", "container '%s' has no control connection", c->id);
+    const char *fault = getenv("CONTAINERV_FAULT");
+    if (cv_fault(fault, "spawn.request"))
+        return cv_error_plain(err, EIO, "spawn.request", "injected fault");
     size_t len = 0;
     cv_cleanup_free struct cv_spawn_req *req = build_request(c, argv, so, &len, err);
     if (!req)
         return -err->code;
+    if (cv_fault_child_after(fault, "spawn.request"))
+        return cv_error_plain(err, EIO, "spawn.request", "injected fault after the step");
+    spawn_fault_for_init(req, fault);
+    if (cv_fault(fault, "spawn.send"))
+        return cv_error_plain(err, EIO, "spawn.send", "injected fault");
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
         return cv_error(err, errno, "spawn", "socketpair");
@@ -319,9 +351,23 @@ int containerv_spawn(struct containerv_container *c, const char *const argv[],
     if (r < 0)
         return cv_error(err, -r, "spawn", "sending the request to the init of '%s'", c->id);
     struct cv_spawn_answer a;
+    bool answer_fault = cv_fault(fault, "spawn.answer"); /* a pause stops here */
     r = cv_spawn_read_answer(conn, so->tty, c->id, argv[0], so->cwd ? so->cwd : c->workdir, &a, err);
     if (r < 0)
         return r;
+    /* after the send or the answer: the process runs; the undo kills it
+     * (the init reaps it, and drops its connection with ours) */
+    const char *late = answer_fault ? "spawn.answer"
+                       : cv_fault_child_after(fault, "spawn.send") ? "spawn.send"
+                       : cv_fault_child_after(fault, "spawn.exec") ? "spawn.exec"
+                       : cv_fault_child_after(fault, "spawn.answer") ? "spawn.answer" : NULL;
+    if (late) {
+        syscall(SYS_pidfd_send_signal, a.pidfd, SIGKILL, NULL, 0);
+        close(a.pidfd);
+        if (a.master >= 0)
+            close(a.master);
+        return cv_error_plain(err, EIO, late, answer_fault ? "injected fault" : "injected fault after the step");
+    }
     pid_t hpid = a.pid;
     if (so->tty) {
         if (so->tty_master_fd)

@@ -83,6 +83,8 @@ struct cv_spawn_req {
     uint16_t rows, cols;
     uint32_t argc, envc;
     uint32_t strings_len; /* cwd\0 argv[0]\0 ... env[0]\0 ... */
+    char fault[64];       /* CONTAINERV_FAULT of the spawner when it names a spawn.* step of the
+                           * init ("<step>" or "after:<step>"), NUL-terminated; else empty */
     char strings[];
 };
 

@@ -1,4 +1,4 @@
-/* The init's parse of a spawn request (src/linux/init.c plan_strings, proto.h
+/* The init's parse of a spawn request (src/linux/init/init.c plan_strings, proto.h
  * struct cv_spawn_req): the input is the request. */
 #include "fuzz.h"
 

@@ -1,8 +1,9 @@
-/* Print the names of containerv_create's steps, one a line (for the
+/* Print the names of containerv_create's steps (with --spawn, containerv_spawn's), one a line (for the
  * fault-injection tests that drive the CLI); with --sysnr, this
  * architecture's numbers of pause, poll and ppoll (-1 where it has none),
  * which the tests read in /proc/PID/syscall to see a paused step. */
 #include <containerv/containerv.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -23,9 +24,10 @@ int main(int argc, char **argv)
         printf("%ld %ld %ld\n", (long)SYS_pause, (long)SYS_poll, (long)SYS_ppoll);
         return 0;
     }
-    const char *const *steps = containerv_create_steps();
+    bool spawn = argc > 1 && strcmp(argv[1], "--spawn") == 0;
+    const char *const *steps = spawn ? containerv_spawn_steps() : containerv_create_steps();
     if (!steps || !steps[0]) {
-        fprintf(stderr, "cv-steps: containerv_create_steps() returned no step\n");
+        fprintf(stderr, "cv-steps: containerv_%s_steps() returned no step\n", spawn ? "spawn" : "create");
         return 1;
     }
     for (size_t i = 0; steps[i]; i++)

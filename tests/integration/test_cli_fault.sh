@@ -77,3 +77,59 @@ for verb in run create; do
     no_leaks "$verb paused at $step, killed, gc"
   done
 done
+
+# The spawn steps (containerv_spawn_steps): CONTAINERV_FAULT=<step> and
+# after:<step> make `exec` fail at each with one line naming it, and leave no
+# process in the container (the after: faults undo the step's own work: the
+# vfork'ed child, the process that was started); then an exec works.
+mapfile -t spawn_steps < <("$CV_STEPS" --spawn)
+if [ "${#spawn_steps[@]}" -lt 10 ]; then
+  fail "cv-steps --spawn printed ${#spawn_steps[@]} steps"
+fi
+note "spawn steps: ${spawn_steps[*]}"
+procs_in() { cv top --json "$1" | jq length; }
+section "spawn faults"
+newid
+SID=$ID
+cvcreate --name "$SID" >/dev/null || fail "create $SID for the spawn faults"
+is "$(procs_in "$SID")" 1 "spawn faults: the container runs its init alone"
+for step in "${spawn_steps[@]}"; do
+  for f in "$step" "after:$step"; do
+    # spawn.tty runs with a terminal only; spawn.setgroups/setgid/setuid with a user
+    tty=(); user=()
+    [ "$step" = spawn.tty ] && tty=(-t)
+    case "$step" in spawn.set*) user=(--user 1000:1000) ;; esac
+    capture env CONTAINERV_FAULT="$f" timeout -k 5 "$CV_TIMEOUT" "$CONTAINERV" --runtime-dir "$RT" \
+      exec "${tty[@]}" "${user[@]}" "$SID" cvtest exit 0 </dev/null
+    isnt "$RC" 0 "fault $f: exec fails"
+    is "$NERR" 1 "fault $f: one line on stderr"
+    like "$(err1)" "$step" "fault $f: the message names the step"
+    wait_until 100 eval '[ "$(procs_in "$SID")" = 1 ]'
+    is "$(procs_in "$SID")" 1 "fault $f: no process left in the container"
+  done
+done
+capture cv exec "$SID" cvtest exit 7
+is "$RC" 7 "spawn faults: an exec after them runs"
+# paused at the host's spawn steps and killed: nothing of it before the
+# answer; after it (spawn.answer), the process it started is the container's
+for step in spawn.request spawn.send spawn.answer; do
+  CONTAINERV_FAULT="pause:$step" "$CONTAINERV" --runtime-dir "$RT" exec "$SID" cvtest sleep 100 \
+    >/dev/null 2>"$T/pause.err" &
+  pid=$!
+  BG_PIDS+=("$pid")
+  paused() { any_paused "$pid"; }
+  paused_or_exited() { paused || ! alive "$pid"; }
+  wait_until 400 paused_or_exited
+  if paused; then
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null
+    want=1
+    [ "$step" = spawn.answer ] && want=2
+    wait_until 100 eval '[ "$(procs_in "$SID")" = $want ]'
+    is "$(procs_in "$SID")" "$want" "exec paused at $step, killed: $((want - 1)) process of it in the container"
+  else
+    fail "exec never paused at $step: $(head -c 300 "$T/pause.err")"
+  fi
+done
+cv destroy "$SID" >/dev/null || fail "destroy $SID after the spawn faults"
+no_leaks "spawn faults"

@@ -198,43 +198,78 @@ __attribute__((noreturn)) static void child_fail(volatile struct child_report *r
     _exit(127);
 }
 
+/* CONTAINERV_FAULT of the spawner, as its request carries it (only "<step>"
+ * or "after:<step>" of the init's spawn steps: process.c) */
+static bool spawn_fault(const struct cv_spawn_req *req, const char *step, bool after)
+{
+    if (!req->fault[0] || req->fault[sizeof(req->fault) - 1])
+        return false;
+    return after ? cv_fault_child_after(req->fault, step) : !strcmp(req->fault, step);
+}
+
+/* One step of the spawned child: an injected fault before its work, the
+ * work (ok false: it failed, errno set), an injected fault after it. */
+#define SPAWN_STEP(rep, p, name, work)                  \
+    do {                                                \
+        if (spawn_fault((p)->req, name, false)) {       \
+            errno = EIO;                                \
+            child_fail(rep, name);                      \
+        }                                               \
+        if (!(work))                                    \
+            child_fail(rep, name);                      \
+        if (spawn_fault((p)->req, name, true)) {        \
+            errno = EIO;                                \
+            child_fail(rep, name);                      \
+        }                                               \
+    } while (0)
+
 /* Runs in the vfork'ed child: shares our memory, so it only makes system
  * calls and writes to rep. */
+/* stdio: the fds the request brought, /dev/null for the others */
+static bool stdio_set(const struct spawn_plan *p)
+{
+    for (int i = 0; i < 3; i++) {
+        int fd = p->fds[i] >= 0 ? p->fds[i] : null_fd >= 0 ? null_fd : open("/dev/null", O_RDWR);
+        if (fd < 0 || dup2(fd, i) < 0)
+            return false;
+    }
+    return true;
+}
+
 __attribute__((noreturn)) static void exec_child(const struct spawn_plan *p, volatile struct child_report *rep)
 {
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    if (spawn_fault(p->req, "spawn.fork", true)) {
+        errno = EIO;
+        child_fail(rep, "spawn.fork");
+    }
     if (p->tty_slave >= 0) {
-        if (setsid() < 0 || ioctl(p->tty_slave, TIOCSCTTY, 0) < 0)
-            child_fail(rep, "spawn.tty");
-        for (int i = 0; i < 3; i++)
-            if (dup2(p->tty_slave, i) < 0)
-                child_fail(rep, "spawn.tty");
+        SPAWN_STEP(rep, p, "spawn.tty", setsid() >= 0 && ioctl(p->tty_slave, TIOCSCTTY, 0) >= 0 &&
+                                            dup2(p->tty_slave, 0) == 0 && dup2(p->tty_slave, 1) == 1 &&
+                                            dup2(p->tty_slave, 2) == 2);
     } else {
-        for (int i = 0; i < 3; i++) {
-            int fd = p->fds[i] >= 0 ? p->fds[i] : null_fd >= 0 ? null_fd : open("/dev/null", O_RDWR);
-            if (fd < 0 || dup2(fd, i) < 0)
-                child_fail(rep, "spawn.stdio");
-        }
+        SPAWN_STEP(rep, p, "spawn.stdio", stdio_set(p));
     }
     settings_apply(&set0); /* while still root: what a user did to pid 1 goes */
-    /* raw system calls: glibc's wrappers would try to reach the threads of
-     * the process init was copied from */
-    if (!ids_plain || p->req->uid != 0 || p->req->gid != 0) {
-        if (syscall(SYS_setgroups, 0, NULL) < 0 && !in_userns)
-            child_fail(rep, "spawn.setgroups");
-        if (syscall(SYS_setresgid, p->req->gid, p->req->gid, p->req->gid) < 0)
-            child_fail(rep, "spawn.setgid");
-        if (syscall(SYS_setresuid, p->req->uid, p->req->uid, p->req->uid) < 0)
-            child_fail(rep, "spawn.setuid");
-    }
-    if (chdir(p->cwd) < 0)
-        child_fail(rep, "spawn.cwd");
+    /* raw system calls: the setxid wrappers of a libc signal every thread */
+    bool change = !ids_plain || p->req->uid != 0 || p->req->gid != 0;
+    SPAWN_STEP(rep, p, "spawn.setgroups", !change || syscall(SYS_setgroups, 0, NULL) == 0 || in_userns);
+    SPAWN_STEP(rep, p, "spawn.setgid",
+               !change || syscall(SYS_setresgid, p->req->gid, p->req->gid, p->req->gid) == 0);
+    SPAWN_STEP(rep, p, "spawn.setuid",
+               !change || syscall(SYS_setresuid, p->req->uid, p->req->uid, p->req->uid) == 0);
+    SPAWN_STEP(rep, p, "spawn.cwd", chdir(p->cwd) == 0);
     uint32_t hello = CV_MSG_HELLO;
     send(p->reply_fd, &hello, sizeof(hello), MSG_NOSIGNAL);
-    if (syscall(SYS_close_range, 3, ~0u, 0) < 0)
-        child_fail(rep, "spawn.close_range");
+    SPAWN_STEP(rep, p, "spawn.close_range", syscall(SYS_close_range, 3, ~0u, 0) == 0);
+    if (spawn_fault(p->req, "spawn.exec", false)) {
+        errno = EIO;
+        child_fail(rep, "spawn.exec");
+    }
+    /* after:spawn.exec is the host's (process.c): the exec happened, and
+     * the host kills the process it answered for */
     execvpe(p->argv[0], p->argv, p->envp);
     child_fail(rep, "spawn.exec");
 }
@@ -310,7 +345,7 @@ static void do_spawn(const struct cv_spawn_req *req, size_t len, int *fds, int n
 
     int r = plan_strings(req, len, &plan, argv, envp);
     if (r == 0 && (req->flags & CV_SPAWN_TTY)) {
-        r = open_tty(req, &master, &slave);
+        r = spawn_fault(req, "spawn.tty", false) ? -EIO : open_tty(req, &master, &slave);
         plan.tty_slave = slave;
         if (r < 0)
             snprintf(rep.step, sizeof(rep.step), "spawn.tty");
@@ -319,7 +354,10 @@ static void do_spawn(const struct cv_spawn_req *req, size_t len, int *fds, int n
     }
     pid_t pid = -1;
     volatile struct child_report cr = {0, NULL};
-    if (r == 0) {
+    if (r == 0 && spawn_fault(req, "spawn.fork", false)) {
+        r = -EIO;
+        snprintf(rep.step, sizeof(rep.step), "spawn.fork");
+    } else if (r == 0) {
         pid = start_child(&plan, &cr);
         if (pid < 0) {
             r = -errno;
