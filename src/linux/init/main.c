@@ -13,6 +13,7 @@
  * interpreter is /proc/self/exe, say) is refused before it does anything:
  * such a process has only what the workload had anyway. */
 #include "../linux.h"
+#include "args.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -20,67 +21,9 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
-struct init_args {
-    int fds[4]; /* sync, listen, lock, upper */
-    uint64_t t0;
-    bool userns, die;
-    const char *fault;
-    uid_t peers[3];
-    int n_peers;
-};
-
-/* n comma-separated decimals in [lo, hi] from s, and nothing else */
-static bool numbers(const char *s, long long lo, long long hi, long long *out, int n, int *got)
+static bool parse(int argc, char **argv, struct cv_init_args *a)
 {
-    int i = 0;
-    while (*s && i < n) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(s, &end, 10);
-        if (end == s || errno || v < lo || v > hi || (*end && *end != ','))
-            return false;
-        out[i++] = v;
-        s = *end ? end + 1 : end;
-    }
-    *got = i;
-    return !*s && i > 0;
-}
-
-static bool parse(int argc, char **argv, struct init_args *a)
-{
-    bool have_fds = false, have_t0 = false, have_flags = false;
-    long long v[4];
-    int got;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if (!strncmp(s, "--fds=", 6)) {
-            if (!numbers(s + 6, -1, INT32_MAX, v, 4, &got) || got != 4 || v[0] < 3 || v[1] < 3 || v[2] < 3)
-                return false;
-            for (int k = 0; k < 4; k++)
-                a->fds[k] = (int)v[k];
-            have_fds = true;
-        } else if (!strncmp(s, "--t0=", 5)) {
-            if (!numbers(s + 5, 0, INT64_MAX, v, 1, &got))
-                return false;
-            a->t0 = (uint64_t)v[0];
-            have_t0 = true;
-        } else if (!strncmp(s, "--fault=", 8)) {
-            a->fault = s[8] ? s + 8 : NULL;
-        } else if (!strncmp(s, "--peers=", 8)) {
-            if (!numbers(s + 8, 0, UINT32_MAX, v, 3, &got))
-                return false;
-            for (int k = 0; k < got; k++)
-                a->peers[k] = (uid_t)v[k];
-            a->n_peers = got;
-        } else if (s[0] == '-' && s[1] == '-' && strspn(s + 2, "ud") == strlen(s + 2)) {
-            a->userns = strchr(s + 2, 'u') != NULL;
-            a->die = strchr(s + 2, 'd') != NULL;
-            have_flags = true;
-        } else {
-            return false;
-        }
-    }
-    if (!have_fds || !have_t0 || !have_flags)
+    if (!cv_init_parse_args(argc, argv, a))
         return false;
     /* the sync and control sockets must be sockets the creator made: a
      * process that merely runs this program has none at those numbers */
@@ -91,7 +34,7 @@ static bool parse(int argc, char **argv, struct init_args *a)
 
 /* The steps the init reports (CV_SYNC_INIT), each injectable before and
  * after its work like the child's. */
-static int prepare(const struct init_args *a, struct cv_sync_msg *m)
+static int prepare(const struct cv_init_args *a, struct cv_sync_msg *m)
 {
     int sync_fd = a->fds[0];
     uint64_t now = cv_now_ns();
@@ -123,7 +66,7 @@ int main(int argc, char **argv)
     /* first: no one in the container may ptrace this process, read its
      * fds or open /proc/1/exe (the exec made it dumpable again) */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    struct init_args a = {.fds = {-1, -1, -1, -1}};
+    struct cv_init_args a = {.fds = {-1, -1, -1, -1}};
     if (!parse(argc, argv, &a)) {
         static const char msg[] = "containerv-init: only libcontainerv starts this program\n";
         if (write(2, msg, sizeof(msg) - 1) < 0)
