@@ -385,11 +385,13 @@ __attribute__((noreturn)) static void exec_init(struct cv_child_args *a, struct 
     snprintf(t0, sizeof(t0), "--t0=%llu", (unsigned long long)cv_now_ns());
     char fault[300];
     snprintf(fault, sizeof(fault), "--fault=%s", a->fault ? a->fault : "");
-    char *argv[] = {"containerv-init", fds, t0, flags, peers, fault, NULL};
-    if (!a->fault) /* the optional ones last, each a NULL when absent */
-        argv[5] = NULL;
-    if (!peers[0])
-        argv[4] = argv[5], argv[5] = NULL;
+    char *argv[7] = {"containerv-init", fds, t0, flags};
+    int argc = 4;
+    if (peers[0])
+        argv[argc++] = peers;
+    if (a->fault)
+        argv[argc++] = fault;
+    argv[argc] = NULL;
     char *envp[] = {NULL};
     syscall(SYS_execveat, a->init_exe_fd, "", argv, envp, AT_EMPTY_PATH);
     memset(m, 0, sizeof(*m));
