@@ -69,11 +69,13 @@ enum containerv_bench_mode {
     CONTAINERV_MODE_BWRAP = 6,
     CONTAINERV_MODE_POOLED = 7,     /* in process: pool get, spawn, wait, return (pool.h) */
     CONTAINERV_MODE_POOLED_CLI = 8, /* `containerv run --template T -- /bin/true` via a daemon */
-    CONTAINERV_MODE_COUNT = 9,
+    CONTAINERV_MODE_COLD_HEAP = 9,  /* cold, from a process holding caller_heap bytes of touched memory */
+    CONTAINERV_MODE_COUNT = 10,
 };
 #define CONTAINERV_BENCH_ALL_MODES ((1u << CONTAINERV_MODE_COUNT) - 1)
 
-/* "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli";
+/* "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli",
+ * "cold-heap";
  * NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_mode_name(enum containerv_bench_mode mode);
 /* "startup", "throughput", "memory", "io", "monitor", "seccomp"; NULL when out of range. */
@@ -110,6 +112,9 @@ struct containerv_bench_config {
      * and returns -ECANCELED. Peers run in their own process group, so a
      * terminal's Ctrl-C reaches only the caller. */
     const volatile sig_atomic_t *cancel;
+    /* startup, cold-heap: touched memory (4 KiB pages) of the process that
+     * creates the containers (default 4 GiB; at most half of MemAvailable) */
+    uint64_t caller_heap;
 };
 
 /* Fill cfg with the defaults. */
@@ -182,6 +187,7 @@ struct containerv_bench_report {
     char rootfs[4096];
     char environment[256];    /* what the benchmark thread ran in */
     char host_fs[32], container_fs[32]; /* io: file system types */
+    uint64_t caller_heap;     /* startup, cold-heap: the creating process's touched memory */
     struct containerv_bench_result *results;
     size_t n_results;
     struct containerv_bench_ratio *ratios;

@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 
 static const char *const mode_names[CONTAINERV_MODE_COUNT] = {
-    "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli",
+    "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli", "cold-heap",
 };
 
 static const char *const kind_names[] = {"startup", "throughput", "memory", "io", "monitor", "seccomp"};
@@ -42,6 +42,7 @@ void containerv_bench_config_init(struct containerv_bench_config *cfg)
     cfg->peers = true;
     cfg->monitored = 200;
     cfg->monitor_interval_ms = 100;
+    cfg->caller_heap = 4ull << 30;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -178,6 +179,8 @@ static void apply_defaults(struct containerv_bench_config *c)
         c->monitored = d.monitored;
     if (c->monitor_interval_ms < 10)
         c->monitor_interval_ms = d.monitor_interval_ms;
+    if (c->caller_heap == 0)
+        c->caller_heap = d.caller_heap;
 }
 
 /* The host path of the rootfs' /bin/true, resolved inside the rootfs (the

@@ -120,6 +120,9 @@ static int header(json_t *o, const struct containerv_bench_report *r)
     int e = set(o, "benchmark", json_string(containerv_bench_kind_name(r->kind)));
     switch (r->kind) {
     case CONTAINERV_BENCH_STARTUP:
+        if (r->caller_heap)
+            e |= set(o, "caller_heap_bytes", json_integer((json_int_t)r->caller_heap));
+        /* fall through */
     case CONTAINERV_BENCH_SECCOMP:
         e |= set(o, "iterations", json_integer(r->iterations));
         e |= set(o, "warmup", json_integer(r->warmup));

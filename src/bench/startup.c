@@ -5,7 +5,27 @@
 
 #include <containerv/pool.h>
 
+#include <fcntl.h>
 #include <libgen.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+/* cold-heap: a process of its own, forked before any other mode starts a
+ * thread, that holds the touched memory and makes the containers; the
+ * benchmark sends it the id of each run and reads back what run_cold
+ * measured there. */
+struct heap_caller {
+    pid_t pid;
+    int to, from; /* pipes: ids to it, results from it */
+};
+
+struct heap_result {
+    int r;
+    uint64_t ns, stage[4];
+    struct containerv_startup_metrics met;
+    char why[300];
+};
 
 struct mode_run {
     enum containerv_bench_mode mode;
@@ -24,6 +44,8 @@ struct mode_run {
     struct containerv_pool *pool;
     /* pooled-cli */
     struct cvb_daemon daemon;
+    /* cold-heap */
+    struct heap_caller heap;
 };
 
 struct startup {
@@ -60,16 +82,14 @@ static void add_metrics(struct containerv_startup_metrics *sum, const struct con
  * thread. It is drained here, after the timed region and before the next
  * run of any mode, so that it never overlaps (and hides in) another mode's
  * time; its duration is reported apart (teardown_us). */
-static int run_cold(struct startup *s, struct mode_run *m, uint64_t *ns, char *why, size_t n)
+static int run_cold_id(struct mode_run *m, const char *id, uint64_t *ns, char *why, size_t n)
 {
     static const char *const argv[] = {"/bin/true", NULL};
     struct containerv_container *c = NULL;
     struct containerv_startup_metrics met;
     struct containerv_error e;
-    char id[64];
     pid_t pid;
     int code = -1;
-    cvb_name(s->b, id, sizeof(id));
     uint64_t t0 = cv_now_ns();
     int r = containerv_create(id, m->opts, &c, &e);
     uint64_t t1 = cv_now_ns();
@@ -100,6 +120,13 @@ static int run_cold(struct startup *s, struct mode_run *m, uint64_t *ns, char *w
     m->last_stage[2] = t3 - t2;
     m->last_stage[3] = t4 - t3;
     return 0;
+}
+
+static int run_cold(struct startup *s, struct mode_run *m, uint64_t *ns, char *why, size_t n)
+{
+    char id[64];
+    cvb_name(s->b, id, sizeof(id));
+    return run_cold_id(m, id, ns, why, n);
 }
 
 /* `containerv --runtime-dir RT run [--lower ROOTFS] -- /bin/true` */
@@ -171,12 +198,141 @@ static int run_pooled(struct mode_run *m, uint64_t *ns, char *why, size_t n)
     return r;
 }
 
+/* ------------------------------------------------------------ cold-heap */
+
+static bool full_io(int fd, void *buf, size_t n, bool out)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t k = out ? write(fd, (char *)buf + done, n - done) : read(fd, (char *)buf + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        done += (size_t)k;
+    }
+    return true;
+}
+
+/* In the heap caller: touch the memory, say so, then run what is asked. */
+__attribute__((noreturn)) static void heap_caller_main(struct startup *s, struct mode_run *m, int in, int out)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    size_t size = (size_t)s->b->conf.caller_heap;
+    char *heap = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    int ok = heap != MAP_FAILED;
+    if (ok) {
+        /* 4 KiB pages, as most of a malloc heap is (a huge page would copy
+         * as one entry) */
+        madvise(heap, size, MADV_NOHUGEPAGE);
+        for (size_t off = 0; off < size; off += 4096)
+            heap[off] = (char)off;
+    }
+    if (!full_io(out, &ok, sizeof(ok), true) || !ok)
+        _exit(1);
+    char id[64];
+    while (full_io(in, id, sizeof(id), false)) {
+        struct heap_result hr = {0};
+        id[sizeof(id) - 1] = '\0';
+        hr.r = run_cold_id(m, id, &hr.ns, hr.why, sizeof(hr.why));
+        memcpy(hr.stage, m->last_stage, sizeof(hr.stage));
+        hr.met = m->last;
+        if (!full_io(out, &hr, sizeof(hr), true))
+            break;
+    }
+    _exit(0);
+}
+
+/* MemAvailable in bytes, or 0 */
+static uint64_t mem_available(void)
+{
+    char buf[4096];
+    int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+    ssize_t k = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+    if (fd >= 0)
+        close(fd);
+    if (k <= 0)
+        return 0;
+    buf[k] = '\0';
+    const char *p = strstr(buf, "MemAvailable:");
+    return p ? strtoull(p + 13, NULL, 10) * 1024 : 0;
+}
+
+static int heap_caller_start(struct startup *s, struct mode_run *m, char *why, size_t n)
+{
+    /* never more than half of what the machine has free: the benchmark
+     * must not push the host into reclaim (the size used is reported) */
+    uint64_t avail = mem_available();
+    if (avail && s->b->conf.caller_heap > avail / 2)
+        s->b->conf.caller_heap = (avail / 2) & ~(uint64_t)((1u << 20) - 1);
+    int to[2], from[2];
+    if (pipe2(to, O_CLOEXEC) < 0)
+        return snprintf(why, n, "pipe: %s", strerror(errno)), -1;
+    if (pipe2(from, O_CLOEXEC) < 0) {
+        snprintf(why, n, "pipe: %s", strerror(errno));
+        close(to[0]);
+        close(to[1]);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(to[1]);
+        close(from[0]);
+        heap_caller_main(s, m, to[0], from[1]);
+    }
+    close(to[0]);
+    close(from[1]);
+    m->heap = (struct heap_caller){.pid = pid, .to = to[1], .from = from[0]};
+    int ok = 0;
+    if (pid < 0 || !full_io(m->heap.from, &ok, sizeof(ok), false) || !ok) {
+        snprintf(why, n, "could not hold %llu MiB of touched memory in a process of its own",
+                 (unsigned long long)(s->b->conf.caller_heap >> 20));
+        return -1;
+    }
+    return 0;
+}
+
+static void heap_caller_stop(struct mode_run *m)
+{
+    if (m->heap.to > 0)
+        close(m->heap.to);
+    if (m->heap.from > 0)
+        close(m->heap.from);
+    if (m->heap.pid > 0) {
+        kill(m->heap.pid, SIGKILL);
+        while (waitpid(m->heap.pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    m->heap = (struct heap_caller){.pid = -1, .to = -1, .from = -1};
+}
+
+static int run_cold_heap(struct startup *s, struct mode_run *m, uint64_t *ns, char *why, size_t n)
+{
+    char id[64] = {0};
+    struct heap_result hr;
+    cvb_name(s->b, id, sizeof(id));
+    if (!full_io(m->heap.to, id, sizeof(id), true) || !full_io(m->heap.from, &hr, sizeof(hr), false)) {
+        snprintf(why, n, "%s", "the process holding the memory is gone");
+        return -1;
+    }
+    if (hr.r < 0) {
+        hr.why[sizeof(hr.why) - 1] = '\0';
+        snprintf(why, n, "%s", hr.why);
+        return hr.r;
+    }
+    *ns = hr.ns;
+    memcpy(m->last_stage, hr.stage, sizeof(hr.stage));
+    m->last = hr.met;
+    return 0;
+}
+
 static int run_once(struct startup *s, struct mode_run *m, uint64_t *ns, char *why, size_t n)
 {
     switch (m->mode) {
     case CONTAINERV_MODE_FLOOR:
     case CONTAINERV_MODE_FLOOR_NS: return run_floor(s, m, ns, why, n);
     case CONTAINERV_MODE_COLD: return run_cold(s, m, ns, why, n);
+    case CONTAINERV_MODE_COLD_HEAP: return run_cold_heap(s, m, ns, why, n);
     case CONTAINERV_MODE_POOLED: return run_pooled(m, ns, why, n);
     default: return run_command(s, m, ns, why, n);
     }
@@ -217,6 +373,16 @@ static void prepare_mode(struct startup *s, struct mode_run *m)
         if (!(m->opts = cvb_cold_options(b)))
             skip(m, "%s", "allocating the container options failed");
         break;
+    case CONTAINERV_MODE_COLD_HEAP: {
+        char why[200];
+        if (!(m->opts = cvb_cold_options(b)))
+            skip(m, "%s", "allocating the container options failed");
+        else if (heap_caller_start(s, m, why, sizeof(why)) < 0)
+            skip(m, "%s", why);
+        else
+            b->rep->caller_heap = b->conf.caller_heap;
+        break;
+    }
     case CONTAINERV_MODE_COLD_CLI: find_cli(s, m); break;
     case CONTAINERV_MODE_POOLED: {
         struct containerv_error pe;
@@ -248,6 +414,7 @@ static int add_modes(struct startup *s)
             continue;
         s->modes[s->n].daemon.pid = -1;
         s->modes[s->n++].mode = (enum containerv_bench_mode)i;
+        s->modes[s->n - 1].heap = (struct heap_caller){.pid = -1, .to = -1, .from = -1};
         if (!cvb_add_result(b, containerv_bench_mode_name((enum containerv_bench_mode)i)))
             return cv_error(b->err, ENOMEM, "bench.startup", "allocating results");
     }
@@ -258,8 +425,14 @@ static int add_modes(struct startup *s)
         m->res->samples_ns = calloc((size_t)b->conf.iterations, sizeof(uint64_t));
         if (!m->res->samples_ns)
             return cv_error(b->err, ENOMEM, "bench.startup", "allocating samples");
-        prepare_mode(s, m);
     }
+    /* cold-heap first: it forks, and no other mode has started a thread yet */
+    for (size_t i = 0; i < s->n; i++)
+        if (s->modes[i].mode == CONTAINERV_MODE_COLD_HEAP)
+            prepare_mode(s, &s->modes[i]);
+    for (size_t i = 0; i < s->n; i++)
+        if (s->modes[i].mode != CONTAINERV_MODE_COLD_HEAP)
+            prepare_mode(s, &s->modes[i]);
     return 0;
 }
 
@@ -336,7 +509,7 @@ static void means(struct mode_run *m)
 {
     struct containerv_bench_result *r = m->res;
     uint64_t n = r->n_samples;
-    if (m->mode != CONTAINERV_MODE_COLD || n == 0)
+    if ((m->mode != CONTAINERV_MODE_COLD && m->mode != CONTAINERV_MODE_COLD_HEAP) || n == 0)
         return;
     struct containerv_startup_metrics *p = &r->phases;
     p->total_startup_ns = m->sum.total_startup_ns / n;
@@ -357,7 +530,7 @@ static const char *const ratio_pairs[][2] = {
     {"cold", "floor-ns"}, {"cold", "floor"},     {"floor-ns", "floor"}, {"cold-cli", "crun"},
     {"cold-cli", "runc"}, {"cold-cli", "bwrap"}, {"cold", "crun"},      {"cold", "runc"},
     {"cold", "bwrap"},    {"cold-cli", "cold"},  {"crun", "floor-ns"},
-    {"pooled", "floor"},  {"pooled", "cold"},    {"pooled-cli", "crun"},
+    {"pooled", "floor"},  {"pooled", "cold"},    {"pooled-cli", "crun"},  {"cold-heap", "cold"},
 };
 
 static int p50_ratio(struct cvb *b, const char *a, const char *c, double *out)
@@ -388,6 +561,8 @@ static int ratios(struct cvb *b)
         r = cvb_add_target(b, "pooled p50 <= 1.3 x floor p50", v, 1.3);
     if (r == 0 && p50_ratio(b, "pooled-cli", "crun", &v) == 0)
         r = cvb_add_target(b, "pooled-cli p50 <= 0.25 x crun p50", v, 0.25);
+    if (r == 0 && p50_ratio(b, "cold-heap", "cold", &v) == 0)
+        r = cvb_add_target(b, "cold-heap p50 <= 1.15 x cold p50", v, 1.15);
     return r < 0 ? cv_error(b->err, -r, "bench.startup", "allocating ratios") : 0;
 }
 
@@ -404,6 +579,7 @@ int cvb_startup(struct cvb *b)
         if (r == 0 && cvb_stats(m->res) < 0)
             r = cv_error(b->err, ENOMEM, "bench.startup", "sorting samples");
         means(m);
+        heap_caller_stop(m);
         containerv_options_free(m->opts);
         if (m->daemon.pid > 0) {
             int code = cvb_daemon_stop(&m->daemon);

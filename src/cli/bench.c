@@ -19,7 +19,8 @@ static const char bench_usage[] =
     "bubblewrap (when installed), in the same run. See docs/benchmarks.md.\n"
     "\n"
     "  startup     /bin/true from the default rootfs: floor, floor-ns, cold,\n"
-    "              pooled, pooled-cli,\n"
+    "              pooled, pooled-cli, cold-heap (cold from a process holding\n"
+    "              --caller-heap of touched memory),\n"
     "              cold-cli, crun, runc, bwrap; p50/p90/p99 and ratios\n"
     "  throughput  containers run to completion per second: floor, cold, crun, pooled\n"
     "  memory      memory per idle container: cold and crun (each running\n"
@@ -43,6 +44,9 @@ static const char bench_usage[] =
     "      --monitored N          monitor: containers sampled at once (default 200)\n"
     "      --monitor-interval MS  monitor: their interval in ms (default 100)\n"
     "      --io-size SIZE         io: file size, e.g. 64M (default 64M)\n"
+    "      --caller-heap SIZE     startup, cold-heap: the creating process's touched\n"
+    "                             memory, e.g. 4G (default 4G; at most half of the\n"
+    "                             machine's available memory)\n"
     "      --rootfs DIR           the rootfs to run (default: the built-in one)\n"
     "      --no-peers             throughput, memory: containerv only\n"
     "      --json FILE            write the results as JSON\n"
@@ -50,7 +54,7 @@ static const char bench_usage[] =
     "  -h, --help                 show this help\n";
 
 enum { OPT_WARMUP = 0x300, OPT_MODES, OPT_CONTAINERS, OPT_IO_SIZE, OPT_ROOTFS, OPT_NO_PEERS,
-       OPT_JSON, OPT_SVG, OPT_MONITORED, OPT_MONITOR_INTERVAL };
+       OPT_JSON, OPT_SVG, OPT_MONITORED, OPT_MONITOR_INTERVAL, OPT_CALLER_HEAP };
 
 static const struct option bench_opts[] = {
     {"iterations", required_argument, NULL, 'n'},
@@ -61,6 +65,7 @@ static const struct option bench_opts[] = {
     {"containers", required_argument, NULL, OPT_CONTAINERS},
     {"monitored", required_argument, NULL, OPT_MONITORED},
     {"monitor-interval", required_argument, NULL, OPT_MONITOR_INTERVAL},
+    {"caller-heap", required_argument, NULL, OPT_CALLER_HEAP},
     {"io-size", required_argument, NULL, OPT_IO_SIZE},
     {"rootfs", required_argument, NULL, OPT_ROOTFS},
     {"no-peers", no_argument, NULL, OPT_NO_PEERS},
@@ -119,7 +124,7 @@ static bool modes_arg(const char *arg, unsigned *mask)
             m++;
         if (m == CONTAINERV_MODE_COUNT) {
             cli_error("bench: --modes: unknown mode '%s' (floor, floor-ns, cold, cold-cli, crun, "
-                      "runc, bwrap, pooled, pooled-cli)", t);
+                      "runc, bwrap, pooled, pooled-cli, cold-heap)", t);
             return false;
         }
         *mask |= 1u << m;
@@ -129,10 +134,10 @@ static bool modes_arg(const char *arg, unsigned *mask)
     return *mask != 0;
 }
 
-static bool size_arg(const char *arg, uint64_t *out)
+static bool size_arg(const char *arg, const char *opt, uint64_t *out)
 {
     if (containerv_parse_size(arg, out) < 0 || *out < (1u << 20)) {
-        cli_error("bench: --io-size: expected a size of at least 1M, got '%s'", arg);
+        cli_error("bench: %s: expected a size of at least 1M, got '%s'", opt, arg);
         return false;
     }
     return true;
@@ -152,7 +157,8 @@ static bool bench_option(struct bench_args *ba, int opt, const char *arg)
     case OPT_CONTAINERS: return int_arg("--containers", arg, 1, &c->containers);
     case OPT_MONITORED: return int_arg("--monitored", arg, 1, &c->monitored);
     case OPT_MONITOR_INTERVAL: return int_arg("--monitor-interval", arg, 10, &c->monitor_interval_ms);
-    case OPT_IO_SIZE: return size_arg(arg, &c->io_bytes);
+    case OPT_IO_SIZE: return size_arg(arg, "--io-size", &c->io_bytes);
+    case OPT_CALLER_HEAP: return size_arg(arg, "--caller-heap", &c->caller_heap);
     case OPT_ROOTFS: c->rootfs = arg; return true;
     case OPT_NO_PEERS: c->peers = false; return true;
     case OPT_JSON: ba->json = arg; return true;
@@ -236,8 +242,11 @@ static void print_startup(const struct containerv_bench_report *r)
 {
     printf("startup: /bin/true from %s, %d measured runs per mode after %d warm-up, interleaved\n",
            r->rootfs, r->iterations, r->warmup);
-    printf("environment: %s\n\n", r->environment);
-    printf("%-10s %10s %10s %10s %10s\n", "mode", "p50 µs", "p90 µs", "p99 µs", "mean µs");
+    printf("environment: %s\n", r->environment);
+    if (r->caller_heap)
+        printf("cold-heap: cold from a process holding %llu MiB of touched memory\n",
+               (unsigned long long)(r->caller_heap >> 20));
+    printf("\n%-10s %10s %10s %10s %10s\n", "mode", "p50 µs", "p90 µs", "p99 µs", "mean µs");
     for (size_t i = 0; i < r->n_results; i++) {
         const struct containerv_bench_result *m = &r->results[i];
         if (!m->n_samples)

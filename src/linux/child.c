@@ -1,7 +1,11 @@
 /* The child side of create: runs in the new namespaces right after clone3,
- * then becomes the container's init. System calls only (see init.c). */
+ * then becomes the container's init. It shares its creator's memory and
+ * TLS (clone.c): raw system calls only (childsys.h), no allocation, nothing
+ * of glibc's that keeps state per thread, and no instrumentation (this file
+ * is built without the sanitizers, whose runtime would take the child for
+ * the creating thread). */
+#include "childsys.h"
 #include "linux.h"
-#include "rawsys.h"
 #include "security.h"
 
 #include <fcntl.h>
@@ -16,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
+#include <linux/sched.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -50,12 +55,12 @@ static int sync_wait(int fd, uint32_t expected, int *fds, int max, int *nfds)
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     ssize_t n;
     do
-        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+        n = cs_recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+    while (n == -EINTR);
     if (n == 0)
         return -EPIPE; /* the creator is gone */
     if (n < 0)
-        return -errno;
+        return (int)n;
     int got = 0;
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
@@ -66,7 +71,7 @@ static int sync_wait(int fd, uint32_t expected, int *fds, int max, int *nfds)
             if (got < max)
                 fds[got++] = f;
             else
-                close(f);
+                cs_close(f);
         }
     }
     if (nfds)
@@ -77,41 +82,81 @@ static int sync_wait(int fd, uint32_t expected, int *fds, int max, int *nfds)
 /* ------------------------------------------------------------ helpers
  *
  * A helper (linux.h) runs one piece of work that mostly waits for the
- * kernel while the child goes on: it is cloned with CLONE_VM on a static
- * stack (no copy of the address space, a copy of the fd table and fs
- * context), makes raw system calls only (it shares the child's TLS, so
- * errno and glibc's wrappers are not its own) and is waited for before the
- * child reports ready, so no workload ever runs before its work is done. It
- * lives in the container's pid namespace: if the child dies first, the
- * kernel kills it. Where raw system calls are not written for the
- * architecture (rawsys.h), the work runs inline. */
+ * kernel while the child goes on: it is cloned with CLONE_VM on a stack of
+ * the child's block (no copy of the address space, a copy of the fd table
+ * and fs context), makes raw system calls only (it shares the child's TLS)
+ * and is waited for before the child reports ready, so no workload ever
+ * runs before its work is done. It lives in the container's pid namespace
+ * (always a new one): if the child dies first, the kernel kills it, and
+ * the child's exit completes only once it is gone, so that its stack is no
+ * longer in use when the creator has waited for the child. Where raw system
+ * calls are not written for the architecture (rawsys.h), the work runs
+ * inline. */
 
-static char helper_stacks[CV_HELPER_SLOTS][16384] __attribute__((aligned(64)));
+#ifdef CV_RAW_SYSCALL
+/* clone3 with a function to run on the new stack: the child returns from
+ * the system call on that stack, where no frame of the caller's exists, so
+ * it calls fn at once and exits if fn ever returns. */
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".globl cv_clone3_fn\n"
+        ".hidden cv_clone3_fn\n"
+        ".type cv_clone3_fn,@function\n"
+        "cv_clone3_fn:\n"      /* rdi: ca, rsi: size, rdx: fn, rcx: arg */
+        "  mov %rcx, %r8\n"    /* the syscall instruction clobbers rcx */
+        "  mov $435, %eax\n"   /* SYS_clone3 */
+        "  syscall\n"
+        "  test %rax, %rax\n"
+        "  jnz 1f\n"
+        "  xor %ebp, %ebp\n"   /* the child: an outermost frame */
+        "  mov %r8, %rdi\n"
+        "  call *%rdx\n"
+        "  mov %eax, %edi\n"
+        "  mov $231, %eax\n"   /* SYS_exit_group */
+        "  syscall\n"
+        "  hlt\n"
+        "1: ret\n"
+        ".size cv_clone3_fn, .-cv_clone3_fn\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".globl cv_clone3_fn\n"
+        ".hidden cv_clone3_fn\n"
+        ".type cv_clone3_fn,%function\n"
+        "cv_clone3_fn:\n"      /* x0: ca, x1: size, x2: fn, x3: arg */
+        "  mov x8, #435\n"
+        "  svc #0\n"
+        "  cbnz x0, 1f\n"
+        "  mov x29, xzr\n"
+        "  mov x30, xzr\n"
+        "  mov x0, x3\n"
+        "  blr x2\n"
+        "  mov x8, #94\n"     /* SYS_exit_group */
+        "  svc #0\n"
+        "  brk #0\n"
+        "1: ret\n"
+        ".size cv_clone3_fn, .-cv_clone3_fn\n");
+#endif
+#endif
 
-__attribute__((no_sanitize("address", "undefined"))) static int helper_main(void *p)
+static int helper_main(void *p)
 {
     struct cv_helper *h = p;
     h->result = h->fn ? h->fn(h) : cv_raw3(h->nr, h->arg[0], h->arg[1], h->arg[2]);
-    return 0;
+    cs_exit(0);
 }
 
-/* The child's CPU mask, when it took it back from the pin (place.c): a
- * helper starts on the child's CPU, like any new task, and is moved to
- * the others at once, so that it does not hold up the child. */
-static struct {
-    bool on;
-    cpu_set_t mask;
-} helper_place;
-
-static void place_helper(pid_t pid)
+/* A helper starts on the child's CPU, like any new task; once the child
+ * has its own mask back from the pin (place.c), the helper is moved to the
+ * others at once, so that it does not hold up the child. */
+static void place_helper(const struct cv_helper *h, pid_t pid)
 {
-    int cpu = helper_place.on ? sched_getcpu() : -1;
+    int cpu = h->place ? cs_getcpu() : -1;
     if (cpu < 0 || cpu >= CPU_SETSIZE)
         return;
-    cpu_set_t rest = helper_place.mask;
+    cpu_set_t rest = *h->place;
     CPU_CLR(cpu, &rest);
     if (CPU_COUNT(&rest) > 0)
-        sched_setaffinity(pid, sizeof(rest), &rest);
+        cs_setaffinity(pid, &rest);
 }
 
 /* The child stays on the CPU it was cloned on (pinned, place.c) for its
@@ -123,42 +168,44 @@ static void place_helper(pid_t pid)
 static void place_back(struct cv_child_args *a)
 {
     if (a->restore_affinity)
-        sched_setaffinity(0, sizeof(a->affinity), &a->affinity);
+        cs_setaffinity(0, &a->affinity);
     a->restore_affinity = false;
 }
 
-void cv_helper_start(struct cv_helper *h, int slot)
+void cv_helper_start(struct cv_helper *h)
 {
     h->pid = 0;
     h->inline_mode = false;
     h->result = -ECHILD; /* unless it gets to the end */
 #ifdef CV_RAW_SYSCALL
-    pid_t pid = clone(helper_main, helper_stacks[slot] + sizeof(helper_stacks[slot]),
-                      CLONE_VM | CLONE_SIGHAND | SIGCHLD, h);
+    struct clone_args ca = {
+        .flags = CLONE_VM | CLONE_SIGHAND,
+        .exit_signal = SIGCHLD,
+        .stack = (uint64_t)(uintptr_t)h->stack,
+        .stack_size = h->stack_size,
+    };
+    long pid = cv_clone3_fn(&ca, sizeof(ca), helper_main, h);
     if (pid > 0) {
-        h->pid = pid;
-        place_helper(pid);
+        h->pid = (pid_t)pid;
+        place_helper(h, h->pid);
         return;
     }
-#else
-    (void)slot;
 #endif
     h->inline_mode = true;
-    helper_main(h);
+    h->result = h->fn ? h->fn(h) : cv_raw3(h->nr, h->arg[0], h->arg[1], h->arg[2]);
 }
 
 long cv_helper_wait(struct cv_helper *h)
 {
     if (h->pid > 0) {
-        while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+        cs_wait(h->pid);
         h->pid = 0;
     }
     return h->result;
 }
 
 /* lo up: raw system calls only */
-__attribute__((no_sanitize("address", "undefined"))) static long loopback_up(struct cv_helper *h)
+static long loopback_up(struct cv_helper *h)
 {
     (void)h;
     long s = cv_raw3(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -184,7 +231,7 @@ __attribute__((no_sanitize("address", "undefined"))) static long loopback_up(str
  * signal blocked from clone3 until it is the init, so this only has to be
  * done before ready: the helper does it last, sharing the child's table of
  * handlers (CLONE_SIGHAND), 62 system calls (~35 µs) off the child's path. */
-__attribute__((no_sanitize("address", "undefined"))) static void signals_default(void)
+static void signals_default(void)
 {
     unsigned long act[4]; /* a struct kernel_sigaction, all zero: SIG_DFL, no flags, empty mask */
     for (size_t i = 0; i < sizeof(act) / sizeof(act[0]); i++)
@@ -202,7 +249,7 @@ __attribute__((no_sanitize("address", "undefined"))) static void signals_default
  * its security settings, and last set every signal to its default. One
  * helper for all of it: on two cores a second one only waits for a CPU,
  * and costs the child a clone. */
-__attribute__((no_sanitize("address", "undefined"))) long cv_after_pivot(struct cv_helper *h)
+long cv_after_pivot(struct cv_helper *h)
 {
     static const char dot[] = ".";
     long r = cv_raw3(SYS_umount2, dot, MNT_DETACH, 0);
@@ -229,33 +276,32 @@ void cv_helper_go(struct cv_helper *h)
         return;
     }
     __atomic_store_n(&h->go, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, &h->go, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    cv_raw6(SYS_futex, (long)&h->go, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 }
 
 static int apply_security(struct cv_child_args *a, struct cv_sync_msg *m)
 {
     unsigned relax = a->opts->relax;
     uint64_t t;
+    int r;
 #define SEC_STEP(name, expr)                                              \
     t = cv_now_ns();                                                      \
     if (cv_fault_child(a->fault, name, a->sync_fd))                                         \
         return cv_child_fail(m, name, EIO, "injected fault");             \
-    if ((expr) < 0)                                                       \
-        return cv_child_fail(m, name, errno, "");                         \
+    if ((r = (expr)) < 0)                                                 \
+        return cv_child_fail(m, name, r, "");                             \
     if (cv_fault_child_after(a->fault, name))                             \
         return cv_child_fail(m, name, EIO, "injected fault after the step"); \
     cv_child_step(m, name, t)
 
     if (!(relax & CONTAINERV_RELAX_NO_NEW_PRIVS)) {
-        SEC_STEP("child.no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+        SEC_STEP("child.no_new_privs", cs_prctl(PR_SET_NO_NEW_PRIVS, 1, 0));
     }
     if (a->seccomp) {
-        int r = 0;
-        SEC_STEP("child.seccomp", (r = cv_seccomp_load(a->seccomp), errno = -r, r));
+        SEC_STEP("child.seccomp", cv_seccomp_load(a->seccomp));
     }
     if (!(relax & CONTAINERV_RELAX_CAPS)) {
-        int r = 0;
-        SEC_STEP("child.caps", (r = cv_caps_apply(CV_CAPS_DEFAULT, a->last_cap), errno = -r, r));
+        SEC_STEP("child.caps", cv_caps_apply(CV_CAPS_DEFAULT, a->last_cap));
     }
 #undef SEC_STEP
     return 0;
@@ -270,39 +316,43 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
     close_others(a);
     if (cv_fault_child(a->fault, "child.init", a->sync_fd))
         return cv_child_fail(m, "child.init", EIO, "injected fault");
+    int r;
     for (int i = 0; i < 3; i++)
-        if (dup2(a->devnull_fd, i) < 0)
-            return cv_child_fail(m, "child.init", errno, "/dev/null");
-    setsid();
+        if ((r = cs_dup2(a->devnull_fd, i)) < 0)
+            return cv_child_fail(m, "child.init", r, "/dev/null");
+    cv_raw3(SYS_setsid, 0, 0, 0);
     /* a session keyring of its own (KEYCTL_JOIN_SESSION_KEYRING with no
      * name: a new anonymous one), so that no container possesses, and with
      * seccomp=unconfined reads or adds to, its creator's (host root's) */
-    if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 && errno != ENOSYS)
-        return cv_child_fail(m, "child.init", errno, "joining a new session keyring");
+    r = (int)cv_raw3(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, 0, 0);
+    if (r < 0 && r != -ENOSYS)
+        return cv_child_fail(m, "child.init", r, "joining a new session keyring");
     if (a->userns) {
-        int r = sync_wait(a->sync_fd, CV_SYNC_USERNS_MAPPED, NULL, 0, NULL);
+        r = sync_wait(a->sync_fd, CV_SYNC_USERNS_MAPPED, NULL, 0, NULL);
         if (r < 0)
             return cv_child_fail(m, "userns.map", r, "waiting for the id maps");
-        if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
-            return cv_child_fail(m, "userns.map", errno, "becoming root in the user namespace");
+        /* (a change of credentials makes the kernel mark the memory's
+         * owner not dumpable: the creator's, which clone.c marks back) */
+        if ((r = (int)cv_raw3(SYS_setresgid, 0, 0, 0)) < 0 || (r = (int)cv_raw3(SYS_setresuid, 0, 0, 0)) < 0)
+            return cv_child_fail(m, "userns.map", r, "becoming root in the user namespace");
     }
-    umask(0);
+    cv_raw3(SYS_umask, 0, 0, 0);
     if (cv_fault_child_after(a->fault, "child.init"))
         return cv_child_fail(m, "child.init", EIO, "injected fault after the step");
     cv_child_step(m, "child.init", t);
     /* lo comes up in the pivot helper (cv_after_pivot) */
     if ((o->namespaces & CONTAINERV_NS_NET) && cv_fault_child(a->fault, "child.network", a->sync_fd))
         return cv_child_fail(m, "child.network", EIO, "lo");
-    int r = cv_child_setup_rootfs(a, m);
+    r = cv_child_setup_rootfs(a, m);
     if (r < 0)
         return r;
-    umask(022);
+    cv_raw3(SYS_umask, 022, 0, 0);
     if (o->namespaces & CONTAINERV_NS_UTS) {
         t = cv_now_ns();
         if (cv_fault_child(a->fault, "child.hostname", a->sync_fd))
             return cv_child_fail(m, "child.hostname", EIO, a->hostname);
-        if (sethostname(a->hostname, strlen(a->hostname)) < 0)
-            return cv_child_fail(m, "child.hostname", errno, a->hostname);
+        if ((r = (int)cv_raw3(SYS_sethostname, a->hostname, strlen(a->hostname), 0)) < 0)
+            return cv_child_fail(m, "child.hostname", r, a->hostname);
         if (cv_fault_child_after(a->fault, "child.hostname"))
             return cv_child_fail(m, "child.hostname", EIO, "injected fault after the step");
         cv_child_step(m, "child.hostname", t);
@@ -352,14 +402,16 @@ static int join_cgroup(struct cv_child_args *a, struct cv_sync_msg *m)
     if (injected)
         r = -EIO; /* the fds are closed below */
     for (int i = 1; i < n; i++) {
-        if (r == 0 && write(fds[i], "0", 1) != 1)
-            r = -errno;
-        close(fds[i]);
+        if (r == 0) {
+            long w = cs_write(fds[i], "0", 1);
+            r = w == 1 ? 0 : w < 0 ? (int)w : -EIO;
+        }
+        cs_close(fds[i]);
     }
     if (r < 0)
         return cv_child_fail(m, "child.cgroup.join", r, injected ? "injected fault" : "joining the cgroup");
-    if (a->cgroupns_late && unshare(CLONE_NEWCGROUP) < 0)
-        return cv_child_fail(m, "child.cgroup.join", errno, "a cgroup namespace");
+    if (a->cgroupns_late && (r = (int)cv_raw3(SYS_unshare, CLONE_NEWCGROUP, 0, 0)) < 0)
+        return cv_child_fail(m, "child.cgroup.join", r, "a cgroup namespace");
     if (cv_fault_child_after(a->fault, "child.cgroup.join"))
         return cv_child_fail(m, "child.cgroup.join", EIO, "injected fault after the step");
     cv_child_step(m, "child.cgroup.join", t);
@@ -376,7 +428,7 @@ __attribute__((noreturn)) static void exec_init(struct cv_child_args *a, struct 
     int keep[] = {a->sync_fd, a->listen_fd, a->lock_fd, a->upper_fd};
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
         if (keep[i] >= 0)
-            fcntl(keep[i], F_SETFD, 0);
+            cs_fcntl(keep[i], F_SETFD, 0);
     char fds[80], peers[48] = "", t0[32], flags[8];
     snprintf(fds, sizeof(fds), "--fds=%d,%d,%d,%d", a->sync_fd, a->listen_fd, a->lock_fd, a->upper_fd);
     for (int i = 0, off = 0; i < a->n_peer_uids && i < 3; i++)
@@ -393,42 +445,43 @@ __attribute__((noreturn)) static void exec_init(struct cv_child_args *a, struct 
         argv[argc++] = fault;
     argv[argc] = NULL;
     char *envp[] = {NULL};
-    syscall(SYS_execveat, a->init_exe_fd, "", argv, envp, AT_EMPTY_PATH);
+    long r = cv_raw5(SYS_execveat, a->init_exe_fd, "", argv, envp, AT_EMPTY_PATH);
     memset(m, 0, sizeof(*m));
-    cv_child_fail(m, "init.exec", errno, "executing the init program");
+    cv_child_fail(m, "init.exec", (int)r, "executing the init program");
     cv_sync_send(a->sync_fd, m);
-    _exit(1);
+    cs_exit(1);
 }
 
-void cv_child_main(struct cv_child_args *a) __attribute__((noreturn));
-void cv_child_main(struct cv_child_args *a)
+int cv_child_entry(void *block)
 {
-    static struct cv_sync_msg m; /* static: the child's stack is the creator's copy */
-    memset(&m, 0, sizeof(m));
-    m.t[CV_T_CHILD_START] = cv_now_ns();
-    m.step = CV_SYNC_READY;
-    /* cloned pinned to the creator's CPU (place.c): it takes the creator's
-     * mask back once its set-up is done (place_back) */
-    if (a->restore_affinity) {
-        helper_place.mask = a->affinity;
-        helper_place.on = true;
-    }
+    struct cv_child_block *b = block;
+    struct cv_child_args *a = &b->a;
+    struct cv_sync_msg *m = &b->m;
+    memset(m, 0, sizeof(*m));
+    m->t[CV_T_CHILD_START] = cv_now_ns();
+    m->step = CV_SYNC_READY;
+    /* the helper's stack, and where it runs: cloned pinned to the
+     * creator's CPU (place.c), the child takes the creator's mask back once
+     * its set-up is done (place_back) */
+    a->pivot_helper.stack = b->helper_stack[0];
+    a->pivot_helper.stack_size = sizeof(b->helper_stack[0]);
+    a->pivot_helper.place = a->restore_affinity ? &a->affinity : NULL;
     /* first of all, so that no step can outlive a creator that dies; a
      * creator dead before this shows as EOF on the sync socket later */
-    if (a->opts->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-        _exit(1);
-    int r = child_setup(a, &m);
+    if (a->opts->die_with_parent && cs_prctl(PR_SET_PDEATHSIG, SIGKILL, 0) < 0)
+        cs_exit(1);
+    int r = child_setup(a, m);
     if (r == 0)
-        r = join_cgroup(a, &m);
+        r = join_cgroup(a, m);
     if (r == 0)
-        r = apply_security(a, &m);
+        r = apply_security(a, m);
     if (r == 0)
-        r = wait_helpers(a, &m);
+        r = wait_helpers(a, m);
     if (r == 0 && cv_fault_child(a->fault, "child.ready", a->sync_fd))
-        r = cv_child_fail(&m, "child.ready", EIO, "injected fault");
-    m.t[CV_T_READY] = cv_now_ns();
+        r = cv_child_fail(m, "child.ready", EIO, "injected fault");
+    m->t[CV_T_READY] = cv_now_ns();
     /* a creator that is gone never learns of this container: don't outlive it */
-    if (cv_sync_send(a->sync_fd, &m) < 0 || r < 0)
-        _exit(1);
-    exec_init(a, &m);
+    if (cv_sync_send(a->sync_fd, m) < 0 || r < 0)
+        cs_exit(1);
+    exec_init(a, m);
 }

@@ -1,17 +1,127 @@
 /* The create pipeline's clone and hand-over steps (see container.c for the
  * table): clone3 of the init (into its cgroup on v2), the user namespace's
- * maps, the v1 cgroup join, and the wait for the child's report. */
+ * maps, the v1 cgroup join, and the wait for the child's report.
+ *
+ * The child shares its creator's memory (CLONE_VM, as posix_spawn's child
+ * does, but without CLONE_VFORK: the creator must answer the child's
+ * hand-over while it runs). Copying the creator's address space, as fork
+ * does, made the cost of a create grow with the creator: its page tables
+ * copied at clone3, copy-on-write faults on both sides afterwards, and the
+ * copy torn down when the child executes the init program (1 GiB of touched
+ * heap: 31.8 ms per create, against 2.9 ms from a small program;
+ * docs/benchmarks.md). What sharing asks of the child is in child.c and
+ * childsys.h (its own stack and block, raw system calls only); of the
+ * creator, that it keeps the block, and everything the block points at,
+ * until the child has executed the init (its report says so) or is dead. */
 #include "create.h"
+#include "rawsys.h"
 
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* ------------------------------------------------------------ blocks
+ *
+ * A block is one mapping: a guard page, the child's stack, then the
+ * struct cv_child_block. A few are kept for the next creates of the
+ * process (an mmap, its page faults and, in a creator with many threads,
+ * the munmap's TLB shoot-down to every CPU they ran on cost more than the
+ * copy), at most BLOCKS_KEPT. */
+#define BLOCK_GUARD 4096
+#define BLOCK_SIZE (BLOCK_GUARD + CV_CHILD_STACK + ((sizeof(struct cv_child_block) + 4095) & ~(size_t)4095))
+#define BLOCKS_KEPT 8
+
+static struct {
+    pthread_mutex_t lock;
+    int n;
+    void *kept[BLOCKS_KEPT];
+} blocks = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static struct cv_child_block *block_of(void *map)
+{
+    return (struct cv_child_block *)((char *)map + BLOCK_GUARD + CV_CHILD_STACK);
+}
+
+struct cv_child_block *cv_child_block_get(void)
+{
+    void *map = NULL;
+    pthread_mutex_lock(&blocks.lock);
+    if (blocks.n > 0)
+        map = blocks.kept[--blocks.n];
+    pthread_mutex_unlock(&blocks.lock);
+    if (!map) {
+        map = mmap(NULL, BLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (map == MAP_FAILED)
+            return NULL;
+        if (mprotect(map, BLOCK_GUARD, PROT_NONE) < 0) {
+            int e = errno;
+            munmap(map, BLOCK_SIZE);
+            errno = e;
+            return NULL;
+        }
+    }
+    return block_of(map);
+}
+
+void cv_child_block_put(struct cv_child_block *b)
+{
+    if (!b)
+        return;
+    void *map = (char *)b - CV_CHILD_STACK - BLOCK_GUARD;
+#if defined(__SANITIZE_ADDRESS__)
+    __asan_unpoison_memory_region((char *)map + BLOCK_GUARD, BLOCK_SIZE - BLOCK_GUARD);
+#endif
+    pthread_mutex_lock(&blocks.lock);
+    if (blocks.n < BLOCKS_KEPT) {
+        blocks.kept[blocks.n++] = map;
+        map = NULL;
+    }
+    pthread_mutex_unlock(&blocks.lock);
+    if (map)
+        munmap(map, BLOCK_SIZE);
+}
+
+/* Does the child share its creator's memory? Where raw system calls are
+ * written for the architecture; CONTAINERV_CLONE_VM=0 makes it a copy, as
+ * before (for measuring one against the other in the same run). */
+static bool share_memory(void)
+{
+#ifdef CV_RAW_SYSCALL
+    static int on = -1;
+    int v = __atomic_load_n(&on, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *e = getenv("CONTAINERV_CLONE_VM");
+        v = !(e && !strcmp(e, "0"));
+        __atomic_store_n(&on, v, __ATOMIC_RELAXED);
+    }
+    return v;
+#else
+    return false;
+#endif
+}
+
+/* The child is done with the block (it executed the init, or it is dead and
+ * waited for): give it back, and undo what the child's change of
+ * credentials did to the memory both shared. */
+static void finish_clone(struct create_ctx *x)
+{
+    cv_child_block_put(x->block);
+    x->block = NULL;
+    if (x->dumpable == 1 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    x->dumpable = -1;
+}
 
 static unsigned long clone_flags(unsigned ns)
 {
@@ -26,13 +136,14 @@ static unsigned long clone_flags(unsigned ns)
     return f;
 }
 
-static pid_t do_clone3(struct create_ctx *x, bool into_cgroup, int *pidfd)
+static pid_t do_clone3(struct create_ctx *x, bool into_cgroup, int *pidfd, bool vm)
 {
     /* With CLONE_INTO_CGROUP the new cgroup namespace is rooted at the
      * target cgroup; otherwise the child makes it after joining its cgroup,
      * so that it does not see "/../../containerv/<id>". */
     unsigned long flags = clone_flags(x->o->namespaces);
     x->a.cgroupns_late = !into_cgroup && (flags & CLONE_NEWCGROUP);
+    x->block->a.cgroupns_late = x->a.cgroupns_late;
     if (x->a.cgroupns_late)
         flags &= ~(unsigned long)CLONE_NEWCGROUP;
     struct clone_args ca = {
@@ -44,7 +155,25 @@ static pid_t do_clone3(struct create_ctx *x, bool into_cgroup, int *pidfd)
         ca.flags |= CLONE_INTO_CGROUP;
         ca.cgroup = (uint64_t)x->c->cg.v2_fd;
     }
-    return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+#ifdef CV_RAW_SYSCALL
+    if (vm) {
+        ca.flags |= CLONE_VM;
+        ca.stack = (uint64_t)(uintptr_t)x->block - CV_CHILD_STACK;
+        ca.stack_size = CV_CHILD_STACK;
+        long r = cv_clone3_fn(&ca, sizeof(ca), cv_child_entry, x->block);
+        if (r < 0) {
+            errno = (int)-r;
+            return -1;
+        }
+        return (pid_t)r;
+    }
+#else
+    (void)vm;
+#endif
+    pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+    if (pid == 0)
+        cv_child_entry(x->block); /* a copy of the creator, on its copy of the stack */
+    return pid;
 }
 
 /* Now in the clock ticks of /proc/PID/stat's start time (field 22: the
@@ -68,7 +197,14 @@ int step_clone(struct create_ctx *x)
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
         return cv_error(x->err, errno, "clone", "socketpair");
     x->sync_fd = sp[0];
-    x->a.sync_fd = sp[1];
+    x->block = cv_child_block_get();
+    if (!x->block) {
+        int e = errno;
+        cv_closep(&sp[1]);
+        return cv_error(x->err, e, "clone", "the child's stack");
+    }
+    bool vm = share_memory();
+    x->dumpable = vm && x->a.userns ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : -1;
     /* block signals so that no handler of the caller runs in the child */
     sigset_t all, old;
     sigfillset(&all);
@@ -82,24 +218,26 @@ int step_clone(struct create_ctx *x)
         x->a.restore_affinity = true;
         x->a.affinity = x->place.saved;
     }
+    /* the child's own copy: what it changes, the creator never sees */
+    x->block->a = x->a;
+    x->block->a.sync_fd = sp[1];
     x->t_clone = cv_now_ns();
     int64_t tick0 = boot_ticks();
-    pid_t pid = do_clone3(x, into, &pidfd);
+    pid_t pid = do_clone3(x, into, &pidfd, vm);
     int64_t tick1 = pid > 0 ? boot_ticks() : -1;
     if (pid > 0)
         cv_place_away(&x->place);
     if (pid < 0 && into && errno != ENOMEM) { /* old kernel: attach later instead */
         into = false;
-        pid = do_clone3(x, false, &pidfd);
+        pid = do_clone3(x, false, &pidfd, vm);
     }
-    if (pid == 0)
-        cv_child_main(&x->a);
     int e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    cv_closep(&x->a.sync_fd);
-    x->a.sync_fd = -1;
-    if (pid < 0)
+    cv_closep(&sp[1]);
+    if (pid < 0) {
+        finish_clone(x);
         return cv_error(x->err, e, "clone", "clone3 with namespaces 0x%x", x->o->namespaces);
+    }
     x->c->init_pid = pid;
     x->c->init_start_time = tick0 >= 0 && tick0 == tick1 ? tick0 : -1;
     x->c->init_pidfd = pidfd;
@@ -114,8 +252,10 @@ void undo_clone(struct create_ctx *x)
 {
     if (x->c->init_pidfd >= 0) {
         syscall(SYS_pidfd_send_signal, x->c->init_pidfd, SIGKILL, NULL, 0);
-        waitpid(x->c->init_pid, NULL, 0);
+        while (waitpid(x->c->init_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
     }
+    finish_clone(x); /* the child is gone: nothing runs on its block */
     cv_closep(&x->c->init_pidfd);
     x->c->init_pidfd = -1;
     cv_closep(&x->sync_fd);
@@ -216,8 +356,12 @@ int step_child_ready(struct create_ctx *x)
     return read_report(x, CV_SYNC_READY, "child.ready");
 }
 
-/* The init program's report: it runs, and its set-up is done. */
+/* The init program's report: it runs, and its set-up is done. The child
+ * executed it, so it no longer uses the creator's memory. */
 int step_init_ready(struct create_ctx *x)
 {
-    return read_report(x, CV_SYNC_INIT, "init.ready");
+    int r = read_report(x, CV_SYNC_INIT, "init.ready");
+    if (r == 0)
+        finish_clone(x);
+    return r;
 }

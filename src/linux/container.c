@@ -569,7 +569,8 @@ int containerv_create(const char *id, const struct containerv_options *opts,
     snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s",
              opts->runtime_dir ? opts->runtime_dir : containerv_default_runtime_dir());
     describe_rootfs(c, opts);
-    struct create_ctx x = {.c = c, .o = opts, .err = err, .fault = getenv("CONTAINERV_FAULT"), .sync_fd = -1};
+    struct create_ctx x = {.c = c, .o = opts, .err = err, .fault = getenv("CONTAINERV_FAULT"), .sync_fd = -1,
+                           .dumpable = -1};
     x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,
                                  .lock_fd = -1, .devnull_fd = -1, .single_tree = -1, .dev_tree = -1,
                                  .upper_fd = -1};

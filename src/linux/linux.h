@@ -11,7 +11,7 @@
 #include <sched.h>
 
 /* A helper of the child (child.c): a task sharing the child's memory
- * (CLONE_VM, a static stack) that does, while the child goes on with its
+ * (CLONE_VM, a stack in the child's block) that does, while the child goes on with its
  * own steps, work the child need not wait for at once (the lazy unmount of
  * the host's root: 70 µs alone, 150-500 µs in a child under load; lo up:
  * 100-200 µs; the masked paths). It makes raw system calls only: it shares
@@ -26,6 +26,9 @@ struct cv_helper {
     bool inline_mode;     /* no helper could be started: the work runs in the child */
     long nr, arg[3];      /* the one system call it makes (fn NULL) */
     long (*fn)(struct cv_helper *);
+    char *stack;          /* its stack (in the child's block, below) and size */
+    size_t stack_size;
+    const cpu_set_t *place; /* the child's mask when it took it back from the pin, or NULL */
 };
 
 /* Everything the child needs, prepared on the host before clone: the child
@@ -65,8 +68,31 @@ struct cv_child_args {
                                      * then the masked and read-only paths */
 };
 
-/* child.c: runs after clone3, becomes the init; never returns */
-__attribute__((noreturn)) void cv_child_main(struct cv_child_args *a);
+/* What the child works on: its own copy of the arguments, its report and
+ * its helper's stack, in a block of the creator's memory below which the
+ * child's stack lies (clone.c). The child shares the creator's memory
+ * (CLONE_VM): nothing it uses may be the creator's own, which goes on
+ * changing; the creator keeps the block until the child has executed the
+ * init program or is dead. */
+#define CV_HELPER_SLOTS 1
+#define CV_HELPER_STACK 16384
+#define CV_CHILD_STACK (128 * 1024)
+struct cv_child_block {
+    struct cv_child_args a;
+    struct cv_sync_msg m;
+    char helper_stack[CV_HELPER_SLOTS][CV_HELPER_STACK] __attribute__((aligned(64)));
+};
+/* child.c: runs after clone3 (its argument a struct cv_child_block), becomes
+ * the init; never returns */
+int cv_child_entry(void *block) __attribute__((noreturn));
+/* clone.c: a block and the child's stack below it (NULL and errno), back */
+struct cv_child_block *cv_child_block_get(void);
+void cv_child_block_put(struct cv_child_block *b);
+/* child.c: clone3 that runs fn(arg) in the new task on the stack of ca (raw
+ * system calls only; with CV_RAW_SYSCALL): the new task's pid, or -errno;
+ * fn must not return. */
+struct clone_args;
+long cv_clone3_fn(struct clone_args *ca, size_t size, int (*fn)(void *), void *arg);
 /* fdpass.c: send buf with nfds fds (SCM_RIGHTS); 0 or -errno; no allocation */
 #define CV_MAX_PASSED_FDS 8
 /* process.c: read the init's answer to a spawn request on the process
@@ -86,9 +112,8 @@ int cv_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
 
 /* child.c: run h (h->fn, or the system call h->nr) in a helper, or inline
  * when no helper can be started; then wait for it: its result. */
-void cv_helper_start(struct cv_helper *h, int slot);
+void cv_helper_start(struct cv_helper *h);
 long cv_helper_wait(struct cv_helper *h);
-#define CV_HELPER_SLOTS 1
 /* The pivot helper's work (h->arg[0]: bring lo up too; h->arg[1]: the
  * relax flags for the masks); rootfs.c starts it, and lets it go on to the
  * masked and read-only paths (rootfs.c, cv_mask_paths) with cv_helper_go

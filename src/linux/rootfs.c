@@ -2,10 +2,12 @@
  * namespace: nothing here is visible on the host, so the kernel removes it
  * all when the namespace dies. Every mount target is resolved inside the
  * rootfs with openat2(RESOLVE_IN_ROOT) and mounted by fd, so a symlink in an
- * image cannot redirect a mount to the host. Runs after clone: system calls
- * only, no allocation. */
+ * image cannot redirect a mount to the host. Runs after clone, in a child
+ * that shares its creator's memory and TLS: raw system calls only
+ * (childsys.h), no allocation, and no instrumentation (built without the
+ * sanitizers, as child.c). The host's part, /dev prepared once, is marked. */
+#include "childsys.h"
 #include "linux.h"
-#include "rawsys.h"
 #include "security.h"
 
 #include <fcntl.h>
@@ -24,29 +26,25 @@
 static int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve)
 {
     struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
-    int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-    return fd < 0 ? -errno : fd;
+    return (int)cv_raw6(SYS_openat2, dirfd, (long)path, (long)&how, sizeof(how), 0, 0);
 }
 
 static int sys_open_tree(int dfd, const char *path, unsigned flags)
 {
-    int fd = (int)syscall(SYS_open_tree, dfd, path, flags);
-    return fd < 0 ? -errno : fd;
+    return (int)cv_raw3(SYS_open_tree, dfd, path, flags);
 }
 
 static int sys_move_mount(int from, int to)
 {
-    if (syscall(SYS_move_mount, from, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-        return -errno;
-    return 0;
+    static const char empty[] = "";
+    return (int)cv_raw5(SYS_move_mount, from, empty, to, empty, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 }
 
 static int sys_setattr(int fd, unsigned flags, uint64_t set)
 {
+    static const char empty[] = "";
     struct mount_attr attr = {.attr_set = set};
-    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | flags, &attr, sizeof(attr)) < 0)
-        return -errno;
-    return 0;
+    return (int)cv_raw5(SYS_mount_setattr, fd, empty, AT_EMPTY_PATH | flags, &attr, sizeof(attr));
 }
 
 static void fd_path(char *buf, size_t n, int fd)
@@ -74,17 +72,17 @@ static int resolve_in_root(int rootfd, const char *path, bool create, bool want_
             if (last && want_file) {
                 r = sys_openat2(cur, part, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644, IN_ROOT);
                 if (r >= 0)
-                    close(r);
+                    r = cs_close(r);
             } else {
-                r = mkdirat(cur, part, 0755) < 0 ? -errno : 0;
+                r = cs_mkdirat(cur, part, 0755);
             }
             if (r < 0 && r != -EEXIST) {
-                close(cur);
+                cs_close(cur);
                 return r;
             }
             next = sys_openat2(cur, part, O_PATH | O_CLOEXEC, 0, IN_ROOT);
         }
-        close(cur);
+        cs_close(cur);
         cur = next;
     }
     return cur;
@@ -99,8 +97,8 @@ static int mount_in_root(int rootfd, const char *path, const char *fstype, unsig
         return fd;
     char target[64];
     fd_path(target, sizeof(target), fd);
-    int r = mount(fstype, target, fstype, flags, data) < 0 ? -errno : 0;
-    close(fd);
+    int r = cs_mount(fstype, target, fstype, flags, data);
+    cs_close(fd);
     return r;
 }
 
@@ -119,8 +117,8 @@ static int bind_attrs(int rootfd, int srcfd, const char *path, uint64_t attrs, b
     else
         r = sys_move_mount(tree, dst);
     if (dst >= 0)
-        close(dst);
-    close(tree);
+        cs_close(dst);
+    cs_close(tree);
     return r;
 }
 
@@ -131,7 +129,7 @@ static int move_in_root(int rootfd, int tree, const char *path, bool want_file)
     if (dst < 0)
         return dst;
     int r = sys_move_mount(tree, dst);
-    close(dst);
+    cs_close(dst);
     return r;
 }
 
@@ -169,7 +167,7 @@ static unsigned long long tmpfs_size(const struct containerv_options *o)
     if (o->limits.memory)
         return (unsigned long long)o->limits.memory;
     struct sysinfo si;
-    if (sysinfo(&si) < 0)
+    if (cv_raw3(SYS_sysinfo, &si, 0, 0) < 0)
         return CV_TMPFS_DEFAULT_MAX;
     unsigned long long half = (unsigned long long)si.totalram * si.mem_unit / 2;
     return half < CV_TMPFS_DEFAULT_MAX ? half : CV_TMPFS_DEFAULT_MAX;
@@ -179,9 +177,8 @@ static int mount_layer_tmpfs(struct cv_child_args *a)
 {
     char opts[64];
     snprintf(opts, sizeof(opts), "mode=0755,size=%llu", tmpfs_size(a->opts));
-    if (mount("tmpfs", a->layer_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
-        return -errno;
-    return mkdir(a->rootfs_mnt, 0755) < 0 ? -errno : 0;
+    int r = cs_mount("tmpfs", a->layer_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+    return r < 0 ? r : cs_mkdir(a->rootfs_mnt, 0755);
 }
 
 static int mount_overlay(struct cv_child_args *a)
@@ -189,8 +186,9 @@ static int mount_overlay(struct cv_child_args *a)
     char upper[4300], work[4300], opts[16384];
     snprintf(upper, sizeof(upper), "%s/upper", a->layer_dir);
     snprintf(work, sizeof(work), "%s/work", a->layer_dir);
-    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
-        return -errno;
+    int r;
+    if ((r = cs_mkdir(upper, 0755)) < 0 || (r = cs_mkdir(work, 0700)) < 0)
+        return r;
     size_t n = sizeof(opts), off = (size_t)snprintf(opts, n, "lowerdir=");
     for (int i = 0; i < a->n_lowers; i++) {
         if (i)
@@ -205,12 +203,13 @@ static int mount_overlay(struct cv_child_args *a)
         return -ENAMETOOLONG;
     snprintf(opts + off, n - off, "%s", a->userns ? ",userxattr" : "");
     unsigned long fl = (a->opts->relax & CONTAINERV_RELAX_DEVICES) ? 0 : MS_NODEV;
-    if (mount("overlay", a->rootfs_mnt, "overlay", fl, opts) < 0)
-        return -errno;
+    if ((r = cs_mount("overlay", a->rootfs_mnt, "overlay", fl, opts)) < 0)
+        return r;
     /* the init keeps the upper dir to tell, at a reset, whether anything was
      * written (it stays reachable after pivot_root detaches the layer) */
-    a->upper_fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return a->upper_fd < 0 ? -errno : 0;
+    r = cs_open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    a->upper_fd = r < 0 ? -1 : r;
+    return r < 0 ? r : 0;
 }
 
 static int mount_root(struct cv_child_args *a)
@@ -218,10 +217,10 @@ static int mount_root(struct cv_child_args *a)
     int r = mount_layer_tmpfs(a);
     if (r < 0 || a->single_tree < 0)
         return r < 0 ? r : mount_overlay(a);
-    int mnt = open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    r = mnt < 0 ? -errno : sys_move_mount(a->single_tree, mnt);
+    int mnt = cs_open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    r = mnt < 0 ? mnt : sys_move_mount(a->single_tree, mnt);
     if (mnt >= 0)
-        close(mnt);
+        cs_close(mnt);
     return r;
 }
 
@@ -240,7 +239,8 @@ static const char *const devlinks[][2] = {
 };
 static const char *const devdirs[] = {"pts", "shm", "mqueue"};
 
-/* ----------------------------------------------- /dev, prepared once (host) */
+/* ----------------------------------------------- /dev, prepared once (host)
+ * (the host's own code: glibc, errno, pthread_once) */
 
 static struct {
     pthread_once_t once;
@@ -351,7 +351,7 @@ int cv_dev_tree(void)
 static int mount_dev_dir(int rootfd, bool pivoted, const char *path, const char *fstype, unsigned long flags,
                          const char *data)
 {
-    if (pivoted && mount(fstype, path, fstype, flags, data) == 0)
+    if (pivoted && cs_mount(fstype, path, fstype, flags, data) == 0)
         return 0;
     return mount_in_root(rootfd, path, fstype, flags, data);
 }
@@ -391,33 +391,30 @@ static int make_dev(int rootfd, int dev_tree, bool userns, bool writable, bool p
     for (size_t i = 0; r == 0 && i < sizeof(devnodes) / sizeof(devnodes[0]); i++) {
         const struct devnode *d = &devnodes[i];
         if (!userns) {
-            if (mknodat(devfd, d->name, S_IFCHR | 0666, makedev(d->major, d->minor)) < 0)
-                r = -errno;
+            r = cs_mknodat(devfd, d->name, S_IFCHR | 0666, makedev(d->major, d->minor));
             continue;
         }
         /* in a user namespace device nodes cannot be made: bind the host's */
         char host[32], path[32];
         snprintf(host, sizeof(host), "/dev/%s", d->name);
         snprintf(path, sizeof(path), "/dev/%s", d->name);
-        int src = open(host, O_PATH | O_CLOEXEC);
-        r = src < 0 ? -errno : bind_in_root(rootfd, src, path, false, false, true);
+        int src = cs_open(host, O_PATH | O_CLOEXEC);
+        r = src < 0 ? src : bind_in_root(rootfd, src, path, false, false, true);
         if (src >= 0)
-            close(src);
+            cs_close(src);
     }
     for (size_t i = 0; r == 0 && i < sizeof(devlinks) / sizeof(devlinks[0]); i++)
-        if (symlinkat(devlinks[i][0], devfd, devlinks[i][1]) < 0)
-            r = -errno;
+        r = cs_symlinkat(devlinks[i][0], devfd, devlinks[i][1]);
     for (size_t i = 0; r == 0 && i < sizeof(devdirs) / sizeof(devdirs[0]); i++)
-        if (mkdirat(devfd, devdirs[i], 0755) < 0)
-            r = -errno;
-    close(devfd);
+        r = cs_mkdirat(devfd, devdirs[i], 0755);
+    cs_close(devfd);
     if (r == 0)
         r = mount_dev_dirs(rootfd, userns, pivoted);
     if (r == 0 && !writable) {
         int fd = sys_openat2(rootfd, "/dev", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, IN_ROOT);
         r = fd < 0 ? fd : sys_setattr(fd, 0, MOUNT_ATTR_RDONLY);
         if (fd >= 0)
-            close(fd);
+            cs_close(fd);
     }
     return r;
 }
@@ -432,11 +429,11 @@ static int mount_sys(int rootfd, const struct containerv_options *o, bool host_r
     }
     /* without a network namespace of its own, a container gets the host's
      * /sys read-only */
-    int src = open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int src = cs_open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (src < 0)
-        return -errno;
+        return src;
     int r = bind_in_root(rootfd, src, "/sys", true, true, false);
-    close(src);
+    cs_close(src);
     return r;
 }
 
@@ -444,7 +441,7 @@ static int mount_sys(int rootfd, const struct containerv_options *o, bool host_r
  * directory) and read-only paths (bound onto themselves read-only). Runs in
  * the pivot helper (child.c), while the child joins its cgroup and applies
  * its security settings, so raw system calls only. */
-#define NO_SAN __attribute__((no_sanitize("address", "undefined")))
+#define NO_SAN
 
 /* After pivot_root and the unmount of the host's root, "/" is the
  * container's root and nothing else is reachable, and /proc, /sys and /dev
@@ -542,18 +539,16 @@ NO_SAN long cv_mask_paths(struct cv_helper *h)
  * below the stacked one, as after the unmount. */
 static int pivot(int rootfd, struct cv_helper *h, bool lo, unsigned relax)
 {
-    if (fchdir(rootfd) < 0)
-        return -errno;
-    if (syscall(SYS_pivot_root, ".", ".") < 0)
-        return -errno;
+    static const char dot[] = ".", root[] = "/";
+    int r = cs_fchdir(rootfd);
+    if (r < 0 || (r = (int)cv_raw3(SYS_pivot_root, dot, dot, 0)) < 0)
+        return r;
     h->fn = cv_after_pivot;
     h->arg[0] = lo;
     h->arg[1] = (long)relax;
     h->go = 0;
-    cv_helper_start(h, 0);
-    if (chdir("/") < 0)
-        return -errno;
-    return 0;
+    cv_helper_start(h);
+    return cs_chdir(root);
 }
 
 #define STEP(name, expr)                                                     \
@@ -573,11 +568,11 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     const char *what = a->rootfs_mnt;
     int rootfd = -1;
 
-    STEP("child.mount.private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0);
+    STEP("child.mount.private", cs_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
     STEP("child.mount.rootfs", mount_root(a));
-    rootfd = open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    rootfd = cs_open(a->rootfs_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
-        return cv_child_fail(m, "child.mount.rootfs", -errno, what);
+        return cv_child_fail(m, "child.mount.rootfs", rootfd, what);
     what = "/proc";
     STEP("child.mount.proc", mount_in_root(rootfd, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
     /* pivot_root as early as it can be, so that the lazy unmount of the
@@ -607,14 +602,14 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     if (o->workdir) { /* made when missing, as docker does; a read-only root may refuse */
         int wd = resolve_in_root(rootfd, o->workdir, true, false);
         if (wd >= 0)
-            close(wd);
+            cs_close(wd);
     }
     what = a->rootfs_mnt;
     if (o->read_only || a->single_tree >= 0)
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
     if (!early)
         STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET, o->relax));
-    close(rootfd);
+    cs_close(rootfd);
     /* masks: the pivot helper's, now that /proc, /sys and /dev are there
      * (waited for before ready) */
     if (cv_fault_child(a->fault, "child.mask", a->sync_fd))

@@ -1,5 +1,6 @@
 /* Security baseline; see security.h and docs/design.md. */
 #include "security.h"
+#include "childsys.h"
 
 #include <linux/capability.h>
 #include <linux/seccomp.h>
@@ -56,29 +57,27 @@ int cv_caps_last_cap(void)
     return v;
 }
 
+/* The two below run in the child of create: raw system calls (childsys.h). */
 int cv_seccomp_load(const struct sock_fprog *prog)
 {
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0)
-        return -errno;
-    return 0;
+    return (int)cv_raw3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
 }
 
 int cv_caps_apply(uint64_t mask, int last_cap)
 {
+    int r;
     for (int cap = 0; cap <= last_cap; cap++) {
         if (mask & (1ull << cap))
             continue;
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-            return -errno;
+        if ((r = cs_prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0)) < 0 && r != -EINVAL)
+            return r;
     }
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-        return -errno;
+    if ((r = cs_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0)) < 0 && r != -EINVAL)
+        return r;
     struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2] = {
         {.effective = (uint32_t)mask, .permitted = (uint32_t)mask, .inheritable = 0},
         {.effective = (uint32_t)(mask >> 32), .permitted = (uint32_t)(mask >> 32), .inheritable = 0},
     };
-    if (syscall(SYS_capset, &hdr, data) < 0)
-        return -errno;
-    return 0;
+    return (int)cv_raw3(SYS_capset, &hdr, data, 0);
 }

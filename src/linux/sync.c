@@ -1,7 +1,9 @@
 /* What the child (child.c, in the library) and the init (init/main.c, a
  * program of its own) share: the start-up report on the sync socket and
- * the closing of inherited fds. Both make only system calls and snprintf
- * here, so this compiles against glibc and musl alike. */
+ * the closing of inherited fds. Both make only raw system calls and
+ * snprintf here (childsys.h: the child shares its creator's errno), so this
+ * compiles against glibc and musl alike. */
+#include "childsys.h"
 #include "linux.h"
 
 #include <stdio.h>
@@ -28,11 +30,11 @@ void cv_child_step(struct cv_sync_msg *m, const char *step, uint64_t start)
 
 int cv_sync_send(int fd, const struct cv_sync_msg *m)
 {
-    ssize_t n;
+    long n;
     do
-        n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n == (ssize_t)sizeof(*m) ? 0 : -1;
+        n = cs_send(fd, m, sizeof(*m), MSG_NOSIGNAL);
+    while (n == -EINTR);
+    return n == (long)sizeof(*m) ? 0 : -1;
 }
 
 void cv_close_except(int *keep, int n)
@@ -49,8 +51,8 @@ void cv_close_except(int *keep, int n)
         if (keep[i] < (int)lo)
             continue;
         if ((unsigned)keep[i] > lo)
-            syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+            cv_raw3(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
         lo = (unsigned)keep[i] + 1;
     }
-    syscall(SYS_close_range, lo, ~0u, 0);
+    cv_raw3(SYS_close_range, lo, ~0u, 0);
 }
