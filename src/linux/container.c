@@ -579,10 +579,16 @@ int containerv_create(const char *id, const struct containerv_options *opts,
     for (int i = 0; i < CV_MAX_BINDS; i++)
         x.a.bind_trees[i] = -1;
     int r = spawn_defaults(c, opts);
+    /* not cancellable while the child runs on memory of this call's (the
+     * options, the block; clone.c): a cancelled create would leave both to
+     * the caller's next use while the child still reads them */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     if (r < 0)
         r = cv_error(err, -r, "validate", "copying the environment");
     else
         r = run_pipeline(&x);
+    pthread_setcancelstate(cancel_state, NULL);
     if (r == 0) {
         c->ctl_fd = x.sync_fd;
         x.sync_fd = -1;
