@@ -49,12 +49,26 @@ head -c 5 "$T/s.svg" | grep -q '<svg' && tail -c 10 "$T/s.svg" | grep -q '</svg>
   ok "startup SVG: a whole svg document" || fail "startup SVG: $(head -c 80 "$T/s.svg")"
 grep -q '>cold<\|>cold ' "$T/s.svg" && ok "startup SVG: names the cold mode" || fail "startup SVG: no cold label"
 
+# cold-heap: cold from a process of its own holding the memory asked for
+capture cv bench startup -n 3 --warmup 1 --modes cold,cold-heap --caller-heap 64M --json "$T/h.json"
+is "$RC" 0 "bench startup cold-heap: exit 0"
+like "$OUT" "holding 64 MiB of touched memory" "bench startup cold-heap: says how big the caller is"
+jq -e '.caller_heap_bytes == 67108864 and any(.modes[]; .name == "cold-heap" and .samples == 3) and
+       any(.targets[]; .name == "cold-heap p50 <= 1.15 x cold p50") and (.ratios["cold-heap/cold"] > 0)' \
+  "$T/h.json" >/dev/null && ok "startup JSON: cold-heap's samples, ratio and target" ||
+  fail "startup JSON (cold-heap): $(jq -c 'del(.modes[].samples_us)' "$T/h.json")"
+
 # ---- throughput, memory, io
 capture cv bench throughput -d 1 -c 2 --no-peers --json "$T/t.json"
 is "$RC" 0 "bench throughput: exit 0"
 jq -e '.concurrency == 2 and (.modes | length) >= 2 and
        all(.modes[]; .containers_per_s > 0 and .completed > 0)' "$T/t.json" >/dev/null &&
   ok "throughput JSON: every mode completed containers" || fail "throughput JSON: $(jq -c .modes "$T/t.json")"
+jq -e 'any(.modes[]; .name == "floor-ns") and (.ratios["cold/floor-ns"] > 0) and
+       any(.targets[]; .name == "floor-ns/cold <= 2.0 (cold >= 0.5 x floor-ns)") and
+       any(.targets[]; .name == "floor/pooled <= 1.053 (pooled >= 0.95 x floor)")' "$T/t.json" >/dev/null &&
+  ok "throughput JSON: floor-ns, cold/floor-ns and the issue's targets" ||
+  fail "throughput JSON: $(jq -c '{modes: [.modes[].name], ratios, targets}' "$T/t.json")"
 capture cv bench memory --containers 3 --no-peers --json "$T/m.json"
 is "$RC" 0 "bench memory: exit 0"
 # PSS is the containers' own; MemAvailable and the kernel's growth are
@@ -73,7 +87,7 @@ no_leaks "bench runs"
 
 # ---- bad arguments: one line, exit 125, nothing run
 section "bench refusals"
-for bad in "startup -n 0" "startup --modes floor,nosuchmode" "throughput -c 0" "memory --containers 0" \
+for bad in "startup -n 0" "startup --modes floor,nosuchmode" "startup --caller-heap 1K" "throughput -c 0" "memory --containers 0" \
   "io --io-size 12Q" "nosuchbench" "startup --json $T/no/such/dir/x.json"; do
   # shellcheck disable=SC2086
   capture cv bench $bad
