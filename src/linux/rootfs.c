@@ -458,10 +458,20 @@ static const unsigned long ro_remount = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NO
  * disposing of the clone waits for an RCU grace period (60-80 µs under
  * load, against ~20 for the tmpfs); a wrong guess still works, by a second
  * call. */
-NO_SAN static long mask_dir(const char *path)
+/* The first masked directory gets the empty tmpfs, the others a bind of
+ * it: one superblock per container instead of one per directory (each
+ * costs ~4 KiB of kernel memory and per-CPU counters; measured with
+ * slabinfo, docs/benchmarks.md "Memory: where it goes"). *first is the
+ * tmpfs's absolute path once there is one. */
+NO_SAN static long mask_dir(const char *path, const char *abs, const char **first)
 {
     static const char tmpfs[] = "tmpfs", opts[] = "size=0,mode=0555";
-    return cv_raw5(SYS_mount, tmpfs, path, tmpfs, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, opts);
+    if (*first && cv_raw5(SYS_mount, *first, path, 0, MS_BIND, 0) == 0)
+        return 0; /* read-only: the superblock is */
+    long r = cv_raw5(SYS_mount, tmpfs, path, tmpfs, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, opts);
+    if (r == 0 && !*first)
+        *first = abs;
+    return r;
 }
 
 NO_SAN static long mask_file(const char *path)
@@ -471,11 +481,11 @@ NO_SAN static long mask_file(const char *path)
     return r == 0 ? cv_raw5(SYS_mount, 0, path, 0, ro_remount, 0) : r;
 }
 
-NO_SAN static long raw_mask_one(const struct cv_masked_path *m)
+NO_SAN static long raw_mask_one(const struct cv_masked_path *m, const char *abs, const char **first)
 {
-    long r = m->dir ? mask_dir(m->path) : mask_file(m->path);
+    long r = m->dir ? mask_dir(m->path, abs, first) : mask_file(m->path);
     if (r == -ENOTDIR)
-        r = m->dir ? mask_file(m->path) : mask_dir(m->path);
+        r = m->dir ? mask_file(m->path) : mask_dir(m->path, abs, first);
     return r == -ENOENT ? 0 : r;
 }
 
@@ -509,12 +519,13 @@ NO_SAN long cv_mask_paths(struct cv_helper *h)
     static const char root[] = "/";
     unsigned relax = (unsigned)h->arg[1];
     char cwd[32] = {0};
+    const char *first = NULL;
     bool moved = false;
     long r = 0;
     for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_MASKED_PATHS) && cv_masked_paths[i].path; i++) {
         struct cv_masked_path m = {below(cv_masked_paths[i].path, cwd, sizeof(cwd)), cv_masked_paths[i].dir};
         moved |= cwd[0] != '\0';
-        r = raw_mask_one(&m);
+        r = raw_mask_one(&m, cv_masked_paths[i].path, &first);
     }
     for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_READONLY_PATHS) && cv_readonly_paths[i]; i++) {
         const char *p = below(cv_readonly_paths[i], cwd, sizeof(cwd));

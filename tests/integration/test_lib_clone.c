@@ -186,10 +186,14 @@ static void test_many_threads_large_heap(void **state)
     assert_true(calls > 0);
     assert_int_equal(wrong, 0);
     assert_true(checksum(heap, HEAP) == sum);
-    /* the child's stacks kept for the next creates: a few mappings, no more */
+    /* the child's stacks kept for the next creates: a few mappings, no more
+     * (not under ASan, whose allocator maps memory of its own as it goes) */
     int maps_after = count_lines("/proc/self/maps");
+#if !defined(__SANITIZE_ADDRESS__)
     if (maps_after > maps_before + 2 * 8)
         fail_msg("/proc/self/maps grew from %d to %d lines", maps_before, maps_after);
+#endif
+    print_message("/proc/self/maps: %d lines before, %d after\n", maps_before, maps_after);
     munmap(heap, HEAP);
     cvt_assert_no_leaks(&before, "creates from a big, busy creator");
     cvt_snap_free(&before);
