@@ -4,9 +4,10 @@
  * same workers only forking and executing /bin/true, no isolation (floor),
  * or cloning it into the default namespaces first (floor-ns: what the
  * kernel's namespaces cost alone, the floor of a cold container). The rate
- * is completed runs over the wall time from the start to
- * the end of the last run (a run started before the deadline is finished and
- * counted). */
+ * is completed runs over the wall time from the start to the end of the
+ * last run (a run started before the deadline is finished and counted) and
+ * of the runs' background teardowns. Each mode runs in one-second slices,
+ * the modes interleaved round after round in a random order. */
 #include "bench.h"
 
 #include <containerv/pool.h>
@@ -19,8 +20,10 @@ struct tp_mode {
     struct containerv_options *opts;
     struct containerv_pool *pool; /* the pooled mode */
     uint64_t start, deadline;
-    uint64_t progress_base; /* ms of the modes before this one */
+    uint64_t progress_base; /* ms of the slices before this one */
     uint64_t completed; /* atomic */
+    uint64_t wall_ns;   /* the slices' wall time */
+    bool active;
     pthread_mutex_t lock;
     char failure[256];
 };
@@ -95,15 +98,17 @@ static void *worker(void *p)
     return NULL;
 }
 
-static int run_mode(struct cvb *b, struct tp_mode *t)
+/* One slice of a mode: its workers for slice_s seconds; the completed runs
+ * and the wall time (to the end of the last run and of the background
+ * teardowns of those runs) add to the mode's totals. */
+static int run_slice(struct cvb *b, struct tp_mode *t, int slice_s)
 {
     int nw = b->conf.concurrency, started = 0, r = 0;
     pthread_t *th = calloc((size_t)nw, sizeof(*th));
     if (!th)
         return cv_error(b->err, ENOMEM, "bench.throughput", "allocating workers");
-    pthread_mutex_init(&t->lock, NULL);
     uint64_t t0 = t->start = cv_now_ns();
-    t->deadline = t0 + (uint64_t)b->conf.duration_s * 1000000000ull;
+    t->deadline = t0 + (uint64_t)slice_s * 1000000000ull;
     for (; started < nw; started++) {
         if ((r = pthread_create(&th[started], NULL, worker, t)) != 0) {
             r = cv_error(b->err, r, "bench.throughput", "starting worker %d", started);
@@ -116,44 +121,54 @@ static int run_mode(struct cvb *b, struct tp_mode *t)
     struct containerv_error te;
     if (containerv_teardown_wait(&te) < 0 && !t->failure[0])
         snprintf(t->failure, sizeof(t->failure), "%s", te.message);
-    double secs = (double)(cv_now_ns() - t0) / 1e9;
+    t->wall_ns += cv_now_ns() - t0;
+    t->progress_base += (uint64_t)slice_s * 1000;
     free(th);
-    pthread_mutex_destroy(&t->lock);
-    t->res->completed = t->completed;
-    t->res->containers_per_s = secs > 0 ? (double)t->completed / secs : 0;
-    if (t->failure[0])
-        snprintf(t->res->skipped, sizeof(t->res->skipped), "a run failed: %s", t->failure);
     return r;
 }
 
 static const char *const tp_names[] = {"cold", "crun", "pooled", "floor", "floor-ns"};
+#define TP_MODES 5
 
-/* Mode i (of tp_names), the slot-th to run; 0, or an error that stops the
- * benchmark. */
-static int one_mode(struct cvb *b, int i, int slot)
+/* Mode i (of tp_names): its result, options or pool; 0, or an error that
+ * stops the benchmark (a mode that cannot run is skipped with the reason). */
+static int open_mode(struct cvb *b, int i, struct tp_mode *t)
 {
-    struct tp_mode t = {.b = b, .crun = i == 1, .floor = i == 3 || i == 4, .floor_ns = i == 4,
-                        .progress_base = (uint64_t)slot * (uint64_t)b->conf.duration_s * 1000};
+    *t = (struct tp_mode){.b = b, .crun = i == 1, .floor = i == 3 || i == 4, .floor_ns = i == 4};
+    pthread_mutex_init(&t->lock, NULL);
     struct containerv_error pe;
-    t.res = cvb_add_result(b, tp_names[i]);
-    if (!t.res)
-        return cv_error(b->err, ENOMEM, "bench.throughput", "allocating results");
-    if (t.crun && !b->crun.path[0]) {
-        snprintf(t.res->skipped, sizeof(t.res->skipped), "crun is not installed (not found in PATH)");
-        return 0;
-    }
-    if (i == 2 && cvb_pool_open(b, 2 * b->conf.concurrency, &t.pool, &pe) < 0) {
-        snprintf(t.res->skipped, sizeof(t.res->skipped), "pool: %s", pe.message);
-        return 0;
-    }
-    if (i == 0 && !(t.opts = cvb_cold_options(b)))
+    t->res = (struct containerv_bench_result *)containerv_bench_find(b->rep, tp_names[i]);
+    t->active = true;
+    if (t->crun && !b->crun.path[0]) {
+        snprintf(t->res->skipped, sizeof(t->res->skipped), "crun is not installed (not found in PATH)");
+        t->active = false;
+    } else if (i == 2 && cvb_pool_open(b, 2 * b->conf.concurrency, &t->pool, &pe) < 0) {
+        snprintf(t->res->skipped, sizeof(t->res->skipped), "pool: %s", pe.message);
+        t->active = false;
+    } else if (i == 0 && !(t->opts = cvb_cold_options(b))) {
         return cv_error(b->err, ENOMEM, "bench.throughput", "allocating options");
-    int r = run_mode(b, &t);
-    if (t.pool)
-        cvb_pool_figures(t.pool, t.res);
-    containerv_options_free(t.opts);
-    if (t.pool && containerv_pool_destroy(t.pool, &pe) < 0 && r == 0)
+    }
+    return 0;
+}
+
+static int close_mode(struct cvb *b, struct tp_mode *t, int r)
+{
+    if (!t->res)
+        return r;
+    if (t->active || t->failure[0]) {
+        double secs = (double)t->wall_ns / 1e9;
+        t->res->completed = t->completed;
+        t->res->containers_per_s = secs > 0 ? (double)t->completed / secs : 0;
+        if (t->failure[0])
+            snprintf(t->res->skipped, sizeof(t->res->skipped), "a run failed: %s", t->failure);
+    }
+    struct containerv_error pe;
+    if (t->pool)
+        cvb_pool_figures(t->pool, t->res);
+    containerv_options_free(t->opts);
+    if (t->pool && containerv_pool_destroy(t->pool, &pe) < 0 && r == 0)
         r = cv_error_plain(b->err, pe.code, "bench.pool", "%s", pe.message);
+    pthread_mutex_destroy(&t->lock);
     return r;
 }
 
@@ -172,18 +187,64 @@ static int tp_ratio(struct cvb *b, const char *x, const char *y, const char *nam
     return 0;
 }
 
+/* A fresh random order of the modes for each round (xorshift, fixed seed). */
+static void shuffle(int *order, int n, uint64_t *seed)
+{
+    for (int i = n; i > 1; i--) {
+        uint64_t x = *seed;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *seed = x;
+        int j = (int)(x % (uint64_t)i), tmp = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = tmp;
+    }
+}
+
 int cvb_throughput(struct cvb *b)
 {
     b->rep->concurrency = b->conf.concurrency;
     b->rep->duration_s = b->conf.duration_s;
-    /* floor, floor-ns, cold, crun (with peers), pooled */
-    int order[5] = {3, 4, 0, 1, 2}, n = b->conf.peers ? 5 : 4;
-    if (!b->conf.peers)
-        order[3] = 2;
-    b->total = (uint64_t)n * (uint64_t)b->conf.duration_s * 1000;
+    /* floor, floor-ns, cold, crun (with peers), pooled: each gets
+     * duration_s one-second slices, the modes interleaved in a fresh random
+     * order per round, so that the machine's drift (and what one mode leaves
+     * the kernel to clean up) falls on all of them alike */
+    int ids[TP_MODES] = {3, 4, 0, 1, 2}, n = 0;
+    struct tp_mode modes[TP_MODES];
     int r = 0;
-    for (int k = 0; k < n && r == 0 && !cvb_cancelled(b); k++)
-        r = one_mode(b, order[k], k);
+    /* every result first: adding one moves the array */
+    for (int k = 0; k < TP_MODES && r == 0; k++)
+        if ((ids[k] != 1 || b->conf.peers) && !cvb_add_result(b, tp_names[ids[k]]))
+            r = cv_error(b->err, ENOMEM, "bench.throughput", "allocating results");
+    for (int k = 0; k < TP_MODES && r == 0; k++) {
+        if (ids[k] == 1 && !b->conf.peers)
+            continue;
+        r = open_mode(b, ids[k], &modes[n++]);
+    }
+    int active = 0;
+    for (int k = 0; k < n; k++)
+        active += modes[k].active;
+    b->total = (uint64_t)active * (uint64_t)b->conf.duration_s * 1000;
+    uint64_t seed = 0x9e3779b97f4a7c15ull, done_ms = 0;
+    int order[TP_MODES];
+    for (int k = 0; k < n; k++)
+        order[k] = k;
+    for (int round = 0; r == 0 && round < b->conf.duration_s && !cvb_cancelled(b); round++) {
+        shuffle(order, n, &seed);
+        for (int k = 0; k < n && r == 0 && !cvb_cancelled(b); k++) {
+            struct tp_mode *t = &modes[order[k]];
+            if (!t->active)
+                continue;
+            t->progress_base = done_ms;
+            r = run_slice(b, t, 1);
+            done_ms += 1000;
+            if (t->failure[0])
+                t->active = false;
+        }
+    }
+    for (int k = 0; k < n; k++)
+        r = close_mode(b, &modes[k], r);
     if (r == 0)
         r = tp_ratio(b, "cold", "crun", "cold/crun", NULL, 0);
     if (r == 0)
