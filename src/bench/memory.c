@@ -341,6 +341,12 @@ int cvb_memory(struct cvb *b)
                            (mm.res->pss_bytes_per_container + mm.res->kernel_bytes_per_container) / 1048576.0,
                            1.0) < 0)
             r = cv_error(b->err, ENOMEM, "bench.memory", "allocating targets");
+        /* issue 17: <= 256 KiB each (docs/benchmarks.md, "Memory: where it goes") */
+        if (r == 0 && !mm.res->skipped[0] && mm.res->pss_bytes_per_container > 0 &&
+            cvb_add_target(b, "pooled idle container <= 256 KiB (PSS + kernel, KiB)",
+                           (mm.res->pss_bytes_per_container + mm.res->kernel_bytes_per_container) / 1024.0,
+                           256.0) < 0)
+            r = cv_error(b->err, ENOMEM, "bench.memory", "allocating targets");
     }
     const struct containerv_bench_result *c = containerv_bench_find(b->rep, "cold");
     const struct containerv_bench_result *p = containerv_bench_find(b->rep, "crun");
