@@ -53,8 +53,26 @@ static struct cv_child_block *block_of(void *map)
     return (struct cv_child_block *)((char *)map + BLOCK_GUARD + CV_CHILD_STACK);
 }
 
+/* A process that forks while another of its threads holds the lock would
+ * have it held forever in the child: held across fork, released on both
+ * sides. */
+static void blocks_lock(void)
+{
+    pthread_mutex_lock(&blocks.lock);
+}
+static void blocks_unlock(void)
+{
+    pthread_mutex_unlock(&blocks.lock);
+}
+static void blocks_atfork(void)
+{
+    pthread_atfork(blocks_lock, blocks_unlock, blocks_unlock);
+}
+
 struct cv_child_block *cv_child_block_get(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, blocks_atfork);
     void *map = NULL;
     pthread_mutex_lock(&blocks.lock);
     if (blocks.n > 0)
