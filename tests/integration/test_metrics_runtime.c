@@ -323,8 +323,11 @@ static void test_context_switches(void **state)
     print_message("switches (%s): +%llu, %.0f/s\n",
                   b.context_switch_source == CONTAINERV_SWITCHES_PERF ? "perf" : "threads", (unsigned long long)d,
                   b.cpu_context_switches_per_sec);
-    WITHIN(d, 400, 400 * 2 + 300); /* + the process's start, and preemptions of a loaded machine */
-    WITHIN(b.cpu_context_switches_per_sec, 400e9 / (double)b.interval_ns, (400 * 2 + 300) * 1e9 / (double)b.interval_ns);
+    /* within 10% below (the issue's bound: the per-CPU cgroup events miss a
+     * switch now and then, seen 386 of 400 in the VM), and above it the
+     * process's start and the preemptions of a loaded machine */
+    WITHIN(d, 400 * 0.9, 400 * 2 + 300);
+    WITHIN(b.cpu_context_switches_per_sec, 360e9 / (double)b.interval_ns, (400 * 2 + 300) * 1e9 / (double)b.interval_ns);
     end_held(f->c, pid, in);
 }
 
