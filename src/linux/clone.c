@@ -129,6 +129,24 @@ static bool share_memory(void)
 #endif
 }
 
+/* A user namespace's child changes its credentials, which makes the kernel
+ * mark the memory it shares with its creator not dumpable: so it must stay,
+ * for as long as any such child runs on it (a dumpable memory whose task
+ * has the mapped uid could be traced by a host process of that uid, and the
+ * creator's memory read). Once the last one is done, a creator that was
+ * dumpable is marked so again. */
+static void userns_children(int delta)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static int live, was;
+    pthread_mutex_lock(&lock);
+    if (delta > 0 && live++ == 0)
+        was = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    if (delta < 0 && --live == 0 && was == 1 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    pthread_mutex_unlock(&lock);
+}
+
 /* The child is done with the block (it executed the init, or it is dead and
  * waited for): give it back, and undo what the child's change of
  * credentials did to the memory both shared. */
@@ -136,8 +154,8 @@ static void finish_clone(struct create_ctx *x)
 {
     cv_child_block_put(x->block);
     x->block = NULL;
-    if (x->dumpable == 1 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
-        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    if (x->dumpable == 1)
+        userns_children(-1);
     x->dumpable = -1;
 }
 
@@ -222,7 +240,10 @@ int step_clone(struct create_ctx *x)
         return cv_error(x->err, e, "clone", "the child's stack");
     }
     bool vm = share_memory();
-    x->dumpable = vm && x->a.userns ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : -1;
+    if (vm && x->a.userns) {
+        userns_children(1);
+        x->dumpable = 1; /* counted: finish_clone counts it out */
+    }
     /* block signals so that no handler of the caller runs in the child */
     sigset_t all, old;
     sigfillset(&all);

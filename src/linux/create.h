@@ -16,7 +16,7 @@ struct create_ctx {
     const char *fault;
     struct cv_child_args a;   /* prepared by the steps before clone, copied into the block */
     struct cv_child_block *block; /* the child's (clone.c), until it executed the init or died */
-    int dumpable;      /* the creator's PR_GET_DUMPABLE before a user namespace's child ran */
+    int dumpable;      /* 1: a user namespace's child sharing memory, counted (clone.c) */
     int sync_fd;       /* host end */
     uint64_t t_clone;  /* just before clone3 */
     struct cv_sync_msg ready; /* the child's report, then the init's */

@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -232,6 +233,106 @@ static void test_userns_creator_stays_dumpable(void **state)
     assert_int_equal(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
 }
 
+/* ---- while a user namespace's child runs on the creator's memory, the
+ * creator stays not dumpable, even when another user namespace's create of
+ * it ends meanwhile (else a host process of the mapped uid could trace that
+ * child, and read the creator's memory) */
+
+static struct containerv_options *userns_opts(void)
+{
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_add_uid_map(o, 0, 200000u, 65536u), 0);
+    assert_int_equal(containerv_options_add_gid_map(o, 0, 200000u, 65536u), 0);
+    return o;
+}
+
+static void *paused_create(void *arg)
+{
+    const char *id = arg;
+    struct containerv_options *o = userns_opts();
+    struct containerv_container *c = NULL;
+    struct containerv_error err;
+    if (containerv_create(id, o, &c, &err) == 0)
+        containerv_destroy(c, &err);
+    containerv_options_free(o);
+    return NULL;
+}
+
+static void test_userns_dumpable_while_a_child_runs(void **state)
+{
+    (void)state;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    /* the paused child runs as the mapped uid: a socket it may reach */
+    char dir[] = "/tmp/cvt-dump.XXXXXX", sock[200], spec[300];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0711), 0);
+    snprintf(sock, sizeof(sock), "%s/hold.sock", dir);
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+    assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(chmod(sock, 0666), 0);
+    assert_int_equal(listen(l, 4), 0);
+    snprintf(spec, sizeof(spec), "pause:child.mount.proc@%s", sock);
+    char id1[64], id2[64];
+    snprintf(id1, sizeof(id1), "%s", cvt_id());
+    snprintf(id2, sizeof(id2), "%s", cvt_id());
+    int go[2], report[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(report), 0);
+    fflush(NULL);
+    pid_t creator = fork();
+    assert_true(creator >= 0);
+    if (creator == 0) {
+        close(go[1]);
+        close(report[0]);
+        setenv("CONTAINERV_FAULT", spec, 1);
+        pthread_t t;
+        if (pthread_create(&t, NULL, paused_create, id1) != 0)
+            _exit(2);
+        char b;
+        if (read(go[0], &b, 1) != 1) /* the first child is paused */
+            _exit(3);
+        unsetenv("CONTAINERV_FAULT");
+        paused_create(id2); /* a whole userns create and destroy meanwhile */
+        char got[2] = {(char)('0' + prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)), 0};
+        if (write(report[1], got, 1) != 1)
+            _exit(4);
+        pthread_join(t, NULL); /* the first ends once the test lets it go */
+        got[0] = (char)('0' + prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+        if (write(report[1], got, 1) != 1)
+            _exit(5);
+        _exit(0);
+    }
+    close(go[0]);
+    close(report[1]);
+    struct pollfd pl = {.fd = l, .events = POLLIN};
+    assert_int_equal(poll(&pl, 1, 30000), 1);
+    int held = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(held >= 0);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    char during = 0, after = 0;
+    assert_int_equal(read(report[0], &during, 1), 1);
+    close(held); /* the paused child goes on */
+    assert_int_equal(read(report[0], &after, 1), 1);
+    int status;
+    assert_int_equal(waitpid(creator, &status, 0), creator);
+    close(go[1]);
+    close(report[0]);
+    close(l);
+    unlink(sock);
+    rmdir(dir);
+    if (during != '0')
+        fail_msg("the creator was dumpable (%c) while a user namespace's child ran on its memory", during);
+    assert_int_equal(after, '1');
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct containerv_error err;
+    assert_int_equal(containerv_gc(cvt.runtime_dir, NULL, &err), 0);
+    cvt_assert_no_leaks(&before, "two user namespace creates, one paused");
+    cvt_snap_free(&before);
+}
+
 /* ---- a creator with a large heap killed while its child is paused */
 
 static long vm_rss_kib(pid_t pid)
@@ -390,6 +491,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_threads_large_heap),
         cmocka_unit_test(test_userns_creator_stays_dumpable),
+        cmocka_unit_test(test_userns_dumpable_while_a_child_runs),
         cmocka_unit_test(test_killed_mid_create),
         cmocka_unit_test(test_killed_mid_create_no_die_with_parent),
         cmocka_unit_test(test_die_with_creating_thread),
