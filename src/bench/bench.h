@@ -49,6 +49,10 @@ void cvb_progress_at(struct cvb *b, const char *what, uint64_t done);
 void cvb_name(struct cvb *b, char *buf, size_t size);
 /* The startup-style containerv options of the benchmark (caller frees). */
 struct containerv_options *cvb_cold_options(struct cvb *b);
+/* order = a fresh random permutation of 0..n-1 (xorshift from *seed) */
+void cvb_shuffle(size_t *order, size_t n, uint64_t *seed);
+/* memory.c: MemAvailable of /proc/meminfo in KiB, or -errno */
+int64_t cvb_mem_available_kb(void);
 /* Add a result named name to the report; NULL when out of memory. */
 struct containerv_bench_result *cvb_add_result(struct cvb *b, const char *name);
 int cvb_add_ratio(struct cvb *b, const char *name, double value);

@@ -47,6 +47,27 @@ void containerv_bench_config_init(struct containerv_bench_config *cfg)
 
 /* ------------------------------------------------------------ helpers */
 
+/* A fresh random order of the modes for each iteration or round (Fisher-Yates with
+ * a fixed seed: reproducible). A fixed order would give every mode the
+ * same predecessor, and a predecessor leaves kernel state behind (e.g. a
+ * cgroup v1 attach is cheap right after another one): order is not drift. */
+void cvb_shuffle(size_t *order, size_t n, uint64_t *seed)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        uint64_t x = *seed;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *seed = x;
+        size_t j = (size_t)(x % i), t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+}
+
+
 bool cvb_cancelled(const struct cvb *b)
 {
     return b->conf.cancel && *b->conf.cancel;

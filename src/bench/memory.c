@@ -43,6 +43,15 @@ static int64_t field_kb(const char *buf, const char *key)
     return p ? strtoll(p + strlen(key), NULL, 10) : -1;
 }
 
+static int read_meminfo(struct meminfo *m);
+
+int64_t cvb_mem_available_kb(void)
+{
+    struct meminfo m;
+    int r = read_meminfo(&m);
+    return r < 0 ? r : m.available;
+}
+
 static int read_meminfo(struct meminfo *m)
 {
     static const char *const kernel[] = {"\nSlab:", "\nKernelStack:", "\nPageTables:", "\nPercpu:"};

@@ -242,26 +242,12 @@ __attribute__((noreturn)) static void heap_caller_main(struct startup *s, struct
     _exit(0);
 }
 
-/* MemAvailable in bytes, or 0 */
-static uint64_t mem_available(void)
-{
-    char buf[4096];
-    int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-    ssize_t k = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-    if (fd >= 0)
-        close(fd);
-    if (k <= 0)
-        return 0;
-    buf[k] = '\0';
-    const char *p = strstr(buf, "MemAvailable:");
-    return p ? strtoull(p + 13, NULL, 10) * 1024 : 0;
-}
-
 static int heap_caller_start(struct startup *s, struct mode_run *m, char *why, size_t n)
 {
     /* never more than half of what the machine has free: the benchmark
      * must not push the host into reclaim (the size used is reported) */
-    uint64_t avail = mem_available();
+    int64_t kb = cvb_mem_available_kb();
+    uint64_t avail = kb > 0 ? (uint64_t)kb * 1024 : 0;
     if (avail && s->b->conf.caller_heap > avail / 2)
         s->b->conf.caller_heap = (avail / 2) & ~(uint64_t)((1u << 20) - 1);
     int to[2], from[2];
@@ -454,26 +440,6 @@ static size_t count_active(const struct startup *s)
     return k;
 }
 
-/* A fresh random order of the modes for each iteration (Fisher-Yates with
- * a fixed seed: reproducible). A fixed order would give every mode the
- * same predecessor, and a predecessor leaves kernel state behind (e.g. a
- * cgroup v1 attach is cheap right after another one): order is not drift. */
-static void shuffle(size_t *order, size_t n, uint64_t *seed)
-{
-    for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    for (size_t i = n; i > 1; i--) {
-        uint64_t x = *seed;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *seed = x;
-        size_t j = (size_t)(x % i), t = order[i - 1];
-        order[i - 1] = order[j];
-        order[j] = t;
-    }
-}
-
 static void loop(struct startup *s)
 {
     struct cvb *b = s->b;
@@ -482,7 +448,7 @@ static void loop(struct startup *s)
     uint64_t seed = 0x2545f4914f6cdd1dull;
     b->total = (uint64_t)total * count_active(s);
     for (int it = 0; it < total && !cvb_cancelled(b); it++) {
-        shuffle(order, s->n, &seed);
+        cvb_shuffle(order, s->n, &seed);
         for (size_t k = 0; k < s->n && !cvb_cancelled(b); k++) {
             struct mode_run *m = &s->modes[order[k]];
             if (!m->active)

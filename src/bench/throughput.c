@@ -187,21 +187,6 @@ static int tp_ratio(struct cvb *b, const char *x, const char *y, const char *nam
     return 0;
 }
 
-/* A fresh random order of the modes for each round (xorshift, fixed seed). */
-static void shuffle(int *order, int n, uint64_t *seed)
-{
-    for (int i = n; i > 1; i--) {
-        uint64_t x = *seed;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *seed = x;
-        int j = (int)(x % (uint64_t)i), tmp = order[i - 1];
-        order[i - 1] = order[j];
-        order[j] = tmp;
-    }
-}
-
 int cvb_throughput(struct cvb *b)
 {
     b->rep->concurrency = b->conf.concurrency;
@@ -227,11 +212,9 @@ int cvb_throughput(struct cvb *b)
         active += modes[k].active;
     b->total = (uint64_t)active * (uint64_t)b->conf.duration_s * 1000;
     uint64_t seed = 0x9e3779b97f4a7c15ull, done_ms = 0;
-    int order[TP_MODES];
-    for (int k = 0; k < n; k++)
-        order[k] = k;
+    size_t order[TP_MODES];
     for (int round = 0; r == 0 && round < b->conf.duration_s && !cvb_cancelled(b); round++) {
-        shuffle(order, n, &seed);
+        cvb_shuffle(order, (size_t)n, &seed);
         for (int k = 0; k < n && r == 0 && !cvb_cancelled(b); k++) {
             struct tp_mode *t = &modes[order[k]];
             if (!t->active)

@@ -138,10 +138,14 @@ __asm__(".text\n"
 #endif
 #endif
 
+static void helper_work(struct cv_helper *h)
+{
+    h->result = h->fn ? h->fn(h) : cv_raw3(h->nr, h->arg[0], h->arg[1], h->arg[2]);
+}
+
 static int helper_main(void *p)
 {
-    struct cv_helper *h = p;
-    h->result = h->fn ? h->fn(h) : cv_raw3(h->nr, h->arg[0], h->arg[1], h->arg[2]);
+    helper_work(p);
     cs_exit(0);
 }
 
@@ -192,7 +196,7 @@ void cv_helper_start(struct cv_helper *h)
     }
 #endif
     h->inline_mode = true;
-    h->result = h->fn ? h->fn(h) : cv_raw3(h->nr, h->arg[0], h->arg[1], h->arg[2]);
+    helper_work(h);
 }
 
 long cv_helper_wait(struct cv_helper *h)

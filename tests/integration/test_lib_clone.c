@@ -202,14 +202,20 @@ static void test_many_threads_large_heap(void **state)
 
 /* ---- a user namespace's child and the creator's dumpable flag */
 
+static struct containerv_options *userns_opts(void)
+{
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_add_uid_map(o, 0, 200000u, 65536u), 0);
+    assert_int_equal(containerv_options_add_gid_map(o, 0, 200000u, 65536u), 0);
+    return o;
+}
+
 static void test_userns_creator_stays_dumpable(void **state)
 {
     (void)state;
     assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
     for (int i = 0; i < 3; i++) {
-        struct containerv_options *o = cvt_options();
-        assert_int_equal(containerv_options_add_uid_map(o, 0, 200000u, 65536u), 0);
-        assert_int_equal(containerv_options_add_gid_map(o, 0, 200000u, 65536u), 0);
+        struct containerv_options *o = userns_opts();
         struct containerv_container *c = cvt_create(o);
         /* the init did change its credentials: it runs as host uid 200000 */
         char path[64];
@@ -224,9 +230,7 @@ static void test_userns_creator_stays_dumpable(void **state)
     }
     /* and a creator that made itself not dumpable stays so */
     assert_int_equal(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), 0);
-    struct containerv_options *o = cvt_options();
-    assert_int_equal(containerv_options_add_uid_map(o, 0, 200000u, 65536u), 0);
-    assert_int_equal(containerv_options_add_gid_map(o, 0, 200000u, 65536u), 0);
+    struct containerv_options *o = userns_opts();
     cvt_destroy(cvt_create(o));
     containerv_options_free(o);
     assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
@@ -237,14 +241,6 @@ static void test_userns_creator_stays_dumpable(void **state)
  * creator stays not dumpable, even when another user namespace's create of
  * it ends meanwhile (else a host process of the mapped uid could trace that
  * child, and read the creator's memory) */
-
-static struct containerv_options *userns_opts(void)
-{
-    struct containerv_options *o = cvt_options();
-    assert_int_equal(containerv_options_add_uid_map(o, 0, 200000u, 65536u), 0);
-    assert_int_equal(containerv_options_add_gid_map(o, 0, 200000u, 65536u), 0);
-    return o;
-}
 
 static void *paused_create(void *arg)
 {
