@@ -92,6 +92,18 @@ CONTAINERV_API int containerv_options_set_cpu_quota(struct containerv_options *o
 CONTAINERV_API int containerv_options_set_pids_limit(struct containerv_options *o, uint64_t max);
 /* A mask of enum containerv_namespace; CONTAINERV_NS_MOUNT and _PID are required. */
 CONTAINERV_API int containerv_options_set_namespaces(struct containerv_options *o, unsigned mask);
+/* Join an existing namespace instead of making one: ns is CONTAINERV_NS_NET,
+ * _IPC or _UTS, path an absolute path to a namespace file (/proc/PID/ns/net,
+ * a bind mount of one such as /run/netns/NAME); NULL makes the container's
+ * own again. The container shares the namespace and changes nothing in it:
+ * no loopback set-up in a joined network namespace, no hostname in a joined
+ * UTS namespace. The path is opened and its type checked at create (a file
+ * that is not a namespace of that type is refused, naming the path). Joining
+ * turns the namespace on in the mask. -EOPNOTSUPP for other namespaces
+ * (mount, pid, user and cgroup are always the container's own), -EINVAL for
+ * a relative path. Since 0.3. */
+CONTAINERV_API int containerv_options_join_namespace(struct containerv_options *o, unsigned ns,
+                                                     const char *path);
 /* User namespace id maps (container id, host id, count); giving one turns the
  * user namespace on. */
 CONTAINERV_API int containerv_options_add_uid_map(struct containerv_options *o, uint32_t inside,

@@ -17,6 +17,8 @@ enum {
     OPT_HOSTNAME,
     OPT_READ_ONLY,
     OPT_NETWORK,
+    OPT_IPC,
+    OPT_UTS,
     OPT_UIDMAP,
     OPT_GIDMAP,
     OPT_SECURITY_OPT,
@@ -43,6 +45,8 @@ static const struct option copts_longopts[] = {
     {"volume", required_argument, NULL, 'v'},
     {"network", required_argument, NULL, OPT_NETWORK},
     {"net", required_argument, NULL, OPT_NETWORK},
+    {"ipc", required_argument, NULL, OPT_IPC},
+    {"uts", required_argument, NULL, OPT_UTS},
     {"uidmap", required_argument, NULL, OPT_UIDMAP},
     {"gidmap", required_argument, NULL, OPT_GIDMAP},
     {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
@@ -72,8 +76,11 @@ const char cli_copts_usage[] =
     "  -u, --user UID[:GID]       numeric user (and group, default 0) to run as\n"
     "      --read-only            make the root filesystem read-only\n"
     "  -v, --volume SRC:DST[:ro|rw]  bind mount host SRC at DST (repeatable)\n"
-    "      --network none|host    none: own network namespace with loopback (default);\n"
-    "                             host: share the host's network\n"
+    "      --network none|host|ns:PATH  none: own network namespace with loopback\n"
+    "                             (default); host: share the host's network;\n"
+    "                             ns:PATH: join that namespace (/proc/PID/ns/net, /run/netns/N)\n"
+    "      --ipc private|host|ns:PATH  System V IPC and POSIX queues (default private)\n"
+    "      --uts private|host|ns:PATH  hostname and domain name (default private)\n"
     "      --uidmap IN:OUT:COUNT  map container uids IN.. to host uids OUT.. (user namespace)\n"
     "      --gidmap IN:OUT:COUNT  the same for group ids\n"
     "      --security-opt OPT     seccomp=unconfined, no-new-privileges=false, mask=off,\n"
@@ -309,15 +316,29 @@ static int opt_idmap(struct cli_copts *co, int opt, const char *arg)
     return setter(name, arg, containerv_options_add_gid_map(co->opts, v[0], v[1], v[2]));
 }
 
-static int opt_network(struct cli_copts *co, const char *arg)
+/* --network, --ipc, --uts: the container's own namespace, the host's, or
+ * one to join ("ns:PATH", podman's form) */
+static int opt_ns(struct cli_copts *co, int opt, const char *arg)
 {
-    if (strcmp(arg, "none") == 0)
-        co->ns_mask |= CONTAINERV_NS_NET;
-    else if (strcmp(arg, "host") == 0)
-        co->ns_mask &= ~(unsigned)CONTAINERV_NS_NET;
-    else
-        return bad_hint("--network", "unsupported network", arg, "only none and host");
-    return 1;
+    unsigned ns = opt == OPT_NETWORK ? CONTAINERV_NS_NET : opt == OPT_IPC ? CONTAINERV_NS_IPC : CONTAINERV_NS_UTS;
+    const char *name = opt == OPT_NETWORK ? "--network" : opt == OPT_IPC ? "--ipc" : "--uts";
+    const char *own = opt == OPT_NETWORK ? "none" : "private";
+    const char *path = NULL;
+
+    if (strcmp(arg, own) == 0) {
+        co->ns_mask |= ns;
+    } else if (strcmp(arg, "host") == 0) {
+        co->ns_mask &= ~ns;
+    } else if (strncmp(arg, "ns:", 3) == 0) {
+        path = arg + 3;
+        if (path[0] != '/')
+            return bad_hint(name, "not an absolute path", path, "ns:/proc/PID/ns/..., ns:/run/netns/NAME");
+        co->ns_mask |= ns;
+    } else {
+        return bad_hint(name, "unsupported value", arg,
+                        opt == OPT_NETWORK ? "none, host or ns:PATH" : "private, host or ns:PATH");
+    }
+    return setter(name, arg, containerv_options_join_namespace(co->opts, ns, path));
 }
 
 static const struct {
@@ -397,7 +418,9 @@ int cli_copts_handle(struct cli_copts *co, int opt, const char *arg)
     case 'v': return opt_volume(co, arg);
     case OPT_UIDMAP:
     case OPT_GIDMAP: return opt_idmap(co, opt, arg);
-    case OPT_NETWORK: return opt_network(co, arg);
+    case OPT_NETWORK:
+    case OPT_IPC:
+    case OPT_UTS: return opt_ns(co, opt, arg);
     case OPT_SECURITY_OPT: return opt_security(co, arg);
     case OPT_ROOTFS:
     case OPT_LOWER:

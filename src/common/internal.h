@@ -59,6 +59,9 @@ struct containerv_options {
     unsigned relax;
     char *runtime_dir;
     bool die_with_parent;
+    /* namespaces joined instead of made (containerv_options_join_namespace):
+     * net, ipc, uts; NULL when the container gets its own */
+    char *join_ns[3];
     containerv_trace_fn trace;
     void *trace_data;
 };
@@ -73,6 +76,8 @@ int cv_error_plain(struct containerv_error *err, int code, const char *step, con
 /* ---- small utilities (src/common/util.c) */
 uint64_t cv_now_ns(void); /* CLOCK_MONOTONIC */
 bool cv_valid_id(const char *id);
+/* The slot of a joinable namespace in options->join_ns (net 0, ipc 1, uts 2), else -1. */
+int cv_join_slot(unsigned ns);
 void cv_random_id(char out[CV_ID_MAX + 1]);
 /* Write a whole buffer / a string to a path (O_WRONLY|O_CLOEXEC), -errno on failure. */
 int cv_write_file_at(int dirfd, const char *path, const char *buf, size_t len);

@@ -34,6 +34,8 @@ void containerv_options_free(struct containerv_options *o)
         free(o->binds[i].dst);
     }
     free(o->runtime_dir);
+    for (int i = 0; i < 3; i++)
+        free(o->join_ns[i]);
     free(o);
 }
 
@@ -157,6 +159,31 @@ int containerv_options_set_namespaces(struct containerv_options *o, unsigned mas
         return -EINVAL;
     o->namespaces = mask;
     return 0;
+}
+
+int cv_join_slot(unsigned ns)
+{
+    return ns == CONTAINERV_NS_NET ? 0 : ns == CONTAINERV_NS_IPC ? 1 : ns == CONTAINERV_NS_UTS ? 2 : -1;
+}
+
+int containerv_options_join_namespace(struct containerv_options *o, unsigned ns, const char *path)
+{
+    if (!o)
+        return -EINVAL;
+    int slot = cv_join_slot(ns);
+    if (slot < 0)
+        return -EOPNOTSUPP;
+    if (!path) {
+        free(o->join_ns[slot]);
+        o->join_ns[slot] = NULL;
+        return 0;
+    }
+    if (path[0] != '/')
+        return -EINVAL;
+    int r = set_str(&o->join_ns[slot], path);
+    if (r == 0)
+        o->namespaces |= ns;
+    return r;
 }
 
 static int add_map(struct cv_idmap *maps, int *n, uint32_t in, uint32_t out, uint32_t count)

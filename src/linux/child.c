@@ -41,6 +41,8 @@ static void close_others(struct cv_child_args *a)
     for (int i = 0; i < a->opts->n_binds; i++)
         keep[n++] = a->bind_trees[i];
     keep[n++] = a->init_exe_fd;
+    for (int i = 0; i < 3; i++)
+        keep[n++] = a->join_fds[i];
     cv_close_except(keep, n);
 }
 
@@ -321,6 +323,17 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
     if (cv_fault_child(a->fault, "child.init", a->sync_fd))
         return cv_child_fail(m, "child.init", EIO, "injected fault");
     int r;
+    /* namespaces joined instead of made (opened and checked on the host) */
+    static const int join_type[3] = {CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS};
+    for (int i = 0; i < 3; i++) {
+        if (a->join_fds[i] < 0)
+            continue;
+        r = (int)cv_raw3(SYS_setns, a->join_fds[i], join_type[i], 0);
+        cs_close(a->join_fds[i]);
+        a->join_fds[i] = -1;
+        if (r < 0)
+            return cv_child_fail(m, "child.init", r, o->join_ns[i]);
+    }
     for (int i = 0; i < 3; i++)
         if ((r = cs_dup2(a->devnull_fd, i)) < 0)
             return cv_child_fail(m, "child.init", r, "/dev/null");
@@ -345,13 +358,13 @@ static int child_setup(struct cv_child_args *a, struct cv_sync_msg *m)
         return cv_child_fail(m, "child.init", EIO, "injected fault after the step");
     cv_child_step(m, "child.init", t);
     /* lo comes up in the pivot helper (cv_after_pivot) */
-    if ((o->namespaces & CONTAINERV_NS_NET) && cv_fault_child(a->fault, "child.network", a->sync_fd))
+    if (cv_own_net(a) && cv_fault_child(a->fault, "child.network", a->sync_fd))
         return cv_child_fail(m, "child.network", EIO, "lo");
     r = cv_child_setup_rootfs(a, m);
     if (r < 0)
         return r;
     cv_raw3(SYS_umask, 022, 0, 0);
-    if (o->namespaces & CONTAINERV_NS_UTS) {
+    if ((o->namespaces & CONTAINERV_NS_UTS) && !(a->joined & CONTAINERV_NS_UTS)) {
         t = cv_now_ns();
         if (cv_fault_child(a->fault, "child.hostname", a->sync_fd))
             return cv_child_fail(m, "child.hostname", EIO, a->hostname);
@@ -378,13 +391,13 @@ static int wait_helpers(struct cv_child_args *a, struct cv_sync_msg *m)
     if (a->pivot_helper.result3 < 0)
         return cv_child_fail(m, "child.mask", (int)a->pivot_helper.result3, "masking /proc and /sys");
     /* the helper's steps, once their work is done */
-    if ((a->opts->namespaces & CONTAINERV_NS_NET) && cv_fault_child_after(a->fault, "child.network"))
+    if (cv_own_net(a) && cv_fault_child_after(a->fault, "child.network"))
         return cv_child_fail(m, "child.network", EIO, "injected fault after the step");
     if (cv_fault_child_after(a->fault, "child.mask"))
         return cv_child_fail(m, "child.mask", EIO, "injected fault after the step");
     cv_child_step(m, "child.pivot_root.wait", t);
     /* lo up's own time in the helper (it overlapped the child's steps) */
-    if (a->opts->namespaces & CONTAINERV_NS_NET)
+    if (cv_own_net(a))
         cv_child_step(m, "child.network", cv_now_ns() - a->pivot_helper.ns2);
     return 0;
 }

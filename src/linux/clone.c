@@ -177,7 +177,7 @@ static pid_t do_clone3(struct create_ctx *x, bool into_cgroup, int *pidfd, bool 
     /* With CLONE_INTO_CGROUP the new cgroup namespace is rooted at the
      * target cgroup; otherwise the child makes it after joining its cgroup,
      * so that it does not see "/../../containerv/<id>". */
-    unsigned long flags = clone_flags(x->o->namespaces);
+    unsigned long flags = clone_flags(x->o->namespaces & ~x->a.joined); /* joined: setns in the child */
     x->a.cgroupns_late = !into_cgroup && (flags & CLONE_NEWCGROUP);
     x->block->a.cgroupns_late = x->a.cgroupns_late;
     if (x->a.cgroupns_late)

@@ -6,12 +6,14 @@
 #include "security.h"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <linux/mount.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -131,6 +133,34 @@ static int step_validate(struct create_ctx *x)
                             &a->bind_trees[i])) < 0)
             return r;
     }
+    static const struct {
+        unsigned ns;
+        int type;
+        const char *name;
+    } joinable[3] = {{CONTAINERV_NS_NET, CLONE_NEWNET, "network"},
+                     {CONTAINERV_NS_IPC, CLONE_NEWIPC, "IPC"},
+                     {CONTAINERV_NS_UTS, CLONE_NEWUTS, "UTS"}};
+    for (int i = 0; i < 3; i++) {
+        const char *path = o->join_ns[i];
+        if (!path)
+            continue;
+        a->join_fds[i] = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (a->join_fds[i] < 0)
+            return cv_error(x->err, errno, "validate", "the %s namespace to join '%s'", joinable[i].name, path);
+        int type = ioctl(a->join_fds[i], NS_GET_NSTYPE);
+        if (type != joinable[i].type)
+            return cv_error_plain(x->err, EINVAL, "validate", "'%s' is not a %s namespace", path,
+                                  joinable[i].name);
+        a->joined |= joinable[i].ns;
+    }
+    if ((a->joined & CONTAINERV_NS_UTS) && o->hostname)
+        return cv_error_plain(x->err, EINVAL, "validate",
+                              "a hostname cannot be set in a joined UTS namespace ('%s')", o->join_ns[2]);
+    /* the child is in its new user namespace before it could join: it has
+     * no capability over a namespace of the host's */
+    if (a->joined && (o->namespaces & CONTAINERV_NS_USER))
+        return cv_error_plain(x->err, EOPNOTSUPP, "validate",
+                              "joining a namespace is not supported with a user namespace (id maps)");
     if (o->n_uid_maps != o->n_gid_maps || (o->n_uid_maps == 0 && (o->namespaces & CONTAINERV_NS_USER)))
         return cv_error_plain(x->err, EINVAL, "validate", "a user namespace needs both uid and gid maps");
     a->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -178,6 +208,10 @@ static void undo_validate(struct create_ctx *x)
     cv_closep(&a->dev_tree);
     a->dev_tree = -1;
     cv_closep(&a->devnull_fd);
+    for (int i = 0; i < 3; i++) {
+        cv_closep(&a->join_fds[i]);
+        a->join_fds[i] = -1;
+    }
 }
 
 /* The runtime directory must exist before clone: the child mounts its
@@ -573,6 +607,7 @@ int containerv_create(const char *id, const struct containerv_options *opts,
                            .dumpable = -1};
     x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,
                                  .lock_fd = -1, .devnull_fd = -1, .single_tree = -1, .dev_tree = -1,
+                                 .join_fds = {-1, -1, -1},
                                  .upper_fd = -1};
     for (int i = 0; i < CV_MAX_LOWERS; i++)
         x.a.lower_fds[i] = -1;

@@ -52,6 +52,8 @@ struct cv_child_args {
     int dev_tree;               /* /dev, a clone of the process's prepared tree (cv_dev_tree), or -1 */
     int bind_trees[CV_MAX_BINDS];
     bool bind_is_file[CV_MAX_BINDS];
+    int join_fds[3];            /* namespaces joined (net, ipc, uts: cv_join_slot), or -1 */
+    unsigned joined;            /* their CONTAINERV_NS_* bits */
     char rootfs_mnt[4300];      /* the root: <layer_dir>/root */
     char hostname[65];
     int init_exe_fd;            /* the init program, a sealed memfd (initexe.c) */
@@ -74,6 +76,13 @@ struct cv_child_args {
  * (CLONE_VM): nothing it uses may be the creator's own, which goes on
  * changing; the creator keeps the block until the child has executed the
  * init program or is dead. */
+/* A network namespace of the container's own (not the host's, not joined):
+ * the child brings its loopback up. */
+static inline bool cv_own_net(const struct cv_child_args *a)
+{
+    return (a->opts->namespaces & CONTAINERV_NS_NET) && !(a->joined & CONTAINERV_NS_NET);
+}
+
 #define CV_HELPER_SLOTS 1
 #define CV_HELPER_STACK 16384
 #define CV_CHILD_STACK (128 * 1024)

@@ -595,7 +595,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     bool early = (o->namespaces & CONTAINERV_NS_NET) && !a->userns;
     what = a->rootfs_mnt;
     if (early)
-        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET, o->relax));
+        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, cv_own_net(a), o->relax));
     what = "/dev";
     STEP("child.mount.dev", make_dev(rootfd, a->dev_tree, a->userns, o->relax & CONTAINERV_RELAX_DEVICES, early));
     what = "/sys";
@@ -619,7 +619,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     if (o->read_only || a->single_tree >= 0)
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
     if (!early)
-        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, o->namespaces & CONTAINERV_NS_NET, o->relax));
+        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, cv_own_net(a), o->relax));
     cs_close(rootfd);
     /* masks: the pivot helper's, now that /proc, /sys and /dev are there
      * (waited for before ready) */

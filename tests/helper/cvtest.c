@@ -32,6 +32,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <sched.h>
+#include <sys/msg.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +63,7 @@ static int usage(void)
           "                                 socket-vsock socket-vsock-hi)\n"
           "       cvtest read PATH | cat PATH | write PATH TEXT | ls DIR | openw PATH |\n"
           "              readlink PATH\n"
+          "       cvtest msgq KEY [create]   (a System V message queue: OK or the errno name)\n"
           "       cvtest alloc MB | forkbomb N | signal SIG | exit N | sleep S | env NAME |\n"
           "              traceme PROGRAM [ARGS...]\n"
           "       cvtest live S   (writes \"start\", sleeps S seconds, writes \"end\": where a kill found it)\n"
@@ -727,6 +729,14 @@ int main(int argc, char **argv)
             ptrace(PTRACE_DETACH, pid, NULL, NULL);
         int e2 = process_vm_readv(pid, &local, 1, &remote, 1, 0) < 0 ? errno : 0;
         printf("%s %s\n", e1 ? errname(e1) : "OK", e2 ? errname(e2) : "OK");
+        return 0;
+    }
+    if (!strcmp(cmd, "msgq") && a1) {
+        int create = argc > 3 && !strcmp(argv[3], "create");
+        int id = msgget((key_t)strtol(a1, NULL, 0), create ? IPC_CREAT | IPC_EXCL | 0600 : 0);
+        if (id < 0)
+            return fail("msgget", errno);
+        printf("OK\n");
         return 0;
     }
     if (!strcmp(cmd, "readlink") && a1) {

@@ -27,6 +27,28 @@ capture cvrun -- cvtest netdevs
 is "$OUT" lo "the only network device is lo"
 capture cvrun --network host -- cvtest netdevs
 is "$RC:$OUT" "0:$("$CV_HELPER_LAYER/bin/cvtest" netdevs)" "--network host shares the host's devices"
+# joining another container's namespaces (podman's ns:PATH)
+newid
+J=$ID
+cvcreate --name "$J" >/dev/null
+JP=$(cv list | awk -v id="$J" '$1 == id { print $3 }')
+capture cvrun --network "ns:/proc/$JP/ns/net" --uts "ns:/proc/$JP/ns/uts" --ipc "ns:/proc/$JP/ns/ipc" -- \
+  cvtest readlink /proc/self/ns/net
+is "$RC:$OUT" "0:$(readlink /proc/$JP/ns/net)" "--network ns:PATH joins that network namespace"
+capture cvrun --uts "ns:/proc/$JP/ns/uts" -- cvtest hostname
+is "$RC:$OUT" "0:$J" "--uts ns:PATH: the joined namespace's hostname"
+capture cvrun --ipc host -- cvtest readlink /proc/self/ns/ipc
+is "$RC:$OUT" "0:$(readlink /proc/self/ns/ipc)" "--ipc host shares the host's IPC namespace"
+capture cvrun --network ns:/etc/passwd -- true
+is "$RC:$NERR" "125:1" "a path that is not a namespace: exit 125, one line"
+like "$(err1)" "'/etc/passwd' is not a network namespace" "the line names the path"
+capture cvrun --uts "ns:/proc/$JP/ns/net" -- true
+like "$RC:$(err1)" "125:" "a namespace of another type is refused"
+capture cvrun --ipc ns:relative -- true
+like "$RC:$(err1)" "125:containerv: --ipc: not an absolute path 'relative'" "a relative ns: path is refused"
+capture cvrun --uts bogus -- true
+like "$RC:$(err1)" "125:containerv: --uts: unsupported value 'bogus'" "an unknown --uts value is refused"
+cv destroy "$J" >/dev/null # the section checks that nothing is left
 
 # ---- security baseline
 capture cvrun -- cvtest capeff
