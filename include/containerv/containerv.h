@@ -111,9 +111,22 @@ CONTAINERV_API int containerv_options_add_uid_map(struct containerv_options *o, 
 CONTAINERV_API int containerv_options_add_gid_map(struct containerv_options *o, uint32_t inside,
                                                   uint32_t outside, uint32_t count);
 CONTAINERV_API int containerv_options_set_read_only(struct containerv_options *o, bool ro);
+/* Use the set_rootfs directory itself, writable, as the container's root
+ * (what an OCI bundle's rootfs is): what the container writes lands in that
+ * directory. Off by default (the directory is bound read-only and /tmp is a
+ * tmpfs). A template cannot hold it. Since 0.3. */
+CONTAINERV_API int containerv_options_set_rootfs_writable(struct containerv_options *o, bool writable);
 /* Bind mount host SRC at DST inside the container. */
 CONTAINERV_API int containerv_options_add_bind(struct containerv_options *o, const char *src,
                                                const char *dst, bool read_only);
+/* Mount a new file system of fstype ("tmpfs", "proc", "sysfs", "mqueue",
+ * "devpts" or "cgroup2"; -EOPNOTSUPP for others) at DST inside the
+ * container, after the built-in layout (/proc, /dev, /sys, /tmp) and in
+ * order with the binds: flags are MS_RDONLY, MS_NOSUID, MS_NODEV,
+ * MS_NOEXEC and the atime and sync flags (-EINVAL for others), data the
+ * file system's options ("size=64m,mode=1777") or NULL. Since 0.3. */
+CONTAINERV_API int containerv_options_add_mount(struct containerv_options *o, const char *fstype,
+                                                const char *dst, unsigned long flags, const char *data);
 /* A mask of enum containerv_relax. */
 CONTAINERV_API int containerv_options_set_relax(struct containerv_options *o, unsigned mask);
 /* Where state lives (default /run/containerv, or $CONTAINERV_RUNTIME_DIR). */
@@ -192,6 +205,66 @@ CONTAINERV_API int containerv_kill(struct containerv_container *c, pid_t pid, in
 /* A pidfd of a spawned process (owned by the container handle), for poll(2)
  * or pidfd_send_signal(2); -1 when pid is unknown. */
 CONTAINERV_API int containerv_process_pidfd(struct containerv_container *c, pid_t pid);
+
+/* ---- the main process (since 0.3)
+ *
+ * What an OCI runtime's container is: a process that is pid 1 of its
+ * container, prepared at create and started later, and the container lives
+ * as long as it does. containerv_prepare_main hands the process to the
+ * container's init, which checks it (the executable must exist: a missing
+ * one fails here), keeps its stdio and extra fds, and holds it;
+ * containerv_start_main (from any handle, an attached one too) makes the
+ * init replace itself with it: containerv_init_pid is then the process's
+ * pid, its exit the container's end, and the container no longer takes
+ * spawns, resets or the library's monitoring (the init is gone). A signal
+ * the init forwards (TERM, INT, HUP, QUIT, USR1, USR2) that comes before
+ * the start ends the container. The settings are applied in the order runc
+ * applies them: session and stdio, signals to their defaults, resource
+ * limits, oom_score_adj, working directory, seccomp (when no_new_privs is
+ * off), bounding set, groups and ids, the other capability sets, umask,
+ * no_new_privs and seccomp, every fd but stdio and the extra ones closed,
+ * execve. The container must keep every capability the process needs
+ * (CONTAINERV_RELAX_CAPS for the OCI default set), and no_new_privs off
+ * (CONTAINERV_RELAX_NO_NEW_PRIVS) when the process may gain privileges. */
+struct containerv_rlimit {
+    int resource; /* RLIMIT_* */
+    uint64_t soft, hard;
+};
+
+struct containerv_main_process {
+    const char *const *argv;  /* argv[0] is looked up in the PATH of env when it has no '/' */
+    const char *const *env;   /* the whole environment; NULL: the container's */
+    const char *cwd;          /* absolute; NULL: the container's working directory */
+    int64_t uid, gid;         /* -1: the container's */
+    const gid_t *groups;      /* supplementary groups (none when n_groups is 0) */
+    size_t n_groups;          /* at most 64 */
+    int stdin_fd, stdout_fd, stderr_fd; /* -1: /dev/null */
+    const int *extra_fds;     /* become fds 3, 4, ... of the process */
+    int n_extra_fds;          /* at most 8 */
+    bool tty;                 /* a new pseudo-terminal of the container as stdio */
+    unsigned short rows, cols;
+    int *tty_master_fd;       /* out: the terminal's master (the caller closes it) */
+    bool set_caps;            /* false: the init's capabilities stay */
+    uint64_t caps_bounding, caps_effective, caps_permitted, caps_inheritable, caps_ambient;
+    const struct containerv_rlimit *rlimits;
+    size_t n_rlimits;         /* at most 16 */
+    bool no_new_privs;
+    int umask;                /* -1: unchanged (022) */
+    bool set_oom_score_adj;
+    int oom_score_adj;
+    const void *seccomp_filter; /* struct sock_filter[seccomp_len], loaded last; NULL: none */
+    size_t seccomp_len;         /* at most 4096 */
+};
+
+/* Defaults: no argv, the container's environment, cwd and user, /dev/null
+ * stdio, no extra fds, capabilities, limits or filter. */
+CONTAINERV_API void containerv_main_process_init(struct containerv_main_process *p);
+/* Once per container, by its creator's handle; -EBUSY when one is prepared. */
+CONTAINERV_API int containerv_prepare_main(struct containerv_container *c, const struct containerv_main_process *p,
+                                           struct containerv_error *err);
+/* 0 once the process is executing; -ENOENT when none is prepared; a step
+ * that fails (message "main.rlimit: ...") has ended the container. */
+CONTAINERV_API int containerv_start_main(struct containerv_container *c, struct containerv_error *err);
 
 /* Make a container as new again, for the next user (pools do this on
  * return). Every process but the init is killed (its handles here are
@@ -287,7 +360,14 @@ struct containerv_info {
 CONTAINERV_API int containerv_list(const char *runtime_dir, struct containerv_info **infos,
                                    size_t *count, struct containerv_error *err);
 CONTAINERV_API void containerv_list_free(struct containerv_info *infos);
-/* Remove stale containers (their runtime was killed). *removed may be NULL. */
+/* Remove what one container left once its processes are gone (its init,
+ * or the main process that replaced it, exited; or its runtime was killed):
+ * its cgroups and state. -EBUSY while it runs, -ENOENT when there is none.
+ * Since 0.3. */
+CONTAINERV_API int containerv_remove(const char *runtime_dir, const char *id, struct containerv_error *err);
+/* Remove stale containers (their runtime was killed). *removed may be NULL.
+ * A container whose main process runs (containerv_start_main) is not
+ * stale. */
 CONTAINERV_API int containerv_gc(const char *runtime_dir, int *removed, struct containerv_error *err);
 
 /* ------------------------------------------------------------ metrics */

@@ -1,5 +1,6 @@
 /* containerv: global options, dispatch to the verbs, shared helpers. */
 #include "cli.h"
+#include "oci.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -239,7 +240,11 @@ int main(int argc, char **argv)
 {
     struct cli_global g = {0};
     const struct verb *v;
-    int rc = parse_global(argc, argv, &g);
+    /* runc's command line (podman, containerd, runtime-tools): oci.c */
+    int rc = cli_oci_main(argc, argv);
+    if (rc >= 0)
+        return rc;
+    rc = parse_global(argc, argv, &g);
 
     if (rc >= 0)
         return rc;

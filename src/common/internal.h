@@ -21,10 +21,15 @@ struct cv_idmap {
     uint32_t inside, outside, count;
 };
 
+/* A mount of the container, in order: a bind of a host path (fstype
+ * NULL) or a new file system (containerv_options_add_mount) */
 struct cv_bind {
     char *src;
     char *dst;
     bool read_only;
+    char *fstype;        /* NULL: a bind of src */
+    unsigned long flags; /* MS_* of a new file system */
+    char *data;          /* its mount data, or NULL */
 };
 
 /* Resource limits; 0 means unset. */
@@ -38,7 +43,8 @@ struct cv_limits {
 };
 
 struct containerv_options {
-    char *rootfs;             /* single read-only directory, or NULL */
+    char *rootfs;             /* single directory (read-only unless rootfs_writable), or NULL */
+    bool rootfs_writable;     /* the single directory is used writable, in place */
     char *lowers[CV_MAX_LOWERS];
     int n_lowers;
     char *hostname;

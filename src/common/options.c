@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 struct containerv_options *containerv_options_new(void)
@@ -32,6 +33,8 @@ void containerv_options_free(struct containerv_options *o)
     for (int i = 0; i < o->n_binds; i++) {
         free(o->binds[i].src);
         free(o->binds[i].dst);
+        free(o->binds[i].fstype);
+        free(o->binds[i].data);
     }
     free(o->runtime_dir);
     for (int i = 0; i < 3; i++)
@@ -240,6 +243,47 @@ int containerv_options_add_bind(struct containerv_options *o, const char *src, c
         return -ENOMEM;
     }
     b->read_only = ro;
+    o->n_binds++;
+    return 0;
+}
+
+int containerv_options_set_rootfs_writable(struct containerv_options *o, bool writable)
+{
+    if (!o)
+        return -EINVAL;
+    o->rootfs_writable = writable;
+    return 0;
+}
+
+/* the file systems a container may mount anew: none reaches a host object */
+static const char *const mount_types[] = {"tmpfs", "proc", "sysfs", "mqueue", "devpts", "cgroup2", NULL};
+#define CV_MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | \
+                        MS_RELATIME | MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME)
+
+int containerv_options_add_mount(struct containerv_options *o, const char *fstype, const char *dst,
+                                 unsigned long flags, const char *data)
+{
+    if (!o || !fstype || !dst || dst[0] != '/' || !strcmp(dst, "/") || (flags & ~(unsigned long)CV_MOUNT_FLAGS) ||
+        (data && strlen(data) >= 4096))
+        return -EINVAL;
+    bool known = false;
+    for (int i = 0; mount_types[i]; i++)
+        known |= !strcmp(fstype, mount_types[i]);
+    if (!known)
+        return -EOPNOTSUPP;
+    if (o->n_binds >= CV_MAX_BINDS)
+        return -E2BIG;
+    struct cv_bind *b = &o->binds[o->n_binds];
+    *b = (struct cv_bind){.src = strdup(fstype), .dst = strdup(dst), .fstype = strdup(fstype),
+                          .data = data ? strdup(data) : NULL, .flags = flags, .read_only = flags & MS_RDONLY};
+    if (!b->src || !b->dst || !b->fstype || (data && !b->data)) {
+        free(b->src);
+        free(b->dst);
+        free(b->fstype);
+        free(b->data);
+        *b = (struct cv_bind){0};
+        return -ENOMEM;
+    }
     o->n_binds++;
     return 0;
 }

@@ -127,6 +127,8 @@ static int step_validate(struct create_ctx *x)
         a->n_lowers = 1;
     }
     for (int i = 0; i < o->n_binds; i++) {
+        if (o->binds[i].fstype) /* a new file system: mounted by the child */
+            continue;
         uint64_t attrs = (o->binds[i].read_only ? MOUNT_ATTR_RDONLY : 0) |
                          ((o->relax & CONTAINERV_RELAX_DEVICES) ? 0 : MOUNT_ATTR_NODEV);
         if ((r = clone_tree(x, "volume source", o->binds[i].src, attrs, false, &a->bind_is_file[i],

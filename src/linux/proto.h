@@ -65,6 +65,10 @@ enum cv_msg_type {
                             * kernel translates into the host's pid namespace */
     CV_MSG_RESET = 0x5205,      /* host -> init: make the container as new (containerv_reset) */
     CV_MSG_RESET_DONE = 0x5206, /* init -> host, on the connection the request brought */
+    CV_MSG_PREPARE = 0x5207,    /* host -> init: the main process, held until START (struct cv_main_req) */
+    CV_MSG_PREPARED = 0x5208,   /* init -> host: struct cv_main_reply (with a tty, its master) */
+    CV_MSG_START = 0x5209,      /* host -> init: replace yourself with the prepared process */
+    CV_MSG_START_FAILED = 0x520a, /* init -> host: struct cv_main_reply; no answer (EOF) means started */
 };
 
 enum cv_spawn_flags {
@@ -117,6 +121,75 @@ struct cv_reset_msg {
     char what[64];
     uint32_t were_running; /* 1 when processes of the last user were still running */
 };
+
+/* The main process (containerv_prepare_main): what the init becomes at
+ * START, as an OCI runtime's container process is. CV_MSG_PREPARE brings,
+ * by SCM_RIGHTS, the connection for the answer, then the stdio fds its
+ * flags name, then n_fds fds that become 3, 4, ... in the process. The init
+ * answers CV_MSG_PREPARED on that connection. CV_MSG_START (struct
+ * cv_start_req) brings one connection: the init answers
+ * CV_MSG_START_FAILED there, or nothing (the connection closes with the
+ * exec). */
+#define CV_MAIN_MAX_GROUPS 64
+#define CV_MAIN_MAX_RLIMITS 16
+#define CV_MAIN_MAX_FDS 8
+#define CV_MAIN_SECCOMP_MAX 4096 /* BPF instructions (the kernel's BPF_MAXINSNS) */
+
+enum cv_main_flags {
+    CV_MAIN_TTY = 1u << 0,
+    CV_MAIN_STDIN = 1u << 1, /* as CV_SPAWN_STDIN .. STDERR */
+    CV_MAIN_STDOUT = 1u << 2,
+    CV_MAIN_STDERR = 1u << 3,
+    CV_MAIN_CAPS = 1u << 4,  /* caps[] holds the five sets; else they stay the init's */
+    CV_MAIN_NNP = 1u << 5,   /* no_new_privs */
+    CV_MAIN_UMASK = 1u << 6,
+    CV_MAIN_OOM = 1u << 7,   /* oom_score_adj */
+    CV_MAIN_GROUPS = 1u << 8, /* set the supplementary groups to groups[] (else none) */
+};
+
+enum cv_cap_set { CV_CAP_BOUNDING, CV_CAP_EFFECTIVE, CV_CAP_PERMITTED, CV_CAP_INHERITABLE, CV_CAP_AMBIENT, CV_CAP_SETS };
+
+struct cv_main_rlimit {
+    uint32_t resource, pad;
+    uint64_t cur, max;
+};
+
+struct cv_main_req {
+    uint32_t type;
+    uint32_t flags;
+    uint32_t uid, gid;
+    uint16_t rows, cols;
+    uint32_t n_groups;
+    uint32_t groups[CV_MAIN_MAX_GROUPS];
+    uint64_t caps[CV_CAP_SETS];
+    uint32_t n_rlimits;
+    uint32_t umask;
+    struct cv_main_rlimit rlimits[CV_MAIN_MAX_RLIMITS];
+    int32_t oom_score_adj;
+    uint32_t n_fds;
+    uint32_t seccomp_len; /* instructions (struct sock_filter, 8 bytes each) at the end of strings */
+    uint32_t argc, envc;
+    uint32_t strings_len; /* cwd\0 argv[0]\0 ... env[0]\0 ..., padding to 8, then the filter */
+    char strings[];
+};
+
+struct cv_main_reply {
+    uint32_t type;
+    int32_t error;   /* errno, 0 on success */
+    char step[32];   /* "main.exec", "main.rlimit", ... */
+    char what[160];  /* the path or value at fault */
+};
+
+struct cv_start_req {
+    uint32_t type;
+    uint32_t flags; /* none yet */
+};
+
+/* init/mainproc.c: the init's check of a CV_MSG_PREPARE request of len bytes
+ * (buf 8-aligned): 0 with cwd, argv and envp (4097 slots each, pointing into
+ * buf) and the filter (NULL when none), or -EINVAL. For tests/fuzz. */
+int cv_init_parse_main(const void *buf, size_t len, const char **cwd, char **argv, char **envp,
+                       const void **filter);
 
 /* init.c: the init's split of a spawn request of len bytes (buf aligned as
  * struct cv_spawn_req) into cwd, argv and envp (4097 slots each, pointing into

@@ -607,8 +607,12 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     if (o->n_binds == 0)
         STEP("child.mount.binds", 0); /* nothing to mount; a fault still fires */
     for (int i = 0; i < o->n_binds; i++) {
-        what = o->binds[i].dst;
-        STEP("child.mount.binds", move_in_root(rootfd, a->bind_trees[i], o->binds[i].dst, a->bind_is_file[i]));
+        const struct cv_bind *b = &o->binds[i];
+        what = b->dst;
+        if (b->fstype)
+            STEP("child.mount.binds", mount_in_root(rootfd, b->dst, b->fstype, b->flags, b->data));
+        else
+            STEP("child.mount.binds", move_in_root(rootfd, a->bind_trees[i], b->dst, a->bind_is_file[i]));
     }
     if (o->workdir) { /* made when missing, as docker does; a read-only root may refuse */
         int wd = resolve_in_root(rootfd, o->workdir, true, false);
@@ -616,7 +620,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
             cs_close(wd);
     }
     what = a->rootfs_mnt;
-    if (o->read_only || a->single_tree >= 0)
+    if (o->read_only || (a->single_tree >= 0 && !o->rootfs_writable))
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
     if (!early)
         STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, cv_own_net(a), o->relax));

@@ -81,11 +81,37 @@ int cv_state_mark_destroying(int fd)
     return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
 }
 
+static int read_state(int fd, struct containerv_info *info, int64_t *start_time);
+
+/* The lock is the init's; a main process that replaced the init
+ * (containerv_start_main) holds none: it runs while its pid has the start
+ * time the state recorded. */
+static bool main_alive(const struct containerv_info *info, int64_t start)
+{
+    char path[64], buf[1024];
+    if (info->init_pid <= 0 || start < 0)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/stat", info->init_pid);
+    if (cv_read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || cv_proc_stat_start_time(buf) != start)
+        return false;
+    const char *paren = strrchr(buf, ')'); /* "pid (comm) S ...": a zombie has exited */
+    return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
 int cv_state_lock_free(int rfd, const char *id)
 {
     char name[CV_ID_MAX + 8];
     name_of(name, sizeof(name), id, ".json");
-    return lock_free_at(rfd, name);
+    int r = lock_free_at(rfd, name);
+    if (r != 1)
+        return r;
+    int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct containerv_info info;
+    int64_t start = -1;
+    bool alive = fd >= 0 && read_state(fd, &info, &start) == 0 && main_alive(&info, start);
+    if (fd >= 0)
+        close(fd);
+    return alive ? 0 : 1;
 }
 
 static void remove_files(int rfd, const char *id)
@@ -412,6 +438,9 @@ static int read_state(int fd, struct containerv_info *info, int64_t *start_time)
  * being destroyed. */
 static int info_of(int rfd, const char *id, struct containerv_info *info, int64_t *start_time)
 {
+    int64_t start_local = -1;
+    if (!start_time)
+        start_time = &start_local;
     memset(info, 0, sizeof(*info));
     snprintf(info->id, sizeof(info->id), "%s", id);
     char name[CV_ID_MAX + 8];
@@ -423,7 +452,7 @@ static int info_of(int rfd, const char *id, struct containerv_info *info, int64_
     if (r == 0) {
         struct stat st;
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) { /* nobody holds it: stale, unless removed since */
-            info->status = CONTAINERV_STATUS_STALE;
+            info->status = main_alive(info, *start_time) ? CONTAINERV_STATUS_RUNNING : CONTAINERV_STATUS_STALE;
             if (fstat(fd, &st) == 0 && st.st_nlink == 0)
                 r = -ENOENT;
         } else if (errno != EWOULDBLOCK)
@@ -560,6 +589,32 @@ int containerv_gc(const char *runtime_dir, int *removed, struct containerv_error
     closedir(d);
     close(rfd);
     return 0;
+}
+
+int containerv_remove(const char *runtime_dir, const char *id, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!cv_valid_id(id))
+        return cv_error_plain(err, EINVAL, "remove", "invalid container id '%s'", id ? id : "");
+    if (!runtime_dir)
+        runtime_dir = containerv_default_runtime_dir();
+    int rfd = open(runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rfd < 0)
+        return cv_error(err, errno, "remove", "opening runtime directory '%s'", runtime_dir);
+    struct containerv_info info;
+    int64_t start = -1;
+    int r = info_of(rfd, id, &info, &start);
+    if (r == -ENOENT)
+        r = cv_error_plain(err, ENOENT, "remove", "no container '%s' in '%s'", id, runtime_dir);
+    else if (r < 0)
+        r = cv_error(err, -r, "remove", "reading the state of '%s' in '%s'", id, runtime_dir);
+    else if (info.status != CONTAINERV_STATUS_STALE) /* its init, or the main process that replaced it */
+        r = cv_error_plain(err, EBUSY, "remove", "container '%s' is %s", id,
+                           info.status == CONTAINERV_STATUS_CREATING ? "being created" : "running");
+    else
+        remove_stale(rfd, id);
+    close(rfd);
+    return r;
 }
 
 /* Used by attach: the container's state, verified alive. */

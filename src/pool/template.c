@@ -75,13 +75,23 @@ static json_t *idmaps_json(const struct cv_idmap *m, int n)
     return a;
 }
 
+static json_t *opt_str(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
 static json_t *binds_json(const struct containerv_options *o)
 {
     json_t *a = json_array();
-    for (int i = 0; a && i < o->n_binds; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "source", o->binds[i].src,
-                                           "destination", o->binds[i].dst, "read_only",
-                                           o->binds[i].read_only));
+    for (int i = 0; a && i < o->n_binds; i++) {
+        const struct cv_bind *b = &o->binds[i];
+        if (b->fstype) /* a new file system (containerv_options_add_mount) */
+            json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:o}", "type", b->fstype, "destination", b->dst,
+                                               "flags", (json_int_t)b->flags, "data", opt_str(b->data)));
+        else
+            json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "source", b->src, "destination", b->dst,
+                                               "read_only", b->read_only));
+    }
     return a;
 }
 
@@ -91,11 +101,6 @@ static json_t *limits_json(const struct cv_limits *l)
                      (json_int_t)l->memory_swap, "pids", (json_int_t)l->pids, "cpu_weight",
                      (json_int_t)l->cpu_weight, "cpu_quota_us", (json_int_t)l->cpu_quota_us,
                      "cpu_period_us", (json_int_t)l->cpu_period_us);
-}
-
-static json_t *opt_str(const char *s)
-{
-    return s ? json_string(s) : json_null();
 }
 
 static json_t *options_json(const char *name, const struct containerv_options *o)
@@ -157,6 +162,9 @@ int containerv_template_create(const char *state_dir, const char *name,
     containerv_error_clear(err);
     if (!opts)
         return cv_error_plain(err, EINVAL, "template.create", "no options");
+    if (opts->rootfs_writable) /* every container of a template would write one tree */
+        return cv_error_plain(err, EINVAL, "template.create",
+                              "a writable in-place rootfs cannot be a template's: its containers would share it");
     int r = template_path(state_dir, name, path, sizeof(path), err);
     if (r < 0)
         return r;
@@ -309,8 +317,21 @@ static int parse_binds(struct tpl_parse *p, json_t *root)
         return bad(p, "binds", "expected an array");
     json_array_foreach(a, i, v) {
         json_t *src = json_object_get(v, "source"), *dst = json_object_get(v, "destination");
-        json_t *ro = json_object_get(v, "read_only");
+        json_t *ro = json_object_get(v, "read_only"), *type = json_object_get(v, "type");
         snprintf(field, sizeof(field), "binds[%zu]", i);
+        if (type) { /* a new file system */
+            json_t *fl = json_object_get(v, "flags"), *data = json_object_get(v, "data");
+            uint64_t flags = 0;
+            if (!json_is_string(type) || !json_is_string(dst) || (fl && !get_u64(fl, &flags)) ||
+                (data && !json_is_string(data) && !json_is_null(data)))
+                return bad(p, field, "expected {\"type\", \"destination\", \"flags\", \"data\"}");
+            if (set_rc(p, field, containerv_options_add_mount(p->o, json_string_value(type), json_string_value(dst),
+                                                              (unsigned long)flags,
+                                                              json_is_string(data) ? json_string_value(data)
+                                                                                   : NULL)) < 0)
+                return p->rc;
+            continue;
+        }
         if (!json_is_string(src) || !json_is_string(dst) || (ro && !json_is_boolean(ro)))
             return bad(p, field, "expected {\"source\", \"destination\", \"read_only\"}");
         if (set_rc(p, field, containerv_options_add_bind(p->o, json_string_value(src),

@@ -5,6 +5,7 @@
  * memory is static or mmap'ed. It is not dumpable, so the workload cannot
  * ptrace it, read its fds or open /proc/1/exe (CVE-2019-5736). */
 #include "../linux.h"
+#include "mainproc.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -536,7 +537,7 @@ static void do_reset(struct conn *self, int reply_fd)
 
 static void handle_control(struct conn *c)
 {
-    char cbuf[CMSG_SPACE(8 * sizeof(int))];
+    char cbuf[CMSG_SPACE(16 * sizeof(int))];
     struct iovec iov = {.iov_base = reqbuf, .iov_len = CV_SPAWN_MAX};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
@@ -545,18 +546,29 @@ static void handle_control(struct conn *c)
             drop_conn(c);
         return;
     }
-    int fds[8], nfds = 0;
+    int fds[16], nfds = 0;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
             continue;
         int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        for (int i = 0; i < k && nfds < 8; i++)
+        for (int i = 0; i < k && nfds < 16; i++)
             memcpy(&fds[nfds++], CMSG_DATA(cm) + (size_t)i * sizeof(int), sizeof(int));
     }
     const struct cv_spawn_req *req = (const void *)reqbuf;
     if ((size_t)n == sizeof(struct cv_reset_req) && req->type == CV_MSG_RESET && nfds == 1 &&
         !(mh.msg_flags & MSG_CTRUNC)) {
         do_reset(c, fds[0]);
+        return;
+    }
+    if ((size_t)n >= sizeof(struct cv_main_req) && req->type == CV_MSG_PREPARE && nfds >= 1 &&
+        !(mh.msg_flags & MSG_CTRUNC)) {
+        cv_main_prepare(reqbuf, (size_t)n, fds, nfds);
+        madvise(reqbuf, CV_SPAWN_MAX, MADV_DONTNEED);
+        return;
+    }
+    if ((size_t)n == sizeof(struct cv_start_req) && req->type == CV_MSG_START && nfds == 1 &&
+        !(mh.msg_flags & MSG_CTRUNC)) {
+        cv_main_start(fds[0]); /* returns only when nothing is prepared */
         return;
     }
     if ((size_t)n < sizeof(*req) || req->type != CV_MSG_SPAWN || nfds < 1 || (mh.msg_flags & MSG_CTRUNC)) {
@@ -601,6 +613,8 @@ static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUS
 
 static void forward(int sig)
 {
+    if (cv_main_pending()) /* a created container's process has not started: the signal ends it */
+        _exit(128 + sig);
     for (int i = 0; i < conns_hi; i++)
         if (conns[i].kind == CONN_PROC && conns[i].pid > 0)
             kill(conns[i].pid, sig);

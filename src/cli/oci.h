@@ -1,0 +1,54 @@
+/* The OCI runtime command line (runc's): see docs/oci.md. */
+#ifndef CV_CLI_OCI_H
+#define CV_CLI_OCI_H
+
+#include "../oci/spec.h"
+#include "cli.h"
+
+#include <linux/filter.h>
+
+#define OCI_DEFAULT_ROOT "/run/containerv-oci"
+
+struct oci_ctx {
+    const char *root;   /* --root: OCI state, <root>/<id>/ */
+    char lib_dir[4200]; /* <root>/lib: the library's runtime dir */
+    const char *log;    /* --log FILE, or NULL */
+    bool log_json;      /* --log-format json */
+    bool debug;
+};
+
+/* One line: "containerv: <msg>" on stderr, and in the --log file as text
+ * or JSON (what conmon and containerd's shim read). */
+void oci_error(const struct oci_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void oci_warn(const struct oci_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void oci_debug(const struct oci_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* oci_build.c: config.json to the library's options and main process */
+struct oci_build {
+    struct containerv_options *opts;
+    struct containerv_main_process main;
+    struct sock_filter *filter;
+    /* what is done inside the container after create (oci_inside) */
+    bool inside;
+};
+/* 0, or -1 after one error line naming what the runtime cannot do. */
+int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bundle, struct oci_build *b);
+void oci_build_free(struct oci_build *b);
+/* In the container's namespaces (a child that setns's into them through
+ * the init's pidfd): sysctl, domainname, maskedPaths, readonlyPaths. 0 or
+ * -1 after an error line. */
+int oci_inside(const struct oci_ctx *x, const struct oci_spec *s, int pidfd);
+
+/* oci_hooks.c: run the hooks of a kind with the state JSON on stdin; in the
+ * container's namespaces when pidfd >= 0 (createContainer from the host's
+ * path, startContainer from the container's). 0, or -1 after an error line
+ * (the first failing hook stops the others). */
+int oci_run_hooks(const struct oci_ctx *x, const struct oci_spec *s, enum oci_hook_kind kind, const char *state,
+                  int pidfd);
+
+/* oci.c */
+/* -1 when argv is not an OCI runtime call (containerv's own CLI goes on),
+ * else the exit code. */
+int cli_oci_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,439 @@
+/* config.json onto the library: the container's options (rootfs in place,
+ * namespaces and joins, id maps, mounts, limits) and its main process
+ * (containerv_main_process), and what is done inside the container once it
+ * exists (sysctl, domainname, maskedPaths, readonlyPaths). Whatever the
+ * runtime cannot do is refused in one line naming it (docs/oci.md lists
+ * what is supported). */
+#include "oci.h"
+
+#include "../oci/seccomp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* the mounts the library's layout already makes, as a runtime-spec config
+ * lists them (runc's `spec`): accepted as they are */
+static bool builtin_mount(const struct oci_mount *m)
+{
+    static const struct {
+        const char *dst, *type;
+    } t[] = {
+        {"/proc", "proc"}, {"/dev", "tmpfs"}, {"/dev/pts", "devpts"}, {"/dev/mqueue", "mqueue"},
+        {"/sys", "sysfs"}, {"/sys/fs/cgroup", "cgroup"}, {"/sys/fs/cgroup", "cgroup2"},
+    };
+    if (m->bind || !m->type)
+        return false;
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (!strcmp(m->destination, t[i].dst) && !strcmp(m->type, t[i].type))
+            return true;
+    return false;
+}
+
+static int add_mounts(const struct oci_ctx *x, const struct oci_spec *s, const char *bundle,
+                      struct containerv_options *o)
+{
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const struct oci_mount *m = &s->mounts[i];
+        int r;
+        if (builtin_mount(m))
+            continue;
+        if (m->bind) {
+            char src[PATH_MAX];
+            if (m->source[0] == '/')
+                snprintf(src, sizeof(src), "%s", m->source);
+            else
+                snprintf(src, sizeof(src), "%s/%s", bundle, m->source);
+            r = containerv_options_add_bind(o, src, m->destination, m->flags & MS_RDONLY);
+        } else {
+            r = containerv_options_add_mount(o, m->type, m->destination, m->flags, m->data[0] ? m->data : NULL);
+        }
+        if (r == -EOPNOTSUPP) {
+            oci_error(x, "mounts[%zu] (%s): type '%s' is not supported (bind, tmpfs, proc, sysfs, mqueue, devpts, "
+                         "cgroup2 are)", i, m->destination, m->type);
+            return -1;
+        }
+        if (r < 0) {
+            oci_error(x, "mounts[%zu] (%s): %s", i, m->destination,
+                      r == -E2BIG ? "too many mounts" : "flags or options the runtime cannot apply");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int add_namespaces(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o)
+{
+    if (!s->ns[OCI_NS_MOUNT] || !s->ns[OCI_NS_PID]) {
+        oci_error(x, "linux.namespaces: a container of this runtime has its own %s namespace; the config shares "
+                     "the host's", !s->ns[OCI_NS_MOUNT] ? "mount" : "pid");
+        return -1;
+    }
+    static const struct {
+        enum oci_ns oci;
+        const char *name;
+    } fixed[] = {{OCI_NS_MOUNT, "mount"}, {OCI_NS_PID, "pid"}, {OCI_NS_USER, "user"}, {OCI_NS_CGROUP, "cgroup"}};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (s->ns_path[fixed[i].oci]) {
+            oci_error(x, "linux.namespaces: joining a %s namespace (%s) is not supported; network, ipc and uts are",
+                      fixed[i].name, s->ns_path[fixed[i].oci]);
+            return -1;
+        }
+    unsigned mask = CONTAINERV_NS_MOUNT | CONTAINERV_NS_PID;
+    mask |= s->ns[OCI_NS_IPC] ? CONTAINERV_NS_IPC : 0;
+    mask |= s->ns[OCI_NS_UTS] ? CONTAINERV_NS_UTS : 0;
+    mask |= s->ns[OCI_NS_NET] ? CONTAINERV_NS_NET : 0;
+    mask |= s->ns[OCI_NS_CGROUP] ? CONTAINERV_NS_CGROUP : 0;
+    if (s->ns[OCI_NS_USER] && (!s->n_uid_maps || !s->n_gid_maps)) {
+        oci_error(x, "linux.namespaces: a user namespace needs linux.uidMappings and linux.gidMappings");
+        return -1;
+    }
+    if (!s->ns[OCI_NS_USER] && (s->n_uid_maps || s->n_gid_maps)) {
+        oci_error(x, "linux.uidMappings: id mappings without a user namespace");
+        return -1;
+    }
+    if (containerv_options_set_namespaces(o, mask) < 0) {
+        oci_error(x, "linux.namespaces: refused by the library");
+        return -1;
+    }
+    static const struct {
+        enum oci_ns oci;
+        unsigned cv;
+    } joins[] = {{OCI_NS_NET, CONTAINERV_NS_NET}, {OCI_NS_IPC, CONTAINERV_NS_IPC}, {OCI_NS_UTS, CONTAINERV_NS_UTS}};
+    for (size_t i = 0; i < 3; i++)
+        if (s->ns_path[joins[i].oci] && containerv_options_join_namespace(o, joins[i].cv, s->ns_path[joins[i].oci]) < 0) {
+            oci_error(x, "linux.namespaces: cannot join '%s'", s->ns_path[joins[i].oci]);
+            return -1;
+        }
+    for (size_t i = 0; i < s->n_uid_maps; i++)
+        if (containerv_options_add_uid_map(o, s->uid_maps[i].container, s->uid_maps[i].host, s->uid_maps[i].size) < 0) {
+            oci_error(x, "linux.uidMappings[%zu]: refused (overlapping, or too many)", i);
+            return -1;
+        }
+    for (size_t i = 0; i < s->n_gid_maps; i++)
+        if (containerv_options_add_gid_map(o, s->gid_maps[i].container, s->gid_maps[i].host, s->gid_maps[i].size) < 0) {
+            oci_error(x, "linux.gidMappings[%zu]: refused (overlapping, or too many)", i);
+            return -1;
+        }
+    return 0;
+}
+
+static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o)
+{
+    if (s->memory_limit > 0 && containerv_options_set_memory_limit(o, (uint64_t)s->memory_limit) < 0) {
+        oci_error(x, "linux.resources.memory.limit: %lld is refused", (long long)s->memory_limit);
+        return -1;
+    }
+    if (s->memory_swap > 0) {
+        if (s->memory_limit <= 0 || s->memory_swap < s->memory_limit) {
+            oci_error(x, "linux.resources.memory.swap: %lld needs a memory limit at most that (it is memory + swap)",
+                      (long long)s->memory_swap);
+            return -1;
+        }
+        if (containerv_options_set_memory_swap_limit(o, (uint64_t)s->memory_swap) < 0) {
+            oci_error(x, "linux.resources.memory.swap: %lld is refused", (long long)s->memory_swap);
+            return -1;
+        }
+    }
+    if (s->cpu_shares) { /* runc's conversion to the v2 weight */
+        uint64_t shares = s->cpu_shares < 2 ? 2 : s->cpu_shares;
+        uint64_t weight = 1 + ((shares - 2) * 9999) / 262142;
+        containerv_options_set_cpu_weight(o, weight);
+    }
+    if (s->cpu_quota > 0) {
+        uint64_t period = s->cpu_period ? s->cpu_period : 100000;
+        if (containerv_options_set_cpu_quota(o, (uint64_t)s->cpu_quota, period) < 0) {
+            oci_error(x, "linux.resources.cpu: quota %lld per period %llu is refused", (long long)s->cpu_quota,
+                      (unsigned long long)period);
+            return -1;
+        }
+    }
+    if (s->pids_limit > 0 && containerv_options_set_pids_limit(o, (uint64_t)s->pids_limit) < 0) {
+        oci_error(x, "linux.resources.pids.limit: %lld is refused", (long long)s->pids_limit);
+        return -1;
+    }
+    if ((s->cpus && *s->cpus) || (s->mems && *s->mems)) {
+        oci_error(x, "linux.resources.cpu.%s: cpusets are not supported yet", s->cpus && *s->cpus ? "cpus" : "mems");
+        return -1;
+    }
+    return 0;
+}
+
+/* linux.devices: the library makes null, zero, full, random, urandom and
+ * tty; a config may list those, nothing else */
+static int check_devices(const struct oci_ctx *x, const struct oci_spec *s)
+{
+    static const struct {
+        const char *path;
+        int major, minor;
+    } known[] = {{"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+                 {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
+    json_t *d;
+    size_t i;
+    json_array_foreach(s->devices, i, d) {
+        const char *path = json_string_value(json_object_get(d, "path"));
+        const char *type = json_string_value(json_object_get(d, "type"));
+        json_t *ma = json_object_get(d, "major"), *mi = json_object_get(d, "minor");
+        bool ok = false;
+        for (size_t k = 0; path && type && !strcmp(type, "c") && k < sizeof(known) / sizeof(known[0]); k++)
+            ok |= !strcmp(path, known[k].path) && json_integer_value(ma) == known[k].major &&
+                  json_integer_value(mi) == known[k].minor;
+        if (!ok) {
+            oci_error(x, "linux.devices[%zu] (%s): only the default device nodes (null, zero, full, random, urandom, "
+                         "tty) are supported", i, path ? path : "?");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int set_process(const struct oci_ctx *x, const struct oci_spec *s, struct oci_build *b)
+{
+    struct containerv_main_process *p = &b->main;
+    static const char *const no_env[] = {NULL};
+    containerv_main_process_init(p);
+    p->argv = s->args;
+    p->env = s->env ? s->env : no_env; /* no env: an empty environment, as the spec has it */
+    p->cwd = s->cwd;
+    p->uid = s->uid;
+    p->gid = s->gid;
+    p->groups = s->groups;
+    p->n_groups = s->n_groups;
+    p->tty = s->terminal;
+    p->rows = s->rows;
+    p->cols = s->cols;
+    p->set_caps = s->has_caps;
+    p->caps_bounding = s->caps[0];
+    p->caps_effective = s->caps[1];
+    p->caps_permitted = s->caps[2];
+    p->caps_inheritable = s->caps[3];
+    p->caps_ambient = s->caps[4];
+    p->rlimits = s->rlimits;
+    p->n_rlimits = s->n_rlimits;
+    p->no_new_privs = s->no_new_privs;
+    p->umask = s->has_umask ? (int)s->umask : -1;
+    p->set_oom_score_adj = s->has_oom;
+    p->oom_score_adj = s->oom_score_adj;
+    if (s->seccomp) {
+        char err[256];
+        size_t len = 0;
+        if (oci_seccomp_compile(s->seccomp, &b->filter, &len, err, sizeof(err)) < 0) {
+            oci_error(x, "%s", err);
+            return -1;
+        }
+        p->seccomp_filter = b->filter;
+        p->seccomp_len = len;
+    }
+    return 0;
+}
+
+int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bundle, struct oci_build *b)
+{
+    memset(b, 0, sizeof(*b));
+    if (s->unsupported) {
+        oci_error(x, "config.json: %s is not supported", s->unsupported);
+        return -1;
+    }
+    if (!s->has_process) {
+        oci_error(x, "config.json: no process to run");
+        return -1;
+    }
+    if ((s->apparmor && *s->apparmor) || (s->selinux && *s->selinux) || (s->mount_label && *s->mount_label)) {
+        oci_error(x, "config.json: %s is not supported (this runtime has no LSM support)",
+                  s->apparmor && *s->apparmor ? "process.apparmorProfile" : "an SELinux label");
+        return -1;
+    }
+    if (s->rootfs_propagation && *s->rootfs_propagation && strcmp(s->rootfs_propagation, "private") &&
+        strcmp(s->rootfs_propagation, "rprivate") && strcmp(s->rootfs_propagation, "slave") &&
+        strcmp(s->rootfs_propagation, "rslave")) {
+        oci_error(x, "linux.rootfsPropagation: '%s' is not supported (private and slave are)", s->rootfs_propagation);
+        return -1;
+    }
+    if (check_devices(x, s) < 0)
+        return -1;
+    struct containerv_options *o = b->opts = containerv_options_new();
+    if (!o) {
+        oci_error(x, "out of memory");
+        return -1;
+    }
+    char root[PATH_MAX];
+    if (s->root_path[0] == '/')
+        snprintf(root, sizeof(root), "%s", s->root_path);
+    else
+        snprintf(root, sizeof(root), "%s/%s", bundle, s->root_path);
+    unsigned relax = CONTAINERV_RELAX_CAPS | CONTAINERV_RELAX_NO_NEW_PRIVS | CONTAINERV_RELAX_SECCOMP;
+    if (s->has_masked)
+        relax |= CONTAINERV_RELAX_MASKED_PATHS;
+    if (s->has_readonly || s->n_sysctl)
+        relax |= CONTAINERV_RELAX_READONLY_PATHS;
+    b->inside = s->has_masked || s->has_readonly || s->n_sysctl || (s->domainname && *s->domainname);
+    if (containerv_options_set_rootfs(o, root) < 0 || containerv_options_set_rootfs_writable(o, !s->root_readonly) < 0 ||
+        containerv_options_set_read_only(o, s->root_readonly) < 0 ||
+        containerv_options_set_runtime_dir(o, x->lib_dir) < 0 || containerv_options_set_die_with_parent(o, false) < 0) {
+        oci_error(x, "root.path: '%s' is refused", root);
+        return -1;
+    }
+    if (s->hostname && *s->hostname) {
+        if (!s->ns[OCI_NS_UTS] || s->ns_path[OCI_NS_UTS]) {
+            oci_error(x, "hostname: needs a uts namespace of the container's own");
+            return -1;
+        }
+        if (containerv_options_set_hostname(o, s->hostname) < 0) {
+            oci_error(x, "hostname: '%s' is not a valid host name", s->hostname);
+            return -1;
+        }
+    }
+    if (s->domainname && *s->domainname && (!s->ns[OCI_NS_UTS] || s->ns_path[OCI_NS_UTS])) {
+        oci_error(x, "domainname: needs a uts namespace of the container's own");
+        return -1;
+    }
+    if (add_namespaces(x, s, o) < 0 || add_mounts(x, s, bundle, o) < 0 || add_resources(x, s, o) < 0)
+        return -1;
+    /* the container's defaults, for exec */
+    if (s->cwd && containerv_options_set_workdir(o, s->cwd) < 0) {
+        oci_error(x, "process.cwd: '%s' is refused", s->cwd);
+        return -1;
+    }
+    containerv_options_set_user(o, s->uid, s->gid);
+    if (containerv_options_set_relax(o, relax) < 0) {
+        oci_error(x, "internal: relax %#x refused", relax);
+        return -1;
+    }
+    if (x->debug)
+        containerv_options_set_trace(o, cli_trace_debug, NULL);
+    return set_process(x, s, b);
+}
+
+void oci_build_free(struct oci_build *b)
+{
+    containerv_options_free(b->opts);
+    free(b->filter);
+    memset(b, 0, sizeof(*b));
+}
+
+/* ------------------------------------------------------------ inside */
+
+static int write_sysctl(const char *key, const char *value)
+{
+    char path[PATH_MAX] = "/proc/sys/";
+    size_t off = strlen(path);
+    for (const char *k = key; *k && off + 1 < sizeof(path); k++)
+        path[off++] = *k == '.' ? '/' : *k;
+    path[off] = '\0';
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = write(fd, value, strlen(value));
+    int e = errno;
+    close(fd);
+    return n == (ssize_t)strlen(value) ? 0 : n < 0 ? -e : -EIO;
+}
+
+static int mask_path(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (S_ISDIR(st.st_mode))
+        return mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") < 0
+                   ? -errno
+                   : 0;
+    return mount("/dev/null", path, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+}
+
+static int readonly_path(const char *path)
+{
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    /* keep the flags the mount has (a user namespace may not drop them) */
+    unsigned long keep = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0 &&
+        mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+/* in the child: 0 or the failing step in *what with -errno */
+static int inside_work(const struct oci_spec *s, char *what, size_t n)
+{
+    int r;
+    for (size_t i = 0; i < s->n_sysctl; i++)
+        if ((r = write_sysctl(s->sysctl_key[i], s->sysctl_value[i])) < 0) {
+            snprintf(what, n, "linux.sysctl: %s = %s", s->sysctl_key[i], s->sysctl_value[i]);
+            return r;
+        }
+    if (s->domainname && *s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0) {
+        snprintf(what, n, "domainname: '%s'", s->domainname);
+        return -errno;
+    }
+    for (size_t i = 0; i < s->n_masked; i++)
+        if ((r = mask_path(s->masked[i])) < 0) {
+            snprintf(what, n, "linux.maskedPaths: %s", s->masked[i]);
+            return r;
+        }
+    /* without a list of the config's, sysctl made the library leave
+     * /proc/sys writable: the default read-only paths again */
+    static const char *const defaults[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    size_t nro = s->has_readonly ? s->n_readonly : s->n_sysctl ? sizeof(defaults) / sizeof(defaults[0]) : 0;
+    for (size_t i = 0; i < nro; i++) {
+        const char *p = s->has_readonly ? s->readonly[i] : defaults[i];
+        if ((r = readonly_path(p)) < 0) {
+            snprintf(what, n, "linux.readonlyPaths: %s", p);
+            return r;
+        }
+    }
+    return 0;
+}
+
+int oci_inside(const struct oci_ctx *x, const struct oci_spec *s, int pidfd)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        oci_error(x, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        oci_error(x, "fork: %s", strerror(errno));
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        char what[256] = "setns";
+        int r = setns(pidfd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0 ? -errno : 0;
+        if (r == 0)
+            r = inside_work(s, what, sizeof(what));
+        if (r < 0) {
+            char msg[320];
+            int len = snprintf(msg, sizeof(msg), "%s: %s", what, strerror(-r));
+            if (write(pfd[1], msg, (size_t)len) < 0)
+                _exit(2);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    close(pfd[1]);
+    char msg[320];
+    ssize_t n = read(pfd[0], msg, sizeof(msg) - 1);
+    close(pfd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        msg[n > 0 ? n : 0] = '\0';
+        oci_error(x, "%s", n > 0 ? msg : "setting up inside the container failed");
+        return -1;
+    }
+    return 0;
+}

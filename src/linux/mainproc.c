@@ -1,0 +1,258 @@
+/* The main process of a container (containerv_prepare_main and
+ * containerv_start_main): the host side of proto.h's CV_MSG_PREPARE and
+ * CV_MSG_START; the init's side is init/mainproc.c. */
+#include "linux.h"
+
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+void containerv_main_process_init(struct containerv_main_process *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->uid = p->gid = -1;
+    p->stdin_fd = p->stdout_fd = p->stderr_fd = -1;
+    p->umask = -1;
+}
+
+static size_t strings_size(const char *const *v, uint32_t *count)
+{
+    size_t n = 0;
+    *count = 0;
+    for (; v && v[*count]; (*count)++)
+        n += strlen(v[*count]) + 1;
+    return n;
+}
+
+static int check(const struct containerv_main_process *p, struct containerv_error *err)
+{
+    if (!p->argv || !p->argv[0] || !p->argv[0][0])
+        return cv_error_plain(err, EINVAL, "main", "no command given");
+    if (p->cwd && p->cwd[0] != '/')
+        return cv_error_plain(err, EINVAL, "main", "working directory '%s' is not absolute", p->cwd);
+    if (p->n_groups > CV_MAIN_MAX_GROUPS)
+        return cv_error_plain(err, E2BIG, "main", "%zu supplementary groups (at most %d)", p->n_groups,
+                              CV_MAIN_MAX_GROUPS);
+    if (p->n_rlimits > CV_MAIN_MAX_RLIMITS)
+        return cv_error_plain(err, E2BIG, "main", "%zu resource limits (at most %d)", p->n_rlimits,
+                              CV_MAIN_MAX_RLIMITS);
+    for (size_t i = 0; i < p->n_rlimits; i++)
+        if (p->rlimits[i].resource < 0 || p->rlimits[i].resource >= RLIM_NLIMITS ||
+            p->rlimits[i].soft > p->rlimits[i].hard)
+            return cv_error_plain(err, EINVAL, "main", "resource limit %d: soft %llu above hard %llu or unknown",
+                                  p->rlimits[i].resource, (unsigned long long)p->rlimits[i].soft,
+                                  (unsigned long long)p->rlimits[i].hard);
+    if (p->n_extra_fds < 0 || p->n_extra_fds > CV_MAIN_MAX_FDS)
+        return cv_error_plain(err, E2BIG, "main", "%d extra fds (at most %d)", p->n_extra_fds, CV_MAIN_MAX_FDS);
+    if (p->seccomp_len > CV_MAIN_SECCOMP_MAX || (p->seccomp_len && !p->seccomp_filter))
+        return cv_error_plain(err, EINVAL, "main", "a seccomp filter of %zu instructions (at most %d)",
+                              p->seccomp_len, CV_MAIN_SECCOMP_MAX);
+    if (p->umask > 0777)
+        return cv_error_plain(err, EINVAL, "main", "umask %o", (unsigned)p->umask);
+    if (p->uid > (int64_t)UINT32_MAX - 1 || p->gid > (int64_t)UINT32_MAX - 1)
+        return cv_error_plain(err, EINVAL, "main", "user %lld:%lld", (long long)p->uid, (long long)p->gid);
+    return 0;
+}
+
+static struct cv_main_req *build(struct containerv_container *c, const struct containerv_main_process *p,
+                                 size_t *len, struct containerv_error *err)
+{
+    const char *cwd = p->cwd ? p->cwd : c->workdir ? c->workdir : "/";
+    uint32_t argc, envc;
+    size_t text = strlen(cwd) + 1 + strings_size(p->argv, &argc);
+    if (p->env) {
+        text += strings_size(p->env, &envc);
+    } else {
+        envc = (uint32_t)c->n_env;
+        for (int i = 0; i < c->n_env; i++)
+            text += strlen(c->env[i]) + 1;
+    }
+    size_t filter = p->seccomp_len * sizeof(struct sock_filter);
+    size_t pad = filter ? (8 - (sizeof(struct cv_main_req) + text) % 8) % 8 : 0;
+    size_t need = sizeof(struct cv_main_req) + text + pad + filter;
+    if (need > CV_SPAWN_MAX) {
+        cv_error_plain(err, E2BIG, "main", "command line, environment and seccomp filter take %zu bytes (at most %d)",
+                       need, CV_SPAWN_MAX);
+        return NULL;
+    }
+    struct cv_main_req *req = calloc(1, need);
+    if (!req) {
+        cv_error(err, ENOMEM, "main", "allocating %zu bytes", need);
+        return NULL;
+    }
+    char *s = req->strings;
+    s = stpcpy(s, cwd) + 1;
+    for (uint32_t i = 0; i < argc; i++)
+        s = stpcpy(s, p->argv[i]) + 1;
+    for (uint32_t i = 0; i < envc; i++)
+        s = stpcpy(s, p->env ? p->env[i] : c->env[i]) + 1;
+    if (filter)
+        memcpy(s + pad, p->seccomp_filter, filter);
+    req->type = CV_MSG_PREPARE;
+    req->uid = p->uid >= 0 ? (uint32_t)p->uid : c->uid;
+    req->gid = p->gid >= 0 ? (uint32_t)p->gid : c->gid;
+    req->rows = p->rows;
+    req->cols = p->cols;
+    req->argc = argc;
+    req->envc = envc;
+    req->strings_len = (uint32_t)(text + pad + filter);
+    req->seccomp_len = (uint32_t)p->seccomp_len;
+    req->flags = (p->tty ? CV_MAIN_TTY : 0) | (p->no_new_privs ? CV_MAIN_NNP : 0);
+    if (p->set_caps) {
+        req->flags |= CV_MAIN_CAPS;
+        req->caps[CV_CAP_BOUNDING] = p->caps_bounding;
+        req->caps[CV_CAP_EFFECTIVE] = p->caps_effective;
+        req->caps[CV_CAP_PERMITTED] = p->caps_permitted;
+        req->caps[CV_CAP_INHERITABLE] = p->caps_inheritable;
+        req->caps[CV_CAP_AMBIENT] = p->caps_ambient;
+    }
+    if (p->umask >= 0) {
+        req->flags |= CV_MAIN_UMASK;
+        req->umask = (uint32_t)p->umask;
+    }
+    if (p->set_oom_score_adj) {
+        req->flags |= CV_MAIN_OOM;
+        req->oom_score_adj = p->oom_score_adj;
+    }
+    if (p->n_groups) {
+        req->flags |= CV_MAIN_GROUPS;
+        req->n_groups = (uint32_t)p->n_groups;
+        for (size_t i = 0; i < p->n_groups; i++)
+            req->groups[i] = p->groups[i];
+    }
+    req->n_rlimits = (uint32_t)p->n_rlimits;
+    for (size_t i = 0; i < p->n_rlimits; i++)
+        req->rlimits[i] = (struct cv_main_rlimit){.resource = (uint32_t)p->rlimits[i].resource,
+                                                  .cur = p->rlimits[i].soft, .max = p->rlimits[i].hard};
+    *len = need;
+    return req;
+}
+
+/* One answer of the init (type want), with at most one fd; 1 when the
+ * connection closed without one. */
+static int read_reply(int conn, uint32_t want, struct cv_main_reply *rep, int *fd)
+{
+    union {
+        struct cv_main_reply m;
+        char buf[sizeof(struct cv_main_reply) + 1];
+    } rx;
+    char cbuf[CMSG_SPACE(2 * sizeof(int))];
+    struct iovec iov = {.iov_base = rx.buf, .iov_len = sizeof(rx.buf)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    ssize_t n;
+    do
+        n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    int got[2], ngot = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+            for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) && ngot < 2; i++)
+                memcpy(&got[ngot++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+    *fd = -1;
+    if (n < 0)
+        return -errno;
+    if (n == 0 && ngot == 0)
+        return 1;
+    if ((size_t)n != sizeof(struct cv_main_reply) || rx.m.type != want || ngot > 1 || (mh.msg_flags & MSG_CTRUNC)) {
+        for (int i = 0; i < ngot; i++)
+            close(got[i]);
+        return -EPROTO;
+    }
+    *rep = rx.m;
+    rep->step[sizeof(rep->step) - 1] = rep->what[sizeof(rep->what) - 1] = '\0';
+    if (rep->error < 0 || rep->error > 4095)
+        rep->error = EPROTO;
+    if (ngot == 1) {
+        if (rep->error) {
+            close(got[0]);
+        } else {
+            *fd = got[0];
+        }
+    }
+    return 0;
+}
+
+static int main_error(const struct cv_main_reply *rep, const char *id, struct containerv_error *err)
+{
+    const char *step = rep->step[0] ? rep->step : "main";
+    if (!strcmp(step, "main.exec") && rep->error == ENOENT)
+        return cv_error_plain(err, ENOENT, step, "'%s': executable file not found in $PATH or the container", rep->what);
+    return cv_error(err, rep->error, step, "container '%s'%s%s", id, rep->what[0] ? ": " : "", rep->what);
+}
+
+int containerv_prepare_main(struct containerv_container *c, const struct containerv_main_process *p,
+                            struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!c || !p)
+        return cv_error_plain(err, EINVAL, "main", "no container or process given");
+    if (c->ctl_fd < 0)
+        return cv_error_plain(err, ENOTCONN, "main", "container '%s' has no control connection", c->id);
+    int r = check(p, err);
+    if (r < 0)
+        return r;
+    size_t len = 0;
+    cv_cleanup_free struct cv_main_req *req = build(c, p, &len, err);
+    if (!req)
+        return -err->code;
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return cv_error(err, errno, "main", "socketpair");
+    int fds[4 + CV_MAIN_MAX_FDS] = {sp[1]}, nfds = 1;
+    const int io[3] = {p->stdin_fd, p->stdout_fd, p->stderr_fd};
+    for (int i = 0; i < 3 && !p->tty; i++)
+        if (io[i] >= 0) {
+            req->flags |= CV_MAIN_STDIN << i;
+            fds[nfds++] = io[i];
+        }
+    req->n_fds = (uint32_t)p->n_extra_fds;
+    for (int i = 0; i < p->n_extra_fds; i++)
+        fds[nfds++] = p->extra_fds[i];
+    cv_cleanup_fd int conn = sp[0];
+    r = cv_send_fds(c->ctl_fd, req, len, fds, nfds);
+    close(sp[1]);
+    if (r < 0)
+        return cv_error(err, -r, "main", "sending the process to the init of '%s'", c->id);
+    struct cv_main_reply rep;
+    int master = -1;
+    r = read_reply(conn, CV_MSG_PREPARED, &rep, &master);
+    if (r != 0)
+        return cv_error(err, r > 0 ? EPIPE : -r, "main", "no answer from the init of '%s'", c->id);
+    if (rep.error)
+        return main_error(&rep, c->id, err);
+    if (p->tty && master < 0)
+        return cv_error_plain(err, EPROTO, "main.tty", "the init of '%s' sent no terminal", c->id);
+    if (p->tty && p->tty_master_fd)
+        *p->tty_master_fd = master;
+    else if (master >= 0)
+        close(master);
+    return 0;
+}
+
+int containerv_start_main(struct containerv_container *c, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!c)
+        return cv_error_plain(err, EINVAL, "start", "no container given");
+    if (c->ctl_fd < 0)
+        return cv_error_plain(err, ENOTCONN, "start", "container '%s' has no control connection", c->id);
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return cv_error(err, errno, "start", "socketpair");
+    struct cv_start_req req = {.type = CV_MSG_START};
+    int r = cv_send_fds(c->ctl_fd, &req, sizeof(req), &sp[1], 1);
+    close(sp[1]);
+    cv_cleanup_fd int conn = sp[0];
+    if (r < 0)
+        return cv_error(err, -r, "start", "sending start to the init of '%s'", c->id);
+    struct cv_main_reply rep;
+    int fd = -1;
+    r = read_reply(conn, CV_MSG_START_FAILED, &rep, &fd);
+    if (r == 1) /* the connection closed with the exec */
+        return 0;
+    if (r < 0)
+        return cv_error(err, -r, "start", "no answer from the init of '%s'", c->id);
+    return main_error(&rep, c->id, err);
+}
