@@ -122,10 +122,11 @@ CONTAINERV_API int containerv_options_add_bind(struct containerv_options *o, con
 /* Mount a new file system of fstype ("tmpfs", "proc", "sysfs", "mqueue",
  * "devpts" or "cgroup2"; -EOPNOTSUPP for others) at DST inside the
  * container, after the built-in layout (/proc, /dev, /sys, /tmp) and in
- * order with the binds: flags are MS_RDONLY, MS_NOSUID, MS_NODEV,
- * MS_NOEXEC and the atime and sync flags (-EINVAL for others), data the
- * file system's options ("size=64m,mode=1777") or NULL. Since 0.3. */
-CONTAINERV_API int containerv_options_add_mount(struct containerv_options *o, const char *fstype,
+ * order with the binds: source is the name /proc/self/mountinfo shows
+ * (NULL: the type), flags are MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC and
+ * the atime and sync flags (-EINVAL for others), data the file system's
+ * options ("size=64m,mode=1777") or NULL. Since 0.3. */
+CONTAINERV_API int containerv_options_add_mount(struct containerv_options *o, const char *fstype, const char *source,
                                                 const char *dst, unsigned long flags, const char *data);
 /* A mask of enum containerv_relax. */
 CONTAINERV_API int containerv_options_set_relax(struct containerv_options *o, unsigned mask);

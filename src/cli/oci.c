@@ -331,16 +331,22 @@ static void now_rfc3339(char *out, size_t n)
     snprintf(out, n, "%s.%09ldZ", base, ts.tv_nsec);
 }
 
+/* 0711: a container with a user namespace (its root mapped to another
+ * uid) must pass through to its rootfs under lib/; nobody may list it */
 static int mkdir_private(const char *path)
 {
-    if (mkdir(path, 0700) == 0)
+    if (mkdir(path, 0711) == 0)
         return 0;
     if (errno != EEXIST)
         return -errno;
     struct stat st;
     if (lstat(path, &st) < 0)
         return -errno;
-    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    if ((st.st_mode & 07777) != 0711 && st.st_uid == geteuid() && chmod(path, 0711) < 0)
+        return -errno;
+    return 0;
 }
 
 static void remove_state_dir(const struct oci_ctx *x, const char *id)

@@ -34,6 +34,9 @@ struct oci_build {
 /* 0, or -1 after one error line naming what the runtime cannot do. */
 int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bundle, struct oci_build *b);
 void oci_build_free(struct oci_build *b);
+/* linux.rootfsPropagation as mount(2) flags for "/" inside: 0 when it is
+ * what the container has anyway, (unsigned long)-1 when unknown */
+unsigned long oci_root_propagation(const struct oci_spec *s);
 /* In the container's namespaces (a child that setns's into them through
  * the init's pidfd): sysctl, domainname, maskedPaths, readonlyPaths. 0 or
  * -1 after an error line. */

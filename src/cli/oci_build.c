@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +34,11 @@ static bool builtin_mount(const struct oci_mount *m)
     };
     if (m->bind || !m->type)
         return false;
+    /* the library's /dev/shm is a 64 MiB tmpfs (mode 1777), as Docker's */
+    if (!strcmp(m->destination, "/dev/shm") && !strcmp(m->type, "tmpfs")) {
+        const char *size = strstr(m->data, "size=");
+        return !size || !strncmp(size, "size=65536k", 11) || !strncmp(size, "size=64m", 8);
+    }
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (!strcmp(m->destination, t[i].dst) && !strcmp(m->type, t[i].type))
             return true;
@@ -55,7 +61,8 @@ static int add_mounts(const struct oci_ctx *x, const struct oci_spec *s, const c
                 snprintf(src, sizeof(src), "%s/%s", bundle, m->source);
             r = containerv_options_add_bind(o, src, m->destination, m->flags & MS_RDONLY);
         } else {
-            r = containerv_options_add_mount(o, m->type, m->destination, m->flags, m->data[0] ? m->data : NULL);
+            r = containerv_options_add_mount(o, m->type, m->source, m->destination, m->flags,
+                                             m->data[0] ? m->data : NULL);
         }
         if (r == -EOPNOTSUPP) {
             oci_error(x, "mounts[%zu] (%s): type '%s' is not supported (bind, tmpfs, proc, sysfs, mqueue, devpts, "
@@ -168,28 +175,21 @@ static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, stru
     return 0;
 }
 
-/* linux.devices: the library makes null, zero, full, random, urandom and
- * tty; a config may list those, nothing else */
+/* linux.devices: made inside the container (oci_inside) */
 static int check_devices(const struct oci_ctx *x, const struct oci_spec *s)
 {
-    static const struct {
-        const char *path;
-        int major, minor;
-    } known[] = {{"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
-                 {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
     json_t *d;
     size_t i;
     json_array_foreach(s->devices, i, d) {
         const char *path = json_string_value(json_object_get(d, "path"));
         const char *type = json_string_value(json_object_get(d, "type"));
-        json_t *ma = json_object_get(d, "major"), *mi = json_object_get(d, "minor");
-        bool ok = false;
-        for (size_t k = 0; path && type && !strcmp(type, "c") && k < sizeof(known) / sizeof(known[0]); k++)
-            ok |= !strcmp(path, known[k].path) && json_integer_value(ma) == known[k].major &&
-                  json_integer_value(mi) == known[k].minor;
-        if (!ok) {
-            oci_error(x, "linux.devices[%zu] (%s): only the default device nodes (null, zero, full, random, urandom, "
-                         "tty) are supported", i, path ? path : "?");
+        if (!path || path[0] != '/' || strstr(path, "..") || !type ||
+            (strcmp(type, "c") && strcmp(type, "b") && strcmp(type, "u") && strcmp(type, "p"))) {
+            oci_error(x, "linux.devices[%zu]: want an absolute path and a type c, b, u or p", i);
+            return -1;
+        }
+        if (strncmp(path, "/dev/", 5) != 0) {
+            oci_error(x, "linux.devices[%zu] (%s): device nodes are made under /dev only", i, path);
             return -1;
         }
     }
@@ -252,12 +252,14 @@ int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bun
                   s->apparmor && *s->apparmor ? "process.apparmorProfile" : "an SELinux label");
         return -1;
     }
-    if (s->rootfs_propagation && *s->rootfs_propagation && strcmp(s->rootfs_propagation, "private") &&
-        strcmp(s->rootfs_propagation, "rprivate") && strcmp(s->rootfs_propagation, "slave") &&
-        strcmp(s->rootfs_propagation, "rslave")) {
-        oci_error(x, "linux.rootfsPropagation: '%s' is not supported (private and slave are)", s->rootfs_propagation);
+    if (oci_root_propagation(s) == (unsigned long)-1) {
+        oci_error(x, "linux.rootfsPropagation: unknown '%s'", s->rootfs_propagation);
         return -1;
     }
+    if (s->n_unknown_caps)
+        oci_warn(x, "process.capabilities: ignoring %zu unknown capabilities ('%s')", s->n_unknown_caps, s->unknown_cap);
+    if (s->kernel_memory)
+        oci_warn(x, "linux.resources.memory.kernel: deprecated; ignored");
     if (check_devices(x, s) < 0)
         return -1;
     struct containerv_options *o = b->opts = containerv_options_new();
@@ -275,7 +277,11 @@ int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bun
         relax |= CONTAINERV_RELAX_MASKED_PATHS;
     if (s->has_readonly || s->n_sysctl)
         relax |= CONTAINERV_RELAX_READONLY_PATHS;
-    b->inside = s->has_masked || s->has_readonly || s->n_sysctl || (s->domainname && *s->domainname);
+    bool props = oci_root_propagation(s) != 0;
+    for (size_t i = 0; i < s->n_mounts; i++)
+        props |= s->mounts[i].propagation != 0;
+    b->inside = s->has_masked || s->has_readonly || s->n_sysctl || (s->domainname && *s->domainname) || props ||
+                (s->devices && json_array_size(s->devices)) || (s->hostname && *s->hostname && s->ns_path[OCI_NS_UTS]);
     if (containerv_options_set_rootfs(o, root) < 0 || containerv_options_set_rootfs_writable(o, !s->root_readonly) < 0 ||
         containerv_options_set_read_only(o, s->root_readonly) < 0 ||
         containerv_options_set_runtime_dir(o, x->lib_dir) < 0 || containerv_options_set_die_with_parent(o, false) < 0) {
@@ -283,17 +289,18 @@ int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bun
         return -1;
     }
     if (s->hostname && *s->hostname) {
-        if (!s->ns[OCI_NS_UTS] || s->ns_path[OCI_NS_UTS]) {
-            oci_error(x, "hostname: needs a uts namespace of the container's own");
+        if (!s->ns[OCI_NS_UTS]) {
+            oci_error(x, "hostname: needs a uts namespace (the host's is not changed)");
             return -1;
         }
-        if (containerv_options_set_hostname(o, s->hostname) < 0) {
+        /* a joined one gets it inside, as runc sets it (oci_inside) */
+        if (!s->ns_path[OCI_NS_UTS] && containerv_options_set_hostname(o, s->hostname) < 0) {
             oci_error(x, "hostname: '%s' is not a valid host name", s->hostname);
             return -1;
         }
     }
-    if (s->domainname && *s->domainname && (!s->ns[OCI_NS_UTS] || s->ns_path[OCI_NS_UTS])) {
-        oci_error(x, "domainname: needs a uts namespace of the container's own");
+    if (s->domainname && *s->domainname && !s->ns[OCI_NS_UTS]) {
+        oci_error(x, "domainname: needs a uts namespace (the host's is not changed)");
         return -1;
     }
     if (add_namespaces(x, s, o) < 0 || add_mounts(x, s, bundle, o) < 0 || add_resources(x, s, o) < 0)
@@ -311,6 +318,22 @@ int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bun
     if (x->debug)
         containerv_options_set_trace(o, cli_trace_debug, NULL);
     return set_process(x, s, b);
+}
+
+unsigned long oci_root_propagation(const struct oci_spec *s)
+{
+    const char *p = s->rootfs_propagation;
+    if (!p || !*p || !strcmp(p, "private") || !strcmp(p, "rprivate"))
+        return 0; /* what the container's mount namespace has */
+    if (!strcmp(p, "shared") || !strcmp(p, "rshared"))
+        return MS_SHARED | MS_REC;
+    /* a slave needs a master: the library's namespace has none to offer
+     * (docs/oci.md), so slave stays private */
+    if (!strcmp(p, "slave") || !strcmp(p, "rslave"))
+        return 0;
+    if (!strcmp(p, "unbindable") || !strcmp(p, "runbindable"))
+        return MS_UNBINDABLE | MS_REC;
+    return (unsigned long)-1;
 }
 
 void oci_build_free(struct oci_build *b)
@@ -362,10 +385,72 @@ static int readonly_path(const char *path)
     return 0;
 }
 
+static int make_device(json_t *d)
+{
+    const char *path = json_string_value(json_object_get(d, "path"));
+    const char *type = json_string_value(json_object_get(d, "type"));
+    json_t *mode = json_object_get(d, "fileMode"), *uid = json_object_get(d, "uid"), *gid = json_object_get(d, "gid");
+    mode_t m = json_is_integer(mode) ? (mode_t)json_integer_value(mode) & 07777 : 0666;
+    mode_t kind = type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR;
+    dev_t dev = makedev((unsigned)json_integer_value(json_object_get(d, "major")),
+                        (unsigned)json_integer_value(json_object_get(d, "minor")));
+    /* the parent directories, then the node (an existing one is replaced) */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (char *p = dir + 5; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    unlink(path);
+    if (mknod(path, kind | m, kind == S_IFIFO ? 0 : dev) < 0)
+        return -errno;
+    if (chmod(path, m) < 0) /* not the umask's */
+        return -errno;
+    if ((json_is_integer(uid) || json_is_integer(gid)) &&
+        chown(path, json_is_integer(uid) ? (uid_t)json_integer_value(uid) : (uid_t)-1,
+              json_is_integer(gid) ? (gid_t)json_integer_value(gid) : (gid_t)-1) < 0)
+        return -errno;
+    return 0;
+}
+
 /* in the child: 0 or the failing step in *what with -errno */
 static int inside_work(const struct oci_spec *s, char *what, size_t n)
 {
     int r;
+    if (s->hostname && *s->hostname && s->ns_path[OCI_NS_UTS] && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+        snprintf(what, n, "hostname: '%s'", s->hostname);
+        return -errno;
+    }
+    if (s->devices && json_array_size(s->devices)) {
+        /* the library's /dev is read-only: writable while the nodes are made */
+        if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC, NULL) < 0) {
+            snprintf(what, n, "linux.devices: /dev");
+            return -errno;
+        }
+        json_t *d;
+        size_t i;
+        json_array_foreach(s->devices, i, d) if ((r = make_device(d)) < 0)
+        {
+            snprintf(what, n, "linux.devices[%zu]: %s", i, json_string_value(json_object_get(d, "path")));
+            return r;
+        }
+        if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0) {
+            snprintf(what, n, "linux.devices: /dev read-only again");
+            return -errno;
+        }
+    }
+    for (size_t i = 0; i < s->n_mounts; i++)
+        if (s->mounts[i].propagation && mount(NULL, s->mounts[i].destination, NULL, s->mounts[i].propagation, NULL) < 0) {
+            snprintf(what, n, "mounts[%zu] (%s): propagation", i, s->mounts[i].destination);
+            return -errno;
+        }
+    unsigned long rp = oci_root_propagation(s);
+    if (rp && mount(NULL, "/", NULL, rp, NULL) < 0) {
+        snprintf(what, n, "linux.rootfsPropagation: %s", s->rootfs_propagation);
+        return -errno;
+    }
     for (size_t i = 0; i < s->n_sysctl; i++)
         if ((r = write_sysctl(s->sysctl_key[i], s->sysctl_value[i])) < 0) {
             snprintf(what, n, "linux.sysctl: %s = %s", s->sysctl_key[i], s->sysctl_value[i]);

@@ -260,9 +260,11 @@ static const char *const mount_types[] = {"tmpfs", "proc", "sysfs", "mqueue", "d
 #define CV_MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | \
                         MS_RELATIME | MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME)
 
-int containerv_options_add_mount(struct containerv_options *o, const char *fstype, const char *dst,
-                                 unsigned long flags, const char *data)
+int containerv_options_add_mount(struct containerv_options *o, const char *fstype, const char *source,
+                                 const char *dst, unsigned long flags, const char *data)
 {
+    if (source && (!*source || strlen(source) >= 256))
+        return -EINVAL;
     if (!o || !fstype || !dst || dst[0] != '/' || !strcmp(dst, "/") || (flags & ~(unsigned long)CV_MOUNT_FLAGS) ||
         (data && strlen(data) >= 4096))
         return -EINVAL;
@@ -274,7 +276,7 @@ int containerv_options_add_mount(struct containerv_options *o, const char *fstyp
     if (o->n_binds >= CV_MAX_BINDS)
         return -E2BIG;
     struct cv_bind *b = &o->binds[o->n_binds];
-    *b = (struct cv_bind){.src = strdup(fstype), .dst = strdup(dst), .fstype = strdup(fstype),
+    *b = (struct cv_bind){.src = strdup(source ? source : fstype), .dst = strdup(dst), .fstype = strdup(fstype),
                           .data = data ? strdup(data) : NULL, .flags = flags, .read_only = flags & MS_RDONLY};
     if (!b->src || !b->dst || !b->fstype || (data && !b->data)) {
         free(b->src);

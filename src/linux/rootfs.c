@@ -88,18 +88,25 @@ static int resolve_in_root(int rootfd, const char *path, bool create, bool want_
     return cur;
 }
 
-/* Mount a new file system on path inside root. */
-static int mount_in_root(int rootfd, const char *path, const char *fstype, unsigned long flags,
-                         const char *data)
+/* Mount a new file system on path inside root; source names it in
+ * /proc/self/mountinfo (NULL: the type's name). */
+static int mount_source_in_root(int rootfd, const char *path, const char *source, const char *fstype,
+                                unsigned long flags, const char *data)
 {
     int fd = resolve_in_root(rootfd, path, true, false);
     if (fd < 0)
         return fd;
     char target[64];
     fd_path(target, sizeof(target), fd);
-    int r = cs_mount(fstype, target, fstype, flags, data);
+    int r = cs_mount(source ? source : fstype, target, fstype, flags, data);
     cs_close(fd);
     return r;
+}
+
+static int mount_in_root(int rootfd, const char *path, const char *fstype, unsigned long flags,
+                         const char *data)
+{
+    return mount_source_in_root(rootfd, path, NULL, fstype, flags, data);
 }
 
 /* Bind the tree at srcfd onto path inside root (read-only when asked). */
@@ -348,25 +355,25 @@ int cv_dev_tree(void)
 /* A new file system on a directory of our own /dev: after pivot_root, by
  * its plain path (the /dev we made, nothing of the image's on the way:
  * one call), before it, through the root fd. */
-static int mount_dev_dir(int rootfd, bool pivoted, const char *path, const char *fstype, unsigned long flags,
-                         const char *data)
+static int mount_dev_dir(int rootfd, bool pivoted, const char *path, const char *source, const char *fstype,
+                         unsigned long flags, const char *data)
 {
-    if (pivoted && cs_mount(fstype, path, fstype, flags, data) == 0)
+    if (pivoted && cs_mount(source, path, fstype, flags, data) == 0)
         return 0;
-    return mount_in_root(rootfd, path, fstype, flags, data);
+    return mount_source_in_root(rootfd, path, source, fstype, flags, data);
 }
 
 /* The filesystems mounted on /dev's directories, per container. */
 static int mount_dev_dirs(int rootfd, bool userns, bool pivoted)
 {
-    int r = mount_dev_dir(rootfd, pivoted, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+    int r = mount_dev_dir(rootfd, pivoted, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
                           userns ? "newinstance,ptmxmode=0666,mode=0620"
                                  : "newinstance,ptmxmode=0666,mode=0620,gid=5");
     if (r == 0)
-        r = mount_dev_dir(rootfd, pivoted, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+        r = mount_dev_dir(rootfd, pivoted, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                           "mode=1777,size=65536k");
     if (r == 0)
-        r = mount_dev_dir(rootfd, pivoted, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        r = mount_dev_dir(rootfd, pivoted, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     return r;
 }
 
@@ -610,7 +617,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
         const struct cv_bind *b = &o->binds[i];
         what = b->dst;
         if (b->fstype)
-            STEP("child.mount.binds", mount_in_root(rootfd, b->dst, b->fstype, b->flags, b->data));
+            STEP("child.mount.binds", mount_source_in_root(rootfd, b->dst, b->src, b->fstype, b->flags, b->data));
         else
             STEP("child.mount.binds", move_in_root(rootfd, a->bind_trees[i], b->dst, a->bind_is_file[i]));
     }

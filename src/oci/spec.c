@@ -105,12 +105,22 @@ bool oci_mount_options(struct oci_mount *m, json_t *options, const char **bad)
             m->bind = true;
             continue;
         }
-        /* propagation: private is what every mount of a container gets */
-        if (!strcmp(o, "private") || !strcmp(o, "rprivate"))
+        static const struct {
+            const char *name;
+            unsigned long flag;
+        } prop[] = {
+            {"private", MS_PRIVATE}, {"rprivate", MS_PRIVATE | MS_REC}, {"shared", MS_SHARED},
+            {"rshared", MS_SHARED | MS_REC}, {"slave", MS_SLAVE}, {"rslave", MS_SLAVE | MS_REC},
+            {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+        };
+        for (size_t k = 0; k < sizeof(prop) / sizeof(prop[0]) && !done; k++)
+            if (!strcmp(o, prop[k].name)) {
+                m->propagation = prop[k].flag;
+                done = true;
+            }
+        if (done)
             continue;
-        if (!strcmp(o, "shared") || !strcmp(o, "rshared") || !strcmp(o, "slave") || !strcmp(o, "rslave") ||
-            !strcmp(o, "unbindable") || !strcmp(o, "runbindable") || !strcmp(o, "idmap") ||
-            !strcmp(o, "ridmap") || !strcmp(o, "tmpcopyup") || !strcmp(o, "remount")) {
+        if (!strcmp(o, "idmap") || !strcmp(o, "ridmap") || !strcmp(o, "tmpcopyup") || !strcmp(o, "remount")) {
             *bad = o;
             return false;
         }
@@ -246,8 +256,11 @@ static int parse_caps(struct parse *p, json_t *caps)
             if (!name)
                 return bad(p, "process.capabilities.%s[%zu]: expected a string", sets[k], i);
             int cap = oci_cap_number(name);
-            if (cap < 0)
-                return bad(p, "process.capabilities.%s: unknown capability '%s'", sets[k], name);
+            if (cap < 0) { /* runc warns and goes on */
+                s->n_unknown_caps++;
+                s->unknown_cap = name;
+                continue;
+            }
             s->caps[k] |= 1ull << cap;
         }
     }
@@ -530,8 +543,9 @@ static int parse_resources(struct parse *p, json_t *r)
         if (get_int(p, mem, "swap", w, -1, INT64_MAX, &v, &set) < 0)
             return -1;
         s->memory_swap = set ? v : 0;
-        if (get(mem, "kernel") || get(mem, "kernelTCP"))
-            s->unsupported = "linux.resources.memory.kernel";
+        /* deprecated by the runtime-spec and gone from cgroup v2: ignored,
+         * as runc ignores it */
+        s->kernel_memory = get(mem, "kernel") || get(mem, "kernelTCP");
     }
     if (cpu) {
         const char *w = "linux.resources.cpu.";

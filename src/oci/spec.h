@@ -32,6 +32,7 @@ struct oci_mount {
     const char *destination, *type, *source;
     unsigned long flags; /* MS_* from the options */
     bool bind;           /* type "bind" or a "bind"/"rbind" option */
+    unsigned long propagation; /* MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE (| MS_REC), or 0 */
     char data[1024];     /* the options that are not flags, comma-separated */
 };
 
@@ -106,6 +107,9 @@ struct oci_spec {
     json_t *devices;   /* linux.devices (nodes), or NULL */
     json_t *seccomp;   /* linux.seccomp, or NULL */
     json_t *annotations;
+    size_t n_unknown_caps; /* names the kernel has no number for: ignored, as runc does */
+    const char *unknown_cap;
+    bool kernel_memory;    /* linux.resources.memory.kernel: deprecated, ignored */
     /* what the runtime cannot do, named for one clear error: NULL when none */
     const char *unsupported;
 };

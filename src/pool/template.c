@@ -86,8 +86,9 @@ static json_t *binds_json(const struct containerv_options *o)
     for (int i = 0; a && i < o->n_binds; i++) {
         const struct cv_bind *b = &o->binds[i];
         if (b->fstype) /* a new file system (containerv_options_add_mount) */
-            json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:o}", "type", b->fstype, "destination", b->dst,
-                                               "flags", (json_int_t)b->flags, "data", opt_str(b->data)));
+            json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,s:o}", "type", b->fstype, "source", b->src,
+                                               "destination", b->dst, "flags", (json_int_t)b->flags, "data",
+                                               opt_str(b->data)));
         else
             json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "source", b->src, "destination", b->dst,
                                                "read_only", b->read_only));
@@ -323,9 +324,10 @@ static int parse_binds(struct tpl_parse *p, json_t *root)
             json_t *fl = json_object_get(v, "flags"), *data = json_object_get(v, "data");
             uint64_t flags = 0;
             if (!json_is_string(type) || !json_is_string(dst) || (fl && !get_u64(fl, &flags)) ||
-                (data && !json_is_string(data) && !json_is_null(data)))
-                return bad(p, field, "expected {\"type\", \"destination\", \"flags\", \"data\"}");
-            if (set_rc(p, field, containerv_options_add_mount(p->o, json_string_value(type), json_string_value(dst),
+                (data && !json_is_string(data) && !json_is_null(data)) || (src && !json_is_string(src)))
+                return bad(p, field, "expected {\"type\", \"source\", \"destination\", \"flags\", \"data\"}");
+            if (set_rc(p, field, containerv_options_add_mount(p->o, json_string_value(type),
+                                                              src ? json_string_value(src) : NULL, json_string_value(dst),
                                                               (unsigned long)flags,
                                                               json_is_string(data) ? json_string_value(data)
                                                                                    : NULL)) < 0)
