@@ -116,6 +116,10 @@ CONTAINERV_API int containerv_options_set_read_only(struct containerv_options *o
  * directory. Off by default (the directory is bound read-only and /tmp is a
  * tmpfs). A template cannot hold it. Since 0.3. */
 CONTAINERV_API int containerv_options_set_rootfs_writable(struct containerv_options *o, bool writable);
+/* A tmpfs on /tmp (the default: true), sized as the writable layer; false
+ * leaves the rootfs's own /tmp (an OCI bundle's layout is its config's
+ * mounts). Since 0.3. */
+CONTAINERV_API int containerv_options_set_tmp_tmpfs(struct containerv_options *o, bool on);
 /* Bind mount host SRC at DST inside the container. */
 CONTAINERV_API int containerv_options_add_bind(struct containerv_options *o, const char *src,
                                                const char *dst, bool read_only);

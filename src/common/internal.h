@@ -45,6 +45,7 @@ struct cv_limits {
 struct containerv_options {
     char *rootfs;             /* single directory (read-only unless rootfs_writable), or NULL */
     bool rootfs_writable;     /* the single directory is used writable, in place */
+    bool no_tmp_tmpfs;        /* no tmpfs on /tmp (containerv_options_set_tmp_tmpfs) */
     char *lowers[CV_MAX_LOWERS];
     int n_lowers;
     char *hostname;

@@ -255,6 +255,14 @@ int containerv_options_set_rootfs_writable(struct containerv_options *o, bool wr
     return 0;
 }
 
+int containerv_options_set_tmp_tmpfs(struct containerv_options *o, bool on)
+{
+    if (!o)
+        return -EINVAL;
+    o->no_tmp_tmpfs = !on;
+    return 0;
+}
+
 /* the file systems a container may mount anew: none reaches a host object */
 static const char *const mount_types[] = {"tmpfs", "proc", "sysfs", "mqueue", "devpts", "cgroup2", NULL};
 #define CV_MOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | \

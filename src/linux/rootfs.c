@@ -610,7 +610,10 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     what = "/tmp";
     char tmp_opts[64];
     snprintf(tmp_opts, sizeof(tmp_opts), "mode=1777,size=%llu", tmpfs_size(o));
-    STEP("child.mount.tmp", mount_in_root(rootfd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts));
+    if (o->no_tmp_tmpfs)
+        STEP("child.mount.tmp", 0); /* the rootfs's own /tmp; a fault still fires */
+    else
+        STEP("child.mount.tmp", mount_in_root(rootfd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts));
     if (o->n_binds == 0)
         STEP("child.mount.binds", 0); /* nothing to mount; a fault still fires */
     for (int i = 0; i < o->n_binds; i++) {

@@ -104,7 +104,17 @@ static json_t *limits_json(const struct cv_limits *l)
                      "cpu_period_us", (json_int_t)l->cpu_period_us);
 }
 
+static json_t *options_json_base(const char *name, const struct containerv_options *o);
+
 static json_t *options_json(const char *name, const struct containerv_options *o)
+{
+    json_t *j = options_json_base(name, o);
+    if (j && o->no_tmp_tmpfs) /* only when off: older readers never see it */
+        json_object_set_new(j, "tmp_tmpfs", json_false());
+    return j;
+}
+
+static json_t *options_json_base(const char *name, const struct containerv_options *o)
 {
     return json_pack("{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I},s:o,s:o,s:o,s:o,s:b,s:o,s:o}",
                      "containerv_template", TPL_FORMAT, "name", name, "rootfs",
@@ -425,6 +435,11 @@ static int parse_all(struct tpl_parse *p, json_t *root, const char *name)
         parse_idmaps(p, root, "gid_maps", containerv_options_add_gid_map) < 0 ||
         parse_binds(p, root) < 0)
         return p->rc;
+    json_t *tmp = json_object_get(root, "tmp_tmpfs");
+    if (tmp && !json_is_boolean(tmp))
+        return bad(p, "tmp_tmpfs", "expected true or false");
+    if (tmp)
+        containerv_options_set_tmp_tmpfs(p->o, json_is_true(tmp));
     if (json_object_get(root, "namespaces") &&
         (parse_mask(p, root, "namespaces", ns_names, N_NS, &ns) < 0 ||
          set_rc(p, "namespaces", containerv_options_set_namespaces(p->o, ns)) < 0))
