@@ -271,6 +271,16 @@ CONTAINERV_API int containerv_prepare_main(struct containerv_container *c, const
  * that fails (message "main.rlimit: ...") has ended the container. */
 CONTAINERV_API int containerv_start_main(struct containerv_container *c, struct containerv_error *err);
 
+/* Run another process in a running container (the OCI runtime's exec),
+ * from any process: it is made in the container's cgroup and namespaces
+ * (entered through the pid of its init or main process, pidfd-checked),
+ * then becomes p through the same steps as a main process, by the
+ * container's init program (never the caller's executable inside the
+ * container). *pid is its host pid; it is the caller's child (waitpid).
+ * Works on containers with or without a started main process. Since 0.3. */
+CONTAINERV_API int containerv_enter(const char *runtime_dir, const char *id, const struct containerv_main_process *p,
+                                    pid_t *pid, struct containerv_error *err);
+
 /* Make a container as new again, for the next user (pools do this on
  * return). Every process but the init is killed (its handles here are
  * closed), every other control connection to the init is closed, then the

@@ -361,7 +361,7 @@ static void remove_state_dir(const struct oci_ctx *x, const char *id)
 }
 
 /* The stored config of a container (for hooks at start and delete). */
-static int load_config(const struct oci_ctx *x, const char *id, struct oci_spec *s)
+int oci_load_config(const struct oci_ctx *x, const char *id, struct oci_spec *s)
 {
     char path[PATH_MAX], err[512];
     size_t len;
@@ -429,7 +429,7 @@ static bool wait_gone(int pidfd, int ms)
     return r > 0;
 }
 
-static int send_console(const struct oci_ctx *x, const char *sock, int master)
+int oci_send_console(const struct oci_ctx *x, const char *sock, int master)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -459,7 +459,7 @@ static int send_console(const struct oci_ctx *x, const char *sock, int master)
     return 0;
 }
 
-static int write_pid_file(const struct oci_ctx *x, const char *path, pid_t pid)
+int oci_write_pid_file(const struct oci_ctx *x, const char *path, pid_t pid)
 {
     char text[32], abs[PATH_MAX];
     snprintf(text, sizeof(text), "%d", (int)pid);
@@ -674,7 +674,7 @@ static int do_create(const struct oci_ctx *x, const struct create_args *a, struc
         lib_error(x, &e, r);
         goto fail;
     }
-    if (master >= 0 && send_console(x, a->console_socket, master) < 0)
+    if (master >= 0 && oci_send_console(x, a->console_socket, master) < 0)
         goto fail;
     st.pid = containerv_init_pid(c);
     st.start_time = start_time_of(st.pid, NULL);
@@ -697,7 +697,7 @@ static int do_create(const struct oci_ctx *x, const struct create_args *a, struc
     free(hs);
     if (hr < 0)
         goto fail;
-    if (a->pid_file && write_pid_file(x, a->pid_file, st.pid) < 0)
+    if (a->pid_file && oci_write_pid_file(x, a->pid_file, st.pid) < 0)
         goto fail;
     st.creating = false;
     st.runtime_pid = 0;
@@ -847,7 +847,7 @@ static int cmd_oci_start(const struct oci_ctx *x, int argc, char **argv)
         return OCI_EXIT;
     }
     struct oci_spec spec;
-    rc = load_config(x, id, &spec) < 0 ? OCI_EXIT : start_container(x, id, &st, &spec);
+    rc = oci_load_config(x, id, &spec) < 0 ? OCI_EXIT : start_container(x, id, &st, &spec);
     oci_spec_free(&spec);
     state_free(&st);
     return rc;
@@ -1068,7 +1068,7 @@ static int delete_container(const struct oci_ctx *x, const char *id, bool force)
         return OCI_EXIT;
     }
     struct oci_spec spec;
-    if (load_config(x, id, &spec) == 0) {
+    if (oci_load_config(x, id, &spec) == 0) {
         char *hs = state_json(&st, ST_STOPPED, false);
         if (hs)
             oci_run_hooks(x, &spec, OCI_HOOK_POSTSTOP, hs, -1);
@@ -1106,7 +1106,7 @@ static int cmd_oci_run(const struct oci_ctx *x, int argc, char **argv)
     struct oci_spec spec;
     memset(&spec, 0, sizeof(spec));
     rc = OCI_EXIT;
-    if (state_load(x, a.id, &st) == 0 && load_config(x, a.id, &spec) == 0)
+    if (state_load(x, a.id, &st) == 0 && oci_load_config(x, a.id, &spec) == 0)
         rc = start_container(x, a.id, &st, &spec);
     oci_spec_free(&spec);
     if (rc != 0 || a.detach) {

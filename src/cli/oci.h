@@ -37,6 +37,8 @@ void oci_build_free(struct oci_build *b);
 /* linux.rootfsPropagation as mount(2) flags for "/" inside: 0 when it is
  * what the container has anyway, (unsigned long)-1 when unknown */
 unsigned long oci_root_propagation(const struct oci_spec *s);
+/* Only the process part (for exec): b->main and b->filter. */
+int oci_build_process(const struct oci_ctx *x, const struct oci_spec *s, struct oci_build *b);
 /* In the container's namespaces (a child that setns's into them through
  * the init's pidfd): sysctl, domainname, maskedPaths, readonlyPaths. 0 or
  * -1 after an error line. */
@@ -50,6 +52,12 @@ int oci_run_hooks(const struct oci_ctx *x, const struct oci_spec *s, enum oci_ho
                   int pidfd);
 
 /* oci.c */
+/* The config a container was created with (<root>/<id>/config.json). */
+int oci_load_config(const struct oci_ctx *x, const char *id, struct oci_spec *s);
+/* The terminal's master to a console socket (runc's protocol: SCM_RIGHTS
+ * with the pty's name as the data). 0 or -1 after an error line. */
+int oci_send_console(const struct oci_ctx *x, const char *sock, int master);
+int oci_write_pid_file(const struct oci_ctx *x, const char *path, pid_t pid);
 /* -1 when argv is not an OCI runtime call (containerv's own CLI goes on),
  * else the exit code. */
 int cli_oci_main(int argc, char **argv);

@@ -196,7 +196,7 @@ static int check_devices(const struct oci_ctx *x, const struct oci_spec *s)
     return 0;
 }
 
-static int set_process(const struct oci_ctx *x, const struct oci_spec *s, struct oci_build *b)
+int oci_build_process(const struct oci_ctx *x, const struct oci_spec *s, struct oci_build *b)
 {
     struct containerv_main_process *p = &b->main;
     static const char *const no_env[] = {NULL};
@@ -317,7 +317,7 @@ int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bun
     }
     if (x->debug)
         containerv_options_set_trace(o, cli_trace_debug, NULL);
-    return set_process(x, s, b);
+    return oci_build_process(x, s, b);
 }
 
 unsigned long oci_root_propagation(const struct oci_spec *s)

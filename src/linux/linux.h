@@ -249,6 +249,8 @@ int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *e
 
 /* container.c */
 void cv_container_free(struct containerv_container *c);
+/* process.c: the env, user and workdir of c's state file, for spawns */
+int cv_load_spawn_defaults(struct containerv_container *c, struct containerv_error *err);
 
 /* src/metrics/api.c: stop monitoring c and close what its metrics keep open */
 void cv_metrics_forget(struct containerv_container *c);

@@ -5,9 +5,14 @@
 
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 void containerv_main_process_init(struct containerv_main_process *p)
 {
@@ -255,4 +260,224 @@ int containerv_start_main(struct containerv_container *c, struct containerv_erro
     if (r < 0)
         return cv_error(err, -r, "start", "no answer from the init of '%s'", c->id);
     return main_error(&rep, c->id, err);
+}
+
+/* ------------------------------------------------------------ enter */
+
+/* The namespaces of pid that differ from ours: what setns must enter. */
+static int ns_to_enter(pid_t pid)
+{
+    static const struct {
+        const char *name;
+        int flag;
+    } ns[] = {{"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},  {"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC},
+              {"uts", CLONE_NEWUTS},   {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}};
+    int flags = 0;
+    for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        char path[64];
+        struct stat ours, theirs;
+        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns[i].name);
+        if (stat(path, &theirs) < 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i].name);
+        if (stat(path, &ours) < 0 || ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev)
+            flags |= ns[i].flag;
+    }
+    return flags;
+}
+
+/* The raw-cloned go-between (its caller may be multi-threaded: system
+ * calls only): waits for the host to put it in the cgroup, enters the
+ * namespaces, starts the init program in enter mode as a child of the
+ * caller (CLONE_PARENT: the caller waits for it) and reports its pid. */
+__attribute__((noreturn)) static void go_between(int go, int report, int target, int flags, int exe, int sock)
+{
+    char b;
+    int32_t msg[2] = {0, 0};
+    if (read(go, &b, 1) != 1)
+        _exit(1);
+    if (syscall(SYS_setns, target, flags) < 0) {
+        msg[1] = errno;
+    } else {
+        long c2 = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
+        if (c2 == 0) {
+            static const char *const argv[] = {"containerv-init", "--enter=3", NULL};
+            static const char *const envp[] = {NULL};
+            if (dup2(sock, 3) < 0)
+                _exit(126);
+            syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+            _exit(127);
+        }
+        if (c2 < 0)
+            msg[1] = errno;
+        else
+            msg[0] = (int32_t)c2;
+    }
+    if (write(report, msg, sizeof(msg)) < 0)
+        _exit(1);
+    _exit(0);
+}
+
+int containerv_enter(const char *runtime_dir, const char *id, const struct containerv_main_process *p, pid_t *pid,
+                     struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!p || !pid)
+        return cv_error_plain(err, EINVAL, "enter", "no process given");
+    *pid = -1;
+    if (!cv_valid_id(id))
+        return cv_error_plain(err, EINVAL, "enter", "invalid container id '%s'", id ? id : "");
+    if (!runtime_dir)
+        runtime_dir = containerv_default_runtime_dir();
+    int r = check(p, err);
+    if (r < 0)
+        return r;
+    struct containerv_info info;
+    int64_t start = -1;
+    if ((r = cv_state_load(runtime_dir, id, &info, &start, err)) < 0)
+        return r;
+    struct containerv_container *c = calloc(1, sizeof(*c));
+    if (!c)
+        return cv_error(err, ENOMEM, "enter", "allocating");
+    c->init_pidfd = c->ctl_fd = c->lock_fd = -1;
+    c->init_start_time = -1;
+    c->cg.v2_fd = -1;
+    pthread_mutex_init(&c->lock, NULL);
+    snprintf(c->id, sizeof(c->id), "%s", id);
+    snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", runtime_dir);
+    int target = -1, sp[2] = {-1, -1}, go[2] = {-1, -1}, rep[2] = {-1, -1};
+    pid_t c1 = -1, c2 = -1;
+    struct cv_main_req *req = NULL;
+    size_t len = 0;
+    if ((r = cv_load_spawn_defaults(c, err)) < 0)
+        goto out;
+    target = (int)syscall(SYS_pidfd_open, info.init_pid, 0);
+    if (target < 0 || start < 0 || cv_state_start_time(info.init_pid) != start) {
+        r = cv_error_plain(err, ESRCH, "enter", "the process of container '%s' is gone", id);
+        goto out;
+    }
+    if ((r = cv_cgroup_open(&c->cg, id, err)) < 0)
+        goto out;
+    if (!(req = build(c, p, &len, err))) {
+        r = -err->code;
+        goto out;
+    }
+    int exe = cv_init_exe_fd();
+    if (exe < 0) {
+        r = cv_error(err, -exe, "enter", "the init program");
+        goto out;
+    }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
+        pipe2(rep, O_CLOEXEC) < 0) {
+        r = cv_error(err, errno, "enter", "socketpair");
+        goto out;
+    }
+    int flags = ns_to_enter(info.init_pid);
+    c1 = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+    if (c1 == 0)
+        go_between(go[0], rep[1], target, flags, exe, sp[1]);
+    if (c1 < 0) {
+        r = cv_error(err, errno, "enter", "clone");
+        goto out;
+    }
+    close(sp[1]);
+    sp[1] = -1;
+    r = cv_cgroup_attach(&c->cg, c1, err);
+    if (r == 0 && write(go[1], "g", 1) != 1)
+        r = cv_error(err, errno, "enter", "starting the go-between");
+    close(go[1]);
+    go[1] = -1;
+    close(rep[1]);
+    rep[1] = -1;
+    int32_t msg[2] = {0, 0};
+    ssize_t n = r == 0 ? read(rep[0], msg, sizeof(msg)) : -1;
+    while (waitpid(c1, NULL, 0) < 0 && errno == EINTR)
+        ;
+    c1 = -1;
+    if (r < 0)
+        goto out;
+    if (n != (ssize_t)sizeof(msg) || msg[1] || msg[0] <= 0) {
+        r = cv_error(err, n == (ssize_t)sizeof(msg) && msg[1] ? msg[1] : EPROTO, "enter.setns",
+                     "entering the namespaces of container '%s'", id);
+        goto out;
+    }
+    c2 = msg[0];
+    /* the process: prepared and started as a main process is */
+    int fds[4 + CV_MAIN_MAX_FDS], nfds = 1, conn[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, conn) < 0) {
+        r = cv_error(err, errno, "enter", "socketpair");
+        goto out;
+    }
+    fds[0] = conn[1];
+    const int io[3] = {p->stdin_fd, p->stdout_fd, p->stderr_fd};
+    for (int i = 0; i < 3 && !p->tty; i++)
+        if (io[i] >= 0) {
+            req->flags |= CV_MAIN_STDIN << i;
+            fds[nfds++] = io[i];
+        }
+    req->n_fds = (uint32_t)p->n_extra_fds;
+    for (int i = 0; i < p->n_extra_fds; i++)
+        fds[nfds++] = p->extra_fds[i];
+    r = cv_send_fds(sp[0], req, len, fds, nfds);
+    close(conn[1]);
+    struct cv_main_reply mr;
+    int master = -1;
+    if (r == 0)
+        r = read_reply(conn[0], CV_MSG_PREPARED, &mr, &master);
+    close(conn[0]);
+    if (r != 0) {
+        r = cv_error(err, r > 0 ? EPIPE : -r, "enter", "no answer from the process entering '%s'", id);
+        goto out;
+    }
+    if (mr.error) {
+        r = main_error(&mr, id, err);
+        goto out;
+    }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, conn) < 0) {
+        r = cv_error(err, errno, "enter", "socketpair");
+        if (master >= 0)
+            close(master);
+        goto out;
+    }
+    struct cv_start_req sr = {.type = CV_MSG_START};
+    r = cv_send_fds(sp[0], &sr, sizeof(sr), &conn[1], 1);
+    close(conn[1]);
+    int none = -1;
+    if (r == 0)
+        r = read_reply(conn[0], CV_MSG_START_FAILED, &mr, &none);
+    close(conn[0]);
+    if (r == 1) {
+        r = 0;
+    } else {
+        r = r < 0 ? cv_error(err, -r, "enter", "no answer from the process entering '%s'", id)
+                  : main_error(&mr, id, err);
+        if (master >= 0)
+            close(master);
+        goto out;
+    }
+    if (p->tty && p->tty_master_fd)
+        *p->tty_master_fd = master;
+    else if (master >= 0)
+        close(master);
+    *pid = c2;
+    c2 = -1;
+out:
+    if (c2 > 0) { /* started in the container but not as asked: gone again */
+        kill(c2, SIGKILL);
+        while (waitpid(c2, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    free(req);
+    for (int i = 0; i < 2; i++) {
+        if (sp[i] >= 0)
+            close(sp[i]);
+        if (go[i] >= 0)
+            close(go[i]);
+        if (rep[i] >= 0)
+            close(rep[i]);
+    }
+    if (target >= 0)
+        close(target);
+    cv_container_free(c);
+    return r;
 }

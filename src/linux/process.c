@@ -532,7 +532,7 @@ int containerv_reset(struct containerv_container *c, struct containerv_error *er
 
 /* ------------------------------------------------------------ attach */
 
-static int load_spawn_defaults(struct containerv_container *c, struct containerv_error *err)
+int cv_load_spawn_defaults(struct containerv_container *c, struct containerv_error *err)
 {
     size_t len;
     char *text = cv_state_read(c->runtime_dir, c->id, &len);
@@ -598,7 +598,7 @@ int containerv_attach(const char *runtime_dir, const char *id, struct containerv
     if (r == 0 && (start < 0 || cv_state_start_time(info.init_pid) != start))
         r = cv_error_plain(err, ESRCH, "attach", "the init of '%s' is gone; run 'containerv gc'", id);
     if (r == 0)
-        r = load_spawn_defaults(c, err);
+        r = cv_load_spawn_defaults(c, err);
     if (r == 0)
         r = connect_control(c, err);
     if (r == 0)

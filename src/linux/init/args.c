@@ -27,6 +27,13 @@ bool cv_init_parse_args(int argc, char **argv, struct cv_init_args *a)
     bool have_fds = false, have_t0 = false, have_flags = false;
     long long v[4];
     int got;
+    a->enter_fd = -1;
+    if (argc == 2 && !strncmp(argv[1], "--enter=", 8)) {
+        if (!numbers(argv[1] + 8, 3, INT32_MAX, v, 1, &got))
+            return false;
+        a->enter_fd = (int)v[0];
+        return true;
+    }
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if (!strncmp(s, "--fds=", 6)) {

@@ -15,10 +15,12 @@ struct cv_init_args {
     const char *fault; /* into argv, or NULL */
     uid_t peers[3];
     int n_peers;
+    int enter_fd; /* --enter=FD: run one main process sent on FD (containerv_enter), else -1 */
 };
 
 /* true when argv is a whole, well-formed command line: --fds, --t0 and the
- * flags present, every argument known, every number in range */
+ * flags present, or --enter alone; every argument known, every number in
+ * range */
 bool cv_init_parse_args(int argc, char **argv, struct cv_init_args *a);
 
 #endif
