@@ -65,7 +65,8 @@ static int run_one(const struct oci_hook *h, const char *state, int pidfd, bool 
         const char *const def[] = {h->path, NULL};
         const char *const *argv = h->args && h->args[0] ? h->args : def;
         const char *const *envp = h->env ? h->env : empty;
-        if (exe >= 0)
+        /* a script's interpreter opens /dev/fd/N: N must stay open */
+        if (exe >= 0 && fcntl(exe, F_SETFD, 0) == 0)
             syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
         else
             execve(h->path, (char *const *)argv, (char *const *)envp);

@@ -27,6 +27,7 @@
 #include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -69,7 +70,8 @@ static int usage(void)
           "       cvtest live S   (writes \"start\", sleeps S seconds, writes \"end\": where a kill found it)\n"
           "       cvtest burn S | faults PAGES | dread PATH N | udp N | switches N | hold MB | threads N\n"
           "                                (workloads of a known shape for the metrics' tests)\n"
-          "       cvtest personality VALUE   (sets it: OK or the errno name)\n",
+          "       cvtest personality VALUE   (sets it: OK or the errno name)\n"
+          "       cvtest recvtty PATH          (an OCI console socket: the terminal it gets, copied out)\n",
           stderr);
     return 2;
 }
@@ -641,6 +643,42 @@ static int cmd_sleep(const char *s)
     return 0;
 }
 
+/* The receiving end of an OCI --console-socket (on the host): listen on
+ * PATH, take one terminal master by SCM_RIGHTS, print the name it came
+ * with, then copy what the terminal says to stdout until it hangs up. */
+static int cmd_recvtty(const char *path)
+{
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (!path || strlen(path) >= sizeof(sa.sun_path))
+        return usage();
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    unlink(path);
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0)
+        return fail(path, errno);
+    int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0)
+        return fail("accept", errno);
+    char name[256] = "", cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    if (n < 0 || !cm || cm->cmsg_type != SCM_RIGHTS)
+        return fail("no fd on the console socket", EPROTO);
+    int master;
+    memcpy(&master, CMSG_DATA(cm), sizeof(int));
+    name[n] = '\0';
+    printf("name %s\n", name);
+    fflush(stdout);
+    char buf[4096];
+    ssize_t k;
+    while ((k = read(master, buf, sizeof(buf))) > 0)
+        if (write(1, buf, (size_t)k) != k)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -651,6 +689,8 @@ int main(int argc, char **argv)
 
     if (!strcmp(cmd, "pid"))
         return printf("%d\n", (int)getpid()) < 0;
+    if (!strcmp(cmd, "recvtty"))
+        return cmd_recvtty(a1);
     if (!strcmp(cmd, "ppid"))
         return printf("%d\n", (int)getppid()) < 0;
     if (!strcmp(cmd, "comm1"))

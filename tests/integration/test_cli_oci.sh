@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# containerv as an OCI runtime (runc's command line, docs/oci.md): spec and
+# features; the lifecycle create, start, state, kill, delete with --pid-file
+# and the process as pid 1; run's exit status; exec; hooks with the state on
+# stdin; the console socket; seccomp, user, rlimits and capabilities from
+# config.json; bad configs and bad calls get one line, exit 1 and leave
+# nothing; a create killed mid-way is cleaned up by delete --force.
+. "$(dirname "$0")/lib.sh"
+
+command -v jq >/dev/null || { echo "1..0 # SKIP jq is missing (scripts/install-deps installs it)"; exit 77; }
+
+ROOT=$T/oci # --root: the OCI state; <root>/lib is the library's runtime dir
+oci() { timeout -k 5 "$CV_TIMEOUT" "$CONTAINERV" --root "$ROOT" "$@"; }
+CVTEST=$(dirname "$CV_HELPER_LAYER")/helper-layer/bin/cvtest
+
+# make_bundle DIR: a bundle whose rootfs is the default rootfs with cvtest,
+# its config containerv's `spec` with no terminal, a writable root, the
+# process given by the rest of the arguments
+make_bundle() {
+  local dir=$1
+  shift
+  mkdir -p "$dir/rootfs"
+  cp -a "$CV_DEFAULT_ROOTFS/." "$dir/rootfs/"
+  cp "$CVTEST" "$dir/rootfs/bin/cvtest"
+  (cd "$dir" && oci spec) || return 1
+  local args
+  args=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+  jq --argjson a "$args" '.process.terminal = false | .root.readonly = false | .process.args = $a' \
+    "$dir/config.json" >"$dir/c" && mv "$dir/c" "$dir/config.json"
+}
+# edit DIR JQ-FILTER: change the bundle's config
+edit() { jq "$2" "$1/config.json" >"$1/c" && mv "$1/c" "$1/config.json"; }
+state_of() { oci state "$1" 2>/dev/null | jq -r .status; }
+oci_left() { ls -A "$ROOT" 2>/dev/null | grep -v '^lib$' | tr '\n' ' '; ls -A "$ROOT/lib" 2>/dev/null | tr '\n' ' '; }
+
+echo "TAP version 13"
+
+# ------------------------------------------------------------ spec, features
+section "spec and features"
+mkdir -p "$T/s"
+(cd "$T/s" && oci spec)
+is "$(jq -r .ociVersion "$T/s/config.json")" "1.2.0" "spec writes a config.json of runtime-spec 1.2.0"
+is "$(jq -r '.linux.namespaces | map(.type) | sort | join(",")' "$T/s/config.json")" "ipc,mount,network,pid,uts" \
+  "spec's namespaces"
+capture bash -c "cd '$T/s' && '$CONTAINERV' --root '$ROOT' spec"
+is "$RC" 1 "spec refuses to overwrite config.json"
+like "$(err1)" "config.json" "the error names the file"
+capture oci features
+is "$RC" 0 "features"
+is "$(echo "$OUT" | jq -r '.hooks | length')" 6 "features lists the six hooks"
+is "$(echo "$OUT" | jq -r '.linux.seccomp.enabled')" true "features: seccomp"
+is "$(echo "$OUT" | jq -r '.linux.cgroup.systemd')" false "features: no systemd cgroups"
+capture oci --systemd-cgroup state x
+is "$RC" 1 "--systemd-cgroup is refused"
+like "$(err1)" "systemd-cgroup" "with its name"
+
+# ------------------------------------------------------------ lifecycle
+section "create, start, state, kill, delete"
+B=$T/b1
+make_bundle "$B" /bin/sh -c 'echo "pid $$"; cvtest comm1; exec sleep 100'
+newid
+oci create --bundle "$B" --pid-file "$T/b1.pid" "$ID" >"$T/b1.out" 2>"$T/b1.err"
+is "$?" 0 "create"
+is "$(state_of "$ID")" created "the state is created"
+PID=$(cat "$T/b1.pid")
+is "$(oci state "$ID" | jq -r .pid)" "$PID" "state's pid is the pid file's"
+is "$(cat "/proc/$PID/comm")" containerv-init "before start the pid is the init holding the process"
+is "$(oci state "$ID" | jq -r .bundle)" "$B" "state's bundle"
+is "$(wc -c <"$T/b1.out")" 0 "nothing ran yet"
+oci start "$ID"
+is "$?" 0 "start"
+wait_until 100 grep -q sleep "/proc/$PID/comm"
+is "$(cat "/proc/$PID/comm")" sleep "after start the same pid is the process (it replaced the init)"
+is "$(state_of "$ID")" running "the state is running"
+is "$(head -1 "$T/b1.out")" "pid 1" "the process is pid 1 and writes to create's stdout"
+is "$(sed -n 2p "$T/b1.out")" "sh" "pid 1 of the container is the process itself"
+capture oci start "$ID"
+is "$RC" 1 "a second start is refused"
+capture oci delete "$ID"
+is "$RC" 1 "delete of a running container without --force is refused"
+like "$(err1)" "not stopped" "saying why"
+is "$(oci ps --format json "$ID" | jq -r '.[0]')" "$PID" "ps --format json lists the process"
+oci kill "$ID" KILL
+wait_until 100 test "$(state_of "$ID")" = stopped
+is "$(state_of "$ID")" stopped "kill: the container has stopped"
+is "$(oci state "$ID" | jq -r .pid)" 0 "a stopped container's pid is 0"
+capture oci kill "$ID"
+is "$RC" 1 "kill of a stopped container is refused"
+like "$(err1)" "not running" "saying so"
+oci delete "$ID"
+is "$?" 0 "delete"
+capture oci state "$ID"
+is "$RC" 1 "state after delete fails"
+like "$(err1)" "does not exist" "naming it"
+is "$(oci_left)" "" "no state is left under --root"
+no_leaks "lifecycle"
+
+section "delete of a created container, and kill before start"
+newid
+oci create --bundle "$B" "$ID" </dev/null >/dev/null 2>&1
+oci delete "$ID"
+is "$?" 0 "a created container is deleted without --force (as runc does)"
+newid
+oci create --bundle "$B" "$ID" </dev/null >/dev/null 2>&1
+oci kill "$ID" TERM
+wait_until 100 test "$(state_of "$ID")" = stopped
+is "$(state_of "$ID")" stopped "TERM to a created container stops it"
+oci delete "$ID"
+capture oci delete "$ID"
+is "$RC" 1 "delete of an unknown container fails"
+capture oci delete --force "$ID"
+is "$RC" 0 "delete --force of an unknown container succeeds (callers clean up so)"
+is "$(oci_left)" "" "nothing is left under --root"
+no_leaks "created and killed"
+
+# ------------------------------------------------------------ run
+section "run: the process's exit status, --keep"
+B2=$T/b2
+make_bundle "$B2" /bin/sh -c 'echo out; echo err >&2; exit 3'
+newid
+capture oci run --bundle "$B2" "$ID"
+is "$RC" 3 "run exits with the process's status"
+is "$OUT" out "its stdout"
+is "$ERR" err "its stderr"
+capture oci state "$ID"
+is "$RC" 1 "run deleted the container"
+edit "$B2" '.process.args = ["/bin/sleep", "100"]'
+newid
+oci run --bundle "$B2" "$ID" </dev/null >/dev/null 2>&1 &
+RUN=$!
+BG_PIDS+=("$RUN")
+wait_until 200 test "$(state_of "$ID")" = running
+oci kill "$ID" KILL
+wait "$RUN"
+is "$?" 137 "a process killed by SIGKILL: run exits 128 + 9"
+edit "$B2" '.process.args = ["/bin/true"]'
+newid
+oci run --keep --bundle "$B2" "$ID" </dev/null
+is "$(state_of "$ID")" stopped "run --keep leaves the stopped container"
+oci delete "$ID"
+is "$(oci_left)" "" "nothing is left under --root"
+no_leaks "run"
+
+# ------------------------------------------------------------ exec
+section "exec"
+B3=$T/b3
+make_bundle "$B3" /bin/sleep 100
+edit "$B3" '.process.env += ["FROM_CONFIG=yes"]'
+newid
+oci run -d --bundle "$B3" "$ID" </dev/null >/dev/null
+is "$(state_of "$ID")" running "run -d leaves it running"
+capture oci exec "$ID" /bin/sh -c 'echo "$FROM_CONFIG $EXTRA"; cat /proc/1/comm; exit 5'
+is "$RC" 5 "exec exits with the process's status"
+is "$OUT" "yes 
+sleep" "exec has the config's environment and sees the container's pid 1"
+capture oci exec -e EXTRA=more "$ID" /bin/sh -c 'echo "$EXTRA"'
+is "$OUT" more "exec --env"
+capture oci exec -u 1000:1000 "$ID" /bin/cvtest uid
+like "$OUT" "1000" "exec --user"
+oci exec -d --pid-file "$T/exec.pid" "$ID" /bin/sleep 100
+EPID=$(cat "$T/exec.pid")
+is "$(cat "/proc/$EPID/comm" 2>/dev/null)" sleep "exec -d --pid-file: the process runs"
+is "$(readlink "/proc/$EPID/ns/pid")" "$(readlink "/proc/$(oci state "$ID" | jq -r .pid)/ns/pid")" \
+  "in the container's pid namespace"
+capture oci exec "$ID" /no/such/program
+is "$RC" 1 "exec of a missing program fails"
+like "$(err1)" "not found" "saying so"
+capture oci exec "$ID"
+is "$RC" 1 "exec without a command fails"
+oci delete --force "$ID"
+is "$(oci_left)" "" "nothing is left under --root"
+no_leaks "exec"
+
+# ------------------------------------------------------------ process settings
+section "user, groups, rlimits, capabilities, no_new_privs, seccomp"
+B4=$T/b4
+make_bundle "$B4" /bin/sh -c 'id -u; id -G; ulimit -n; cvtest capeff; cvtest nnp; mkdir /tmp/x && echo made || echo refused'
+edit "$B4" '.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [10, 20]}
+  | .process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 512}]
+  | .process.capabilities = {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"],
+      "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]}
+  | .process.noNewPrivileges = true
+  | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+      "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+newid
+capture oci run --bundle "$B4" "$ID"
+is "$RC" 0 "run"
+mapfile -t L <<<"$OUT"
+is "${L[0]}" 1000 "process.user.uid"
+is "${L[1]}" "1000 10 20" "the gid and additionalGids"
+is "${L[2]}" 512 "process.rlimits"
+is "${L[3]}" 0000000000000020 "process.capabilities: CAP_KILL only (ambient: a non-root user keeps it across exec)"
+is "${L[4]}" 1 "noNewPrivileges"
+is "${L[5]}" refused "linux.seccomp: mkdir gets EPERM"
+no_leaks "process settings"
+
+# ------------------------------------------------------------ hooks
+section "hooks: the state on stdin, failures"
+B5=$T/b5
+make_bundle "$B5" /bin/true
+cat >"$T/hook.sh" <<EOF
+#!/bin/sh
+cat > "$T/hook.\$1"
+EOF
+chmod 755 "$T/hook.sh"
+jq --arg h "$T/hook.sh" '.hooks = {"createRuntime": [{"path": $h, "args": ["hook.sh", "create"]}],
+  "poststart": [{"path": $h, "args": ["hook.sh", "poststart"]}],
+  "poststop": [{"path": $h, "args": ["hook.sh", "poststop"]}]}' "$B5/config.json" >"$B5/c" && mv "$B5/c" "$B5/config.json"
+newid
+oci create --bundle "$B5" "$ID" </dev/null >/dev/null
+is "$(jq -r .status "$T/hook.create")" created "createRuntime gets the state, status created"
+is "$(jq -r .id "$T/hook.create")" "$ID" "with the id"
+is "$(jq -r .pid "$T/hook.create")" "$(oci state "$ID" | jq -r .pid)" "and the pid"
+oci start "$ID"
+is "$(jq -r .status "$T/hook.poststart")" running "poststart runs after start"
+wait_until 100 test "$(state_of "$ID")" = stopped
+oci delete "$ID"
+is "$(jq -r .status "$T/hook.poststop")" stopped "poststop runs at delete"
+jq '.hooks = {"createRuntime": [{"path": "/bin/false"}]}' "$B5/config.json" >"$B5/c" && mv "$B5/c" "$B5/config.json"
+newid
+capture oci create --bundle "$B5" "$ID"
+is "$RC" 1 "a failing createRuntime hook fails create"
+like "$(err1)" "createRuntime" "naming the hook"
+is "$(oci_left)" "" "and leaves nothing under --root"
+no_leaks "hooks"
+
+# ------------------------------------------------------------ console socket
+section "terminal: the master over --console-socket"
+B6=$T/b6
+make_bundle "$B6" /bin/sh -c 'tty; echo on-the-tty'
+edit "$B6" '.process.terminal = true'
+"$CVTEST" recvtty "$T/console.sock" >"$T/console.out" 2>&1 &
+RECV=$!
+BG_PIDS+=("$RECV")
+wait_until 100 test -S "$T/console.sock"
+newid
+capture oci create --bundle "$B6" --console-socket "$T/console.sock" "$ID"
+is "$RC" 0 "create with a terminal and --console-socket # $(err1)"
+oci start "$ID"
+wait_until 200 grep -q on-the-tty "$T/console.out"
+like "$(cat "$T/console.out")" "name /dev/pts/" "the receiver got the master, named /dev/pts/N"
+like "$(cat "$T/console.out")" "on-the-tty" "and the process's output on it"
+wait_until 100 test "$(state_of "$ID")" = stopped
+oci delete --force "$ID"
+kill "$RECV" 2>/dev/null
+newid
+capture oci create --bundle "$B6" "$ID"
+is "$RC" 1 "terminal true without --console-socket is refused"
+like "$(err1)" "console-socket" "naming the flag"
+no_leaks "console socket"
+
+# ------------------------------------------------------------ bad input
+section "bad configs and calls: one line, exit 1, nothing left"
+B7=$T/b7
+make_bundle "$B7" /bin/true
+cp "$B7/config.json" "$T/good.json"
+bad_config() { # DESCRIPTION JQ-FILTER WANTED-IN-MESSAGE
+  jq "$2" "$T/good.json" >"$B7/config.json"
+  newid
+  capture oci create --bundle "$B7" "$ID"
+  is "$RC" 1 "$1: exit 1"
+  is "$NERR" 1 "$1: one line"
+  like "$(err1)" "$3" "$1: names it"
+  is "$(oci_left)" "" "$1: nothing under --root"
+}
+bad_config "no args" '.process.args = []' "process.args"
+bad_config "relative cwd" '.process.cwd = "tmp"' "process.cwd"
+bad_config "wrong type" '.process.terminal = "yes"' "process.terminal"
+bad_config "unknown namespace" '.linux.namespaces += [{"type": "bogus"}]' "bogus"
+bad_config "unsupported mount type" '.mounts += [{"destination": "/x", "type": "nfs", "source": "h:/e"}]' "nfs"
+bad_config "unknown rlimit" '.process.rlimits = [{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]' "RLIMIT_BOGUS"
+bad_config "missing program" '.process.args = ["/no/such/program"]' "not found"
+bad_config "missing rootfs" '.root.path = "/no/such/rootfs"' "rootfs"
+bad_config "seccomp action" '.linux.seccomp = {"defaultAction": "SCMP_ACT_BOGUS"}' "SCMP_ACT_BOGUS"
+bad_config "host pid namespace" '.linux.namespaces |= map(select(.type != "pid"))' "pid"
+printf '{"ociVersion": "1.0.0", ' >"$B7/config.json"
+newid
+capture oci create --bundle "$B7" "$ID"
+is "$RC" 1 "invalid JSON: exit 1"
+like "$(err1)" "not valid JSON" "invalid JSON: says so"
+cp "$T/good.json" "$B7/config.json"
+newid
+oci create --bundle "$B7" "$ID" </dev/null >/dev/null 2>&1
+capture oci create --bundle "$B7" "$ID"
+is "$RC" 1 "a taken id is refused"
+like "$(err1)" "exists" "saying so"
+oci delete --force "$ID"
+capture oci create --bundle "$B7" "../bad"
+is "$RC" 1 "an invalid id is refused"
+capture oci start no-such-container
+is "$RC" 1 "start of an unknown container fails"
+capture oci kill no-such-container
+is "$RC" 1 "kill of an unknown container fails"
+capture oci --log-format xml state x
+is "$RC" 1 "a bad --log-format is refused"
+capture oci --log "$T/oci.log" --log-format json create --bundle /no/such/bundle "${PFX}zz"
+is "$RC" 1 "create of a missing bundle fails"
+is "$(jq -r .level "$T/oci.log")" error "the error is in --log, as JSON (what conmon and containerd read)"
+like "$(jq -r .msg "$T/oci.log")" "/no/such/bundle" "naming the bundle"
+is "$(oci_left)" "" "nothing is left under --root"
+no_leaks "bad input"
+
+# ------------------------------------------------------------ a killed create
+section "a create killed mid-way is cleaned up by delete --force"
+B8=$T/b8
+make_bundle "$B8" /bin/sleep 100
+newid
+CONTAINERV_FAULT=pause:cgroup.attach timeout 60 "$CONTAINERV" --root "$ROOT" create --bundle "$B8" "$ID" \
+  </dev/null >/dev/null 2>&1 &
+CPID=$!
+BG_PIDS+=("$CPID")
+wait_until 200 any_paused "$CPID" $(descendants "$CPID")
+is "$(state_of "$ID")" creating "while create runs the state is creating"
+kill -9 "$CPID" $(descendants "$CPID") 2>/dev/null
+wait "$CPID" 2>/dev/null
+wait_until 100 test "$(state_of "$ID")" = stopped
+is "$(state_of "$ID")" stopped "once its create is killed it is stopped"
+oci delete --force "$ID"
+is "$?" 0 "delete --force"
+is "$(oci_left)" "" "nothing is left under --root or the library's dir"
+no_leaks "killed create"
+
+end_section
+echo "1..$N"
+[ "$FAILED" -eq 0 ]
