@@ -1116,9 +1116,9 @@ static int cmd_oci_run(const struct oci_ctx *x, int argc, char **argv)
         state_free(&st);
         return rc;
     }
-    /* the process is our child (the init was): wait, forwarding signals */
+    /* the process is our child (the init was): wait, then release the
+     * handle (whose release would reap an exited init) */
     pid_t pid = st.pid;
-    containerv_release(c);
     int status = 0;
     for (;;) {
         pid_t w = waitpid(pid, &status, 0);
@@ -1130,6 +1130,7 @@ static int cmd_oci_run(const struct oci_ctx *x, int argc, char **argv)
             break;
         }
     }
+    containerv_release(c);
     rc = status < 0 ? OCI_EXIT : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (!a.keep && delete_container(x, a.id, true) != 0 && rc == 0)
         rc = OCI_EXIT;

@@ -208,6 +208,7 @@ struct containerv_container {
     struct cv_proc *procs;
     size_t n_procs, cap_procs;
     struct cvm_handle *rt_metrics; /* src/metrics: runtime metrics state, NULL until first used */
+    bool has_main;       /* a main process is prepared: it replaces the init (state "main") */
 };
 
 /* state.c */
@@ -241,6 +242,8 @@ struct cv_spawn_defaults {
 };
 int64_t cv_proc_stat_start_time(const char *stat);
 int cv_state_parse(const char *text, size_t len, struct containerv_info *info, int64_t *start_time);
+/* the same, and whether a main process replaces the init ("main") */
+int cv_state_parse_ex(const char *text, size_t len, struct containerv_info *info, int64_t *start_time, bool *main);
 int cv_state_parse_spawn_defaults(const char *text, size_t len, struct cv_spawn_defaults *d);
 void cv_spawn_defaults_free(struct cv_spawn_defaults *d);
 /* <runtime_dir>/<id>.json, whole (at most 4 MiB), NUL-terminated; NULL and errno */

@@ -229,6 +229,14 @@ int containerv_prepare_main(struct containerv_container *c, const struct contain
         return main_error(&rep, c->id, err);
     if (p->tty && master < 0)
         return cv_error_plain(err, EPROTO, "main.tty", "the init of '%s' sent no terminal", c->id);
+    /* the state says so: once the main process replaces the init (and
+     * the init's lock goes with it), its pid tells whether it runs */
+    c->has_main = true;
+    if (c->lock_fd >= 0 && (r = cv_state_update(c, err)) < 0) {
+        if (master >= 0)
+            close(master);
+        return r;
+    }
     if (p->tty && p->tty_master_fd)
         *p->tty_master_fd = master;
     else if (master >= 0)

@@ -81,15 +81,16 @@ int cv_state_mark_destroying(int fd)
     return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
 }
 
-static int read_state(int fd, struct containerv_info *info, int64_t *start_time);
+static int read_state_ex(int fd, struct containerv_info *info, int64_t *start_time, bool *main);
 
 /* The lock is the init's; a main process that replaced the init
- * (containerv_start_main) holds none: it runs while its pid has the start
- * time the state recorded. */
-static bool main_alive(const struct containerv_info *info, int64_t start)
+ * (containerv_start_main, the state says "main") holds none: it runs while
+ * its pid has the start time the state recorded. (An init that is dying
+ * has let go of the lock too: without "main" a free lock is stale.) */
+static bool main_alive(const struct containerv_info *info, int64_t start, bool main)
 {
     char path[64], buf[1024];
-    if (info->init_pid <= 0 || start < 0)
+    if (!main || info->init_pid <= 0 || start < 0)
         return false;
     snprintf(path, sizeof(path), "/proc/%d/stat", info->init_pid);
     if (cv_read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || cv_proc_stat_start_time(buf) != start)
@@ -108,7 +109,8 @@ int cv_state_lock_free(int rfd, const char *id)
     int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct containerv_info info;
     int64_t start = -1;
-    bool alive = fd >= 0 && read_state(fd, &info, &start) == 0 && main_alive(&info, start);
+    bool main = false;
+    bool alive = fd >= 0 && read_state_ex(fd, &info, &start, &main) == 0 && main_alive(&info, start, main);
     if (fd >= 0)
         close(fd);
     return alive ? 0 : 1;
@@ -187,11 +189,11 @@ static char *state_json(struct containerv_container *c)
     json_t *env = json_array();
     for (int i = 0; env && i < c->n_env; i++)
         json_array_append_new(env, json_string(c->env[i]));
-    json_t *j = json_pack("{s:s, s:i, s:I, s:I, s:s, s:i, s:o, s:I, s:I, s:s}", "id", c->id, "init_pid",
+    json_t *j = json_pack("{s:s, s:i, s:I, s:I, s:s, s:i, s:o, s:I, s:I, s:s, s:b}", "id", c->id, "init_pid",
                           (int)c->init_pid, "init_start_time", (json_int_t)(c->init_start_time >= 0 ? c->init_start_time : cv_state_start_time(c->init_pid)),
                           "created", (json_int_t)time(NULL), "rootfs", c->rootfs_desc, "cgroup_mode",
                           (int)c->cg.mode, "env", env, "uid", (json_int_t)c->uid, "gid", (json_int_t)c->gid,
-                          "workdir", c->workdir);
+                          "workdir", c->workdir, "main", c->has_main);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
@@ -351,13 +353,21 @@ static json_t *load_state(const char *text, size_t len)
 
 int cv_state_parse(const char *text, size_t len, struct containerv_info *info, int64_t *start_time)
 {
+    return cv_state_parse_ex(text, len, info, start_time, NULL);
+}
+
+int cv_state_parse_ex(const char *text, size_t len, struct containerv_info *info, int64_t *start_time, bool *main)
+{
     json_t *j = load_state(text, len);
     if (!j)
         return -EBADMSG;
     json_int_t pid = 0, created = 0, st = -1;
     const char *rootfs = "";
-    int r = json_unpack(j, "{s:I, s:I, s?I, s?s}", "init_pid", &pid, "created", &created,
-                        "init_start_time", &st, "rootfs", &rootfs) < 0 ? -EBADMSG : 0;
+    int has_main = 0;
+    int r = json_unpack(j, "{s:I, s:I, s?I, s?s, s?b}", "init_pid", &pid, "created", &created,
+                        "init_start_time", &st, "rootfs", &rootfs, "main", &has_main) < 0 ? -EBADMSG : 0;
+    if (main)
+        *main = r == 0 && has_main;
     /* 0 while it is being created; a pid_t otherwise (a cast of a larger
      * number could name another process, pid 1 say) */
     if (r == 0 && (pid < 0 || pid > INT32_MAX || st < -1))
@@ -421,14 +431,15 @@ int cv_state_parse_spawn_defaults(const char *text, size_t len, struct cv_spawn_
     return r;
 }
 
-/* Read the state at fd into info (and the init's start time). */
-static int read_state(int fd, struct containerv_info *info, int64_t *start_time)
+/* Read the state at fd into info (and the init's start time, and whether
+ * a main process replaces the init). */
+static int read_state_ex(int fd, struct containerv_info *info, int64_t *start_time, bool *main)
 {
     size_t len;
     char *text = read_all(fd, &len);
     if (!text)
         return errno == ENOMEM ? -ENOMEM : -EBADMSG;
-    int r = cv_state_parse(text, len, info, start_time);
+    int r = cv_state_parse_ex(text, len, info, start_time, main);
     free(text);
     return r;
 }
@@ -448,11 +459,12 @@ static int info_of(int rfd, const char *id, struct containerv_info *info, int64_
     int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -errno;
-    int r = read_state(fd, info, start_time);
+    bool main = false;
+    int r = read_state_ex(fd, info, start_time, &main);
     if (r == 0) {
         struct stat st;
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) { /* nobody holds it: stale, unless removed since */
-            info->status = main_alive(info, *start_time) ? CONTAINERV_STATUS_RUNNING : CONTAINERV_STATUS_STALE;
+            info->status = main_alive(info, *start_time, main) ? CONTAINERV_STATUS_RUNNING : CONTAINERV_STATUS_STALE;
             if (fstat(fd, &st) == 0 && st.st_nlink == 0)
                 r = -ENOENT;
         } else if (errno != EWOULDBLOCK)
