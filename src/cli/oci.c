@@ -683,7 +683,12 @@ static int do_create(const struct oci_ctx *x, const struct create_args *a, struc
         oci_error(x, "the container's process: %s", strerror(errno));
         goto fail;
     }
-    if (b.inside && oci_inside(x, &spec, pidfd) < 0)
+    char rootfs[PATH_MAX];
+    if (spec.root_path[0] == '/')
+        snprintf(rootfs, sizeof(rootfs), "%s", spec.root_path);
+    else
+        snprintf(rootfs, sizeof(rootfs), "%s/%s", bundle, spec.root_path);
+    if (b.inside && oci_inside(x, &spec, rootfs, pidfd) < 0)
         goto fail;
     /* hooks see the container as created (the spec's state of that moment) */
     char *hs = state_json(&st, ST_CREATED, false);

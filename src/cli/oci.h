@@ -40,9 +40,10 @@ unsigned long oci_root_propagation(const struct oci_spec *s);
 /* Only the process part (for exec): b->main and b->filter. */
 int oci_build_process(const struct oci_ctx *x, const struct oci_spec *s, struct oci_build *b);
 /* In the container's namespaces (a child that setns's into them through
- * the init's pidfd): sysctl, domainname, maskedPaths, readonlyPaths. 0 or
+ * the init's pidfd): sysctl, domainname, devices, maskedPaths,
+ * readonlyPaths, propagation, tmpcopyup (from rootfs, the host path). 0 or
  * -1 after an error line. */
-int oci_inside(const struct oci_ctx *x, const struct oci_spec *s, int pidfd);
+int oci_inside(const struct oci_ctx *x, const struct oci_spec *s, const char *rootfs, int pidfd);
 
 /* oci_hooks.c: run the hooks of a kind with the state JSON on stdin; in the
  * container's namespaces when pidfd >= 0 (createContainer from the host's

@@ -6,9 +6,12 @@
  * what is supported). */
 #include "oci.h"
 
+#include "../linux/cgroup/cgroup.h"
 #include "../oci/seccomp.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <linux/openat2.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -45,12 +48,36 @@ static bool builtin_mount(const struct oci_mount *m)
     return false;
 }
 
+/* What a mount's propagation option asks that the container's namespace
+ * does not already give: every mount is private there (and slave stays
+ * private: nothing to be a slave of), and the library's own mounts keep
+ * theirs. */
+static unsigned long mount_propagation(const struct oci_mount *m)
+{
+    if (builtin_mount(m) || !m->propagation || (m->propagation & (MS_PRIVATE | MS_SLAVE)))
+        return 0;
+    return m->propagation;
+}
+
 static int add_mounts(const struct oci_ctx *x, const struct oci_spec *s, const char *bundle,
                       struct containerv_options *o)
 {
     for (size_t i = 0; i < s->n_mounts; i++) {
         const struct oci_mount *m = &s->mounts[i];
         int r;
+        if (!strcmp(m->destination, "/sys/fs/cgroup") && builtin_mount(m)) {
+            /* the container's own cgroup, read-only, where cgroup v2 and
+             * a cgroup namespace make that one mount (what a JVM or Go's
+             * runtime read their limits from); on v1 there is none
+             * (docs/oci.md) */
+            if (cv_cgroup_mode() == CV_CGROUP_V2 && s->ns[OCI_NS_CGROUP] &&
+                containerv_options_add_mount(o, "cgroup2", "cgroup", m->destination,
+                                             m->flags | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                oci_error(x, "mounts[%zu] (%s): cannot add the cgroup2 mount", i, m->destination);
+                return -1;
+            }
+            continue;
+        }
         if (builtin_mount(m))
             continue;
         if (m->bind) {
@@ -279,7 +306,9 @@ int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bun
         relax |= CONTAINERV_RELAX_READONLY_PATHS;
     bool props = oci_root_propagation(s) != 0;
     for (size_t i = 0; i < s->n_mounts; i++)
-        props |= s->mounts[i].propagation != 0;
+        props |= mount_propagation(&s->mounts[i]) != 0;
+    for (size_t i = 0; i < s->n_mounts; i++)
+        props |= s->mounts[i].tmpcopyup;
     b->inside = s->has_masked || s->has_readonly || s->n_sysctl || (s->domainname && *s->domainname) || props ||
                 (s->devices && json_array_size(s->devices)) || (s->hostname && *s->hostname && s->ns_path[OCI_NS_UTS]);
     if (containerv_options_set_rootfs(o, root) < 0 || containerv_options_set_rootfs_writable(o, !s->root_readonly) < 0 ||
@@ -415,6 +444,102 @@ static int make_device(json_t *d)
     return 0;
 }
 
+/* tmpcopyup: what the rootfs has below a tmpfs's mount point, copied into
+ * it (files, directories, symlinks, fifos; owners and modes), never
+ * following a link out */
+static int copy_tree(int src, int dst, int depth)
+{
+    if (depth > 64)
+        return -ELOOP;
+    int dfd = dup(src);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return -errno;
+    }
+    int r = 0;
+    struct dirent *e;
+    while (r == 0 && (e = readdir(d))) {
+        const char *n = e->d_name;
+        struct stat st;
+        if (!strcmp(n, ".") || !strcmp(n, ".."))
+            continue;
+        if (fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            r = -errno;
+            break;
+        }
+        mode_t mode = st.st_mode & 07777;
+        if (S_ISDIR(st.st_mode)) {
+            int s2 = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), d2 = -1;
+            if (s2 < 0 || (mkdirat(dst, n, 0700) < 0 && errno != EEXIST) ||
+                (d2 = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                r = -errno;
+            else
+                r = copy_tree(s2, d2, depth + 1);
+            if (s2 >= 0)
+                close(s2);
+            if (d2 >= 0)
+                close(d2);
+        } else if (S_ISREG(st.st_mode)) {
+            int in = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            int out = in < 0 ? -1 : openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (in < 0 || out < 0)
+                r = -errno;
+            char buf[65536];
+            ssize_t k;
+            while (r == 0 && (k = read(in, buf, sizeof(buf))) != 0) {
+                if (k < 0 || write(out, buf, (size_t)k) != k)
+                    r = -(errno ? errno : EIO);
+            }
+            if (in >= 0)
+                close(in);
+            if (out >= 0)
+                close(out);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t k = readlinkat(src, n, target, sizeof(target) - 1);
+            if (k < 0)
+                r = -errno;
+            else {
+                target[k] = '\0';
+                if (symlinkat(target, dst, n) < 0)
+                    r = -errno;
+            }
+        } else if (S_ISFIFO(st.st_mode)) {
+            if (mknodat(dst, n, S_IFIFO | 0600, 0) < 0)
+                r = -errno;
+        } else {
+            continue; /* device nodes and sockets are not copied */
+        }
+        if (r == 0 && fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+            r = -errno;
+        if (r == 0 && !S_ISLNK(st.st_mode) && fchmodat(dst, n, mode, 0) < 0)
+            r = -errno;
+    }
+    closedir(d);
+    return r;
+}
+
+/* the directories tmpcopyup copies from, opened in the rootfs on the host
+ * before entering the container (-1: nothing there) */
+static int copyup_src[OCI_MAX_MOUNTS];
+
+static void open_copyup_sources(const struct oci_spec *s, const char *rootfs)
+{
+    int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        copyup_src[i] = -1;
+        if (!s->mounts[i].tmpcopyup || root < 0)
+            continue;
+        struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                               .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+        copyup_src[i] = (int)syscall(SYS_openat2, root, s->mounts[i].destination, &how, sizeof(how));
+    }
+    if (root >= 0)
+        close(root);
+}
+
 /* in the child: 0 or the failing step in *what with -errno */
 static int inside_work(const struct oci_spec *s, char *what, size_t n)
 {
@@ -442,10 +567,23 @@ static int inside_work(const struct oci_spec *s, char *what, size_t n)
         }
     }
     for (size_t i = 0; i < s->n_mounts; i++)
-        if (s->mounts[i].propagation && mount(NULL, s->mounts[i].destination, NULL, s->mounts[i].propagation, NULL) < 0) {
+        if (mount_propagation(&s->mounts[i]) &&
+            mount(NULL, s->mounts[i].destination, NULL, mount_propagation(&s->mounts[i]), NULL) < 0) {
             snprintf(what, n, "mounts[%zu] (%s): propagation", i, s->mounts[i].destination);
             return -errno;
         }
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        if (copyup_src[i] < 0)
+            continue;
+        int dst = open(s->mounts[i].destination, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        r = dst < 0 ? -errno : copy_tree(copyup_src[i], dst, 0);
+        if (dst >= 0)
+            close(dst);
+        if (r < 0) {
+            snprintf(what, n, "mounts[%zu] (%s): tmpcopyup", i, s->mounts[i].destination);
+            return r;
+        }
+    }
     unsigned long rp = oci_root_propagation(s);
     if (rp && mount(NULL, "/", NULL, rp, NULL) < 0) {
         snprintf(what, n, "linux.rootfsPropagation: %s", s->rootfs_propagation);
@@ -479,8 +617,9 @@ static int inside_work(const struct oci_spec *s, char *what, size_t n)
     return 0;
 }
 
-int oci_inside(const struct oci_ctx *x, const struct oci_spec *s, int pidfd)
+int oci_inside(const struct oci_ctx *x, const struct oci_spec *s, const char *rootfs, int pidfd)
 {
+    open_copyup_sources(s, rootfs);
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         oci_error(x, "pipe: %s", strerror(errno));
@@ -509,6 +648,9 @@ int oci_inside(const struct oci_ctx *x, const struct oci_spec *s, int pidfd)
         _exit(0);
     }
     close(pfd[1]);
+    for (size_t i = 0; i < s->n_mounts; i++)
+        if (copyup_src[i] >= 0)
+            close(copyup_src[i]);
     char msg[320];
     ssize_t n = read(pfd[0], msg, sizeof(msg) - 1);
     close(pfd[0]);

@@ -120,7 +120,11 @@ bool oci_mount_options(struct oci_mount *m, json_t *options, const char **bad)
             }
         if (done)
             continue;
-        if (!strcmp(o, "idmap") || !strcmp(o, "ridmap") || !strcmp(o, "tmpcopyup") || !strcmp(o, "remount")) {
+        if (!strcmp(o, "tmpcopyup")) {
+            m->tmpcopyup = true;
+            continue;
+        }
+        if (!strcmp(o, "idmap") || !strcmp(o, "ridmap") || !strcmp(o, "remount")) {
             *bad = o;
             return false;
         }
@@ -403,6 +407,8 @@ static int parse_mounts(struct parse *p, json_t *a)
             return bad(p, "mounts[%zu] (%s): no type (and not a bind)", i, m->destination);
         if (m->bind && !m->source)
             return bad(p, "mounts[%zu] (%s): a bind without a source", i, m->destination);
+        if (m->tmpcopyup && (m->bind || !m->type || strcmp(m->type, "tmpfs")))
+            return bad(p, "mounts[%zu] (%s): tmpcopyup is for a tmpfs", i, m->destination);
         s->n_mounts++;
     }
     return 0;

@@ -33,6 +33,7 @@ struct oci_mount {
     unsigned long flags; /* MS_* from the options */
     bool bind;           /* type "bind" or a "bind"/"rbind" option */
     unsigned long propagation; /* MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE (| MS_REC), or 0 */
+    bool tmpcopyup;      /* a tmpfs that starts with what the rootfs has there (podman --read-only) */
     char data[1024];     /* the options that are not flags, comma-separated */
 };
 
