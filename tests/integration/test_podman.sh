@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# podman drives containerv as its OCI runtime (podman --runtime, through
+# conmon): run with the exit status, -d, ps, exec (status, env), top, a
+# terminal (-t: the console socket), --read-only with --tmpfs (tmpcopyup),
+# --user, --memory and --pids-limit landing in containerv's cgroup, stop and
+# rm; nothing left. Everything lives in this test's temporary directory:
+# podman's storage and run root, containers.conf (the ulimits these
+# machines allow: no CAP_SYS_RESOURCE, docs/testing.md), containerv's --root.
+. "$(dirname "$0")/lib.sh"
+
+command -v podman >/dev/null || { echo "1..0 # SKIP podman is missing (scripts/install-deps installs it)"; exit 77; }
+command -v conmon >/dev/null || [ -x /usr/libexec/podman/conmon ] ||
+  { echo "1..0 # SKIP conmon is missing (scripts/install-deps installs it)"; exit 77; }
+
+CVTEST=$(dirname "$CV_HELPER_LAYER")/helper-layer/bin/cvtest
+ROOT=$T/oci
+cat >"$T/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+export CONTAINERS_CONF=$T/containers.conf
+# podman passes no --root to a runtime it does not know: a wrapper does
+cat >"$T/runtime" <<EOF
+#!/bin/sh
+exec "$CONTAINERV" --root "$ROOT" "\$@"
+EOF
+chmod 755 "$T/runtime"
+pm() {
+  timeout -k 5 "$CV_TIMEOUT" podman --root "$T/storage" --runroot "$T/runroot" --storage-driver vfs \
+    --tmpdir "$T/tmp" --runtime "$T/runtime" "$@"
+}
+mkdir -p "$T/tmp" "$T/img"
+cp -a "$CV_DEFAULT_ROOTFS/." "$T/img/"
+cp "$CVTEST" "$T/img/bin/cvtest"
+IMG=localhost/containerv-test:1
+cgroups_of() { find /sys/fs/cgroup -maxdepth 4 -type d -path "*/containerv/$1" 2>/dev/null | wc -l; }
+
+echo "TAP version 13"
+section "podman --runtime containerv"
+if ! tar -C "$T/img" -c . | pm import - "$IMG" >/dev/null 2>"$T/import.err"; then
+  fail "podman import: $(head -1 "$T/import.err")"
+  echo "1..$N"
+  exit 1
+fi
+ok "an image from the default rootfs (podman import)"
+
+capture pm run --rm --network none "$IMG" /bin/sh -c 'echo "pid $$"; cat /proc/1/comm; exit 3'
+is "$RC" 3 "run exits with the process's status"
+is "$OUT" "pid 1
+sh" "the process is pid 1 of its container"
+
+CID=$(pm run -d --network none "$IMG" /bin/sleep 300)
+is "$?" 0 "run -d"
+is "$(pm inspect --format '{{.State.Status}}' "$CID")" running "inspect: running"
+like "$(pm ps --format '{{.ID}} {{.Status}}')" "${CID:0:12} Up" "ps lists it up"
+PID=$(pm inspect --format '{{.State.Pid}}' "$CID")
+is "$(cat "/proc/$PID/comm")" sleep "inspect's pid is the process"
+is "$(jq -r .status <(timeout 10 "$CONTAINERV" --root "$ROOT" state "$CID"))" running "containerv's state agrees"
+isnt "$(cgroups_of "$CID")" 0 "the container is in containerv's cgroup"
+capture pm exec "$CID" /bin/sh -c 'echo "in $(cat /proc/1/comm)"; exit 4'
+is "$RC" 4 "exec exits with the process's status"
+is "$OUT" "in sleep" "exec runs beside pid 1"
+capture pm exec -e FOO=bar "$CID" /bin/sh -c 'echo $FOO'
+is "$OUT" bar "exec -e"
+capture pm exec "$CID" /no/such/program
+isnt "$RC" 0 "exec of a missing program fails"
+capture pm top "$CID"
+like "$OUT" "sleep 300" "top"
+pm rm -f -t 0 "$CID" >/dev/null
+is "$?" 0 "rm -f"
+is "$(cgroups_of "$CID")" 0 "its cgroup is gone"
+
+capture pm run --rm -t --network none "$IMG" /bin/sh -c tty
+like "$OUT" "/dev/pts/" "run -t: a terminal (conmon's console socket)"
+
+capture pm run --rm --network none --read-only --tmpfs /scratch --user 1000:1000 "$IMG" \
+  /bin/sh -c 'id -u; touch /scratch/x && echo tmpfs; touch /y 2>/dev/null || echo read-only; test -d /tmp && echo tmp'
+is "$RC" 0 "--read-only --tmpfs --user"
+is "$OUT" "1000
+tmpfs
+read-only
+tmp" "the user, a writable tmpfs, a read-only root, podman's /tmp tmpfs (tmpcopyup)"
+
+CID=$(pm run -d --network none --memory 64m --pids-limit 50 "$IMG" /bin/sleep 300)
+MEM=$(find /sys/fs/cgroup -maxdepth 4 -path "*/containerv/$CID" -name "$CID" 2>/dev/null | while read -r d; do
+  cat "$d/memory.max" "$d/memory.limit_in_bytes" 2>/dev/null; done | head -1)
+is "$MEM" 67108864 "--memory 64m is the cgroup's limit"
+PIDS=$(find /sys/fs/cgroup -maxdepth 4 -path "*/containerv/$CID" 2>/dev/null | while read -r d; do
+  cat "$d/pids.max" 2>/dev/null; done | head -1)
+is "$PIDS" 50 "--pids-limit 50"
+pm stop -t 1 "$CID" >/dev/null 2>&1
+is "$(pm inspect --format '{{.State.Status}}' "$CID")" exited "stop: exited"
+pm rm "$CID" >/dev/null
+is "$(pm ps -a -q | wc -l)" 0 "no containers left in podman"
+is "$(ls -A "$ROOT" 2>/dev/null | grep -v '^lib$')$(ls -A "$ROOT/lib" 2>/dev/null)" "" \
+  "nothing left in containerv's --root"
+is "$(pgrep -f -- "$T" | tr '\n' ' ')" "" "no process of this test's podman is left (conmon, the container)"
+pm rmi -a -f >/dev/null 2>&1
+no_leaks "podman"
+end_section
+echo "1..$N"
+[ "$FAILED" -eq 0 ]
