@@ -582,6 +582,18 @@ static int parse_create_args(const struct oci_ctx *x, int argc, char **argv, boo
 
 static int prepare_dirs(const struct oci_ctx *x)
 {
+    /* the parents as runc makes them (containerd's shim names a root whose
+     * parent may not exist yet) */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof(parent), "%s", x->root);
+    for (char *p = parent + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        if (mkdir(parent, 0711) < 0 && errno != EEXIST) {
+            oci_error(x, "--root: cannot make '%s': %s", parent, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
     int r = mkdir_private(x->root);
     if (r == 0)
         r = mkdir_private(x->lib_dir);
