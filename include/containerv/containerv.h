@@ -116,6 +116,14 @@ CONTAINERV_API int containerv_options_set_read_only(struct containerv_options *o
  * directory. Off by default (the directory is bound read-only and /tmp is a
  * tmpfs). A template cannot hold it. Since 0.3. */
 CONTAINERV_API int containerv_options_set_rootfs_writable(struct containerv_options *o, bool writable);
+/* The paths masked (a file gets /dev/null bound on it, a directory an
+ * empty read-only tmpfs) and made read-only in the container, instead of
+ * the defaults (docs/security.md); NULL-terminated, absolute, at most 64
+ * each; an empty list masks nothing. CONTAINERV_RELAX_MASKED_PATHS and
+ * _READONLY_PATHS still switch them off. Missing paths are skipped. Since
+ * 0.3. */
+CONTAINERV_API int containerv_options_set_masked_paths(struct containerv_options *o, const char *const *paths);
+CONTAINERV_API int containerv_options_set_readonly_paths(struct containerv_options *o, const char *const *paths);
 /* A tmpfs on /tmp (the default: true), sized as the writable layer; false
  * leaves the rootfs's own /tmp (an OCI bundle's layout is its config's
  * mounts). Since 0.3. */

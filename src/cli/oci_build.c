@@ -300,16 +300,34 @@ int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bun
     else
         snprintf(root, sizeof(root), "%s/%s", bundle, s->root_path);
     unsigned relax = CONTAINERV_RELAX_CAPS | CONTAINERV_RELAX_NO_NEW_PRIVS | CONTAINERV_RELAX_SECCOMP;
-    if (s->has_masked)
-        relax |= CONTAINERV_RELAX_MASKED_PATHS;
-    if (s->has_readonly || s->n_sysctl)
+    /* the config's lists, applied by the child as the library's defaults
+     * are; with sysctl the read-only paths wait until they are written
+     * (inside): /proc/sys is one of them */
+    const char *list[OCI_MAX_PATHS + 1];
+    for (size_t i = 0; i < s->n_masked; i++)
+        list[i] = s->masked[i];
+    list[s->n_masked] = NULL;
+    if (containerv_options_set_masked_paths(o, list) < 0) {
+        oci_error(x, "linux.maskedPaths: refused");
+        return -1;
+    }
+    if (s->n_sysctl) {
         relax |= CONTAINERV_RELAX_READONLY_PATHS;
+    } else {
+        for (size_t i = 0; i < s->n_readonly; i++)
+            list[i] = s->readonly[i];
+        list[s->n_readonly] = NULL;
+        if (containerv_options_set_readonly_paths(o, list) < 0) {
+            oci_error(x, "linux.readonlyPaths: refused");
+            return -1;
+        }
+    }
     bool props = oci_root_propagation(s) != 0;
     for (size_t i = 0; i < s->n_mounts; i++)
         props |= mount_propagation(&s->mounts[i]) != 0;
     for (size_t i = 0; i < s->n_mounts; i++)
         props |= s->mounts[i].tmpcopyup;
-    b->inside = s->has_masked || s->has_readonly || s->n_sysctl || (s->domainname && *s->domainname) || props ||
+    b->inside = s->n_sysctl || (s->domainname && *s->domainname) || props ||
                 (s->devices && json_array_size(s->devices)) || (s->hostname && *s->hostname && s->ns_path[OCI_NS_UTS]);
     if (containerv_options_set_rootfs(o, root) < 0 || containerv_options_set_rootfs_writable(o, !s->root_readonly) < 0 ||
         containerv_options_set_read_only(o, s->root_readonly) < 0 || containerv_options_set_tmp_tmpfs(o, false) < 0 ||
@@ -388,18 +406,6 @@ static int write_sysctl(const char *key, const char *value)
     int e = errno;
     close(fd);
     return n == (ssize_t)strlen(value) ? 0 : n < 0 ? -e : -EIO;
-}
-
-static int mask_path(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return errno == ENOENT ? 0 : -errno;
-    if (S_ISDIR(st.st_mode))
-        return mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") < 0
-                   ? -errno
-                   : 0;
-    return mount("/dev/null", path, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
 }
 
 static int readonly_path(const char *path)
@@ -598,17 +604,11 @@ static int inside_work(const struct oci_spec *s, char *what, size_t n)
         snprintf(what, n, "domainname: '%s'", s->domainname);
         return -errno;
     }
-    for (size_t i = 0; i < s->n_masked; i++)
-        if ((r = mask_path(s->masked[i])) < 0) {
-            snprintf(what, n, "linux.maskedPaths: %s", s->masked[i]);
-            return r;
-        }
-    /* without a list of the config's, sysctl made the library leave
-     * /proc/sys writable: the default read-only paths again */
-    static const char *const defaults[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
-    size_t nro = s->has_readonly ? s->n_readonly : s->n_sysctl ? sizeof(defaults) / sizeof(defaults[0]) : 0;
+    /* sysctl made the library leave the read-only paths to this step:
+     * the config's list */
+    size_t nro = s->n_sysctl ? s->n_readonly : 0;
     for (size_t i = 0; i < nro; i++) {
-        const char *p = s->has_readonly ? s->readonly[i] : defaults[i];
+        const char *p = s->readonly[i];
         if ((r = readonly_path(p)) < 0) {
             snprintf(what, n, "linux.readonlyPaths: %s", p);
             return r;

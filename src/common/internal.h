@@ -13,6 +13,7 @@
 
 #define CV_MAX_LOWERS 32
 #define CV_MAX_BINDS 64
+#define CV_MAX_PATHS 64
 #define CV_MAX_ENV 256
 #define CV_MAX_IDMAPS 8
 #define CV_ID_MAX 64
@@ -46,6 +47,14 @@ struct containerv_options {
     char *rootfs;             /* single directory (read-only unless rootfs_writable), or NULL */
     bool rootfs_writable;     /* the single directory is used writable, in place */
     bool no_tmp_tmpfs;        /* no tmpfs on /tmp (containerv_options_set_tmp_tmpfs) */
+    /* containerv_options_set_masked_paths / _readonly_paths: the lists
+     * that replace the defaults (set: given, maybe empty) */
+    char *masked[CV_MAX_PATHS];
+    int n_masked;
+    bool masked_set;
+    char *readonly[CV_MAX_PATHS];
+    int n_readonly;
+    bool readonly_set;
     char *lowers[CV_MAX_LOWERS];
     int n_lowers;
     char *hostname;

@@ -36,6 +36,10 @@ void containerv_options_free(struct containerv_options *o)
         free(o->binds[i].fstype);
         free(o->binds[i].data);
     }
+    for (int i = 0; i < o->n_masked; i++)
+        free(o->masked[i]);
+    for (int i = 0; i < o->n_readonly; i++)
+        free(o->readonly[i]);
     free(o->runtime_dir);
     for (int i = 0; i < 3; i++)
         free(o->join_ns[i]);
@@ -253,6 +257,38 @@ int containerv_options_set_rootfs_writable(struct containerv_options *o, bool wr
         return -EINVAL;
     o->rootfs_writable = writable;
     return 0;
+}
+
+static int set_paths(char **dst, int *n, bool *set, const char *const *paths)
+{
+    int k = 0;
+    for (; paths && paths[k]; k++)
+        if (paths[k][0] != '/' || strlen(paths[k]) >= 4096 || strstr(paths[k], "/../") || k >= CV_MAX_PATHS)
+            return k >= CV_MAX_PATHS ? -E2BIG : -EINVAL;
+    char *copy[CV_MAX_PATHS];
+    for (int i = 0; i < k; i++)
+        if (!(copy[i] = strdup(paths[i]))) {
+            while (i-- > 0)
+                free(copy[i]);
+            return -ENOMEM;
+        }
+    for (int i = 0; i < *n; i++)
+        free(dst[i]);
+    for (int i = 0; i < k; i++)
+        dst[i] = copy[i];
+    *n = k;
+    *set = true;
+    return 0;
+}
+
+int containerv_options_set_masked_paths(struct containerv_options *o, const char *const *paths)
+{
+    return o ? set_paths(o->masked, &o->n_masked, &o->masked_set, paths) : -EINVAL;
+}
+
+int containerv_options_set_readonly_paths(struct containerv_options *o, const char *const *paths)
+{
+    return o ? set_paths(o->readonly, &o->n_readonly, &o->readonly_set, paths) : -EINVAL;
 }
 
 int containerv_options_set_tmp_tmpfs(struct containerv_options *o, bool on)

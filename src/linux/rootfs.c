@@ -525,17 +525,29 @@ NO_SAN long cv_mask_paths(struct cv_helper *h)
 {
     static const char root[] = "/";
     unsigned relax = (unsigned)h->arg[1];
+    const struct containerv_options *o = (const struct containerv_options *)h->arg[2];
     char cwd[32] = {0};
     const char *first = NULL;
     bool moved = false;
     long r = 0;
-    for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_MASKED_PATHS) && cv_masked_paths[i].path; i++) {
-        struct cv_masked_path m = {below(cv_masked_paths[i].path, cwd, sizeof(cwd)), cv_masked_paths[i].dir};
-        moved |= cwd[0] != '\0';
-        r = raw_mask_one(&m, cv_masked_paths[i].path, &first);
+    if (o && o->masked_set) { /* the caller's list (an OCI config's): each is a file or a directory */
+        for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_MASKED_PATHS) && i < o->n_masked; i++) {
+            struct cv_masked_path m = {below(o->masked[i], cwd, sizeof(cwd)), false};
+            moved |= cwd[0] != '\0';
+            r = raw_mask_one(&m, o->masked[i], &first);
+        }
+    } else {
+        for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_MASKED_PATHS) && cv_masked_paths[i].path; i++) {
+            struct cv_masked_path m = {below(cv_masked_paths[i].path, cwd, sizeof(cwd)), cv_masked_paths[i].dir};
+            moved |= cwd[0] != '\0';
+            r = raw_mask_one(&m, cv_masked_paths[i].path, &first);
+        }
     }
-    for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_READONLY_PATHS) && cv_readonly_paths[i]; i++) {
-        const char *p = below(cv_readonly_paths[i], cwd, sizeof(cwd));
+    int n_ro = o && o->readonly_set ? o->n_readonly : -1;
+    for (int i = 0; r == 0 && !(relax & CONTAINERV_RELAX_READONLY_PATHS) && (n_ro < 0 ? cv_readonly_paths[i] != NULL : i < n_ro);
+         i++) {
+        const char *path = n_ro < 0 ? cv_readonly_paths[i] : o->readonly[i];
+        const char *p = below(path, cwd, sizeof(cwd));
         moved |= cwd[0] != '\0';
         r = cv_raw5(SYS_mount, p, p, 0, MS_BIND | MS_REC, 0);
         if (r == -ENOENT) {
@@ -555,8 +567,9 @@ NO_SAN long cv_mask_paths(struct cv_helper *h)
  * before ready. The helper has its own copy of the fs context, with its cwd
  * at the stacked root; the child's cwd moves to the new root at once,
  * below the stacked one, as after the unmount. */
-static int pivot(int rootfd, struct cv_helper *h, bool lo, unsigned relax)
+static int pivot(int rootfd, struct cv_helper *h, bool lo, const struct containerv_options *o)
 {
+    unsigned relax = o->relax;
     static const char dot[] = ".", root[] = "/";
     int r = cs_fchdir(rootfd);
     if (r < 0 || (r = (int)cv_raw3(SYS_pivot_root, dot, dot, 0)) < 0)
@@ -564,6 +577,7 @@ static int pivot(int rootfd, struct cv_helper *h, bool lo, unsigned relax)
     h->fn = cv_after_pivot;
     h->arg[0] = lo;
     h->arg[1] = (long)relax;
+    h->arg[2] = (long)o;
     h->go = 0;
     cv_helper_start(h);
     return cs_chdir(root);
@@ -602,7 +616,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     bool early = (o->namespaces & CONTAINERV_NS_NET) && !a->userns;
     what = a->rootfs_mnt;
     if (early)
-        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, cv_own_net(a), o->relax));
+        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, cv_own_net(a), o));
     what = "/dev";
     STEP("child.mount.dev", make_dev(rootfd, a->dev_tree, a->userns, o->relax & CONTAINERV_RELAX_DEVICES, early));
     what = "/sys";
@@ -633,7 +647,7 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
     if (o->read_only || (a->single_tree >= 0 && !o->rootfs_writable))
         STEP("child.rootfs.readonly", sys_setattr(rootfd, 0, MOUNT_ATTR_RDONLY));
     if (!early)
-        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, cv_own_net(a), o->relax));
+        STEP("child.pivot_root", pivot(rootfd, &a->pivot_helper, cv_own_net(a), o));
     cs_close(rootfd);
     /* masks: the pivot helper's, now that /proc, /sys and /dev are there
      * (waited for before ready) */

@@ -111,6 +111,10 @@ static json_t *options_json(const char *name, const struct containerv_options *o
     json_t *j = options_json_base(name, o);
     if (j && o->no_tmp_tmpfs) /* only when off: older readers never see it */
         json_object_set_new(j, "tmp_tmpfs", json_false());
+    if (j && o->masked_set)
+        json_object_set_new(j, "masked_paths", str_array(o->masked, o->n_masked));
+    if (j && o->readonly_set)
+        json_object_set_new(j, "readonly_paths", str_array(o->readonly, o->n_readonly));
     return j;
 }
 
@@ -440,6 +444,25 @@ static int parse_all(struct tpl_parse *p, json_t *root, const char *name)
         return bad(p, "tmp_tmpfs", "expected true or false");
     if (tmp)
         containerv_options_set_tmp_tmpfs(p->o, json_is_true(tmp));
+    static const char *const lists[2] = {"masked_paths", "readonly_paths"};
+    for (int k = 0; k < 2; k++) {
+        json_t *a = json_object_get(root, lists[k]), *v;
+        size_t i;
+        if (!a)
+            continue;
+        const char *paths[CV_MAX_PATHS + 1];
+        if (!json_is_array(a) || json_array_size(a) > CV_MAX_PATHS)
+            return bad(p, lists[k], "expected an array of at most 64 paths");
+        json_array_foreach(a, i, v) {
+            if (!json_is_string(v))
+                return bad(p, lists[k], "expected strings");
+            paths[i] = json_string_value(v);
+        }
+        paths[json_array_size(a)] = NULL;
+        int r = k == 0 ? containerv_options_set_masked_paths(p->o, paths) : containerv_options_set_readonly_paths(p->o, paths);
+        if (set_rc(p, lists[k], r) < 0)
+            return p->rc;
+    }
     if (json_object_get(root, "namespaces") &&
         (parse_mask(p, root, "namespaces", ns_names, N_NS, &ns) < 0 ||
          set_rc(p, "namespaces", containerv_options_set_namespaces(p->o, ns)) < 0))
