@@ -70,12 +70,13 @@ enum containerv_bench_mode {
     CONTAINERV_MODE_POOLED = 7,     /* in process: pool get, spawn, wait, return (pool.h) */
     CONTAINERV_MODE_POOLED_CLI = 8, /* `containerv run --template T -- /bin/true` via a daemon */
     CONTAINERV_MODE_COLD_HEAP = 9,  /* cold, from a process holding caller_heap bytes of touched memory */
-    CONTAINERV_MODE_COUNT = 10,
+    CONTAINERV_MODE_OCI = 10,       /* `containerv create` + `start` + wait + `delete` on the peers' bundle */
+    CONTAINERV_MODE_COUNT = 11,
 };
 #define CONTAINERV_BENCH_ALL_MODES ((1u << CONTAINERV_MODE_COUNT) - 1)
 
 /* "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli",
- * "cold-heap";
+ * "cold-heap", "oci";
  * NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_mode_name(enum containerv_bench_mode mode);
 /* "startup", "throughput", "memory", "io", "monitor", "seccomp"; NULL when out of range. */

@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 
 static const char *const mode_names[CONTAINERV_MODE_COUNT] = {
-    "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli", "cold-heap",
+    "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli", "cold-heap", "oci",
 };
 
 static const char *const kind_names[] = {"startup", "throughput", "memory", "io", "monitor", "seccomp"};

@@ -204,8 +204,7 @@ int cvb_peers_prepare(struct cvb *b)
         (r = prepare_peer(b, &b->runc, "runc", true)) < 0 ||
         (r = prepare_peer(b, &b->bwrap, "bwrap", false)) < 0)
         return r;
-    if (!b->crun.path[0] && !b->runc.path[0])
-        return 0;
+    /* the bundles always: the oci mode runs containerv on them too */
     if ((r = write_bundle(b, b->bundle_true, sizeof(b->bundle_true), "bundle-true", run_true)) < 0)
         return r;
     return write_bundle(b, b->bundle_sleep, sizeof(b->bundle_sleep), "bundle-sleep", run_sleep);

@@ -6,6 +6,9 @@
 #include <containerv/pool.h>
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <poll.h>
 #include <libgen.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -46,6 +49,8 @@ struct mode_run {
     struct cvb_daemon daemon;
     /* cold-heap */
     struct heap_caller heap;
+    /* oci: containerv's --root */
+    char oci_root[PATH_MAX + 16];
 };
 
 struct startup {
@@ -165,8 +170,80 @@ static void argv_pooled_cli(struct mode_run *m, struct cvb_argv *a)
     a->name[0] = '\0';
 }
 
+/* oci: the OCI runtime's lifecycle as containerd's shim drives it, one
+ * process per verb: create (--pid-file), start, wait for the process, delete */
+static int oci_verb(struct cvb *b, struct mode_run *m, const char *verb, const char *name, const char *pid_file,
+                    char *why, size_t n)
+{
+    char *v[12];
+    int k = 0;
+    v[k++] = m->cli;
+    v[k++] = (char *)"--root";
+    v[k++] = m->oci_root;
+    v[k++] = (char *)verb;
+    if (!strcmp(verb, "create")) {
+        v[k++] = (char *)"--bundle";
+        v[k++] = b->bundle_true;
+        v[k++] = (char *)"--pid-file";
+        v[k++] = (char *)pid_file;
+    } else if (!strcmp(verb, "delete") && !pid_file) {
+        v[k++] = (char *)"--force";
+    }
+    v[k++] = (char *)name;
+    v[k] = NULL;
+    struct cvb_cmd c = {.path = v[0], .argv = v, .quiet = true};
+    uint64_t ns;
+    return cvb_run(b, &c, &ns, why, n);
+}
+
+static int run_oci(struct startup *s, struct mode_run *m, uint64_t *ns, char *why, size_t n)
+{
+    struct cvb *b = s->b;
+    char name[64], pid_file[PATH_MAX + 80];
+    cvb_name(b, name, sizeof(name));
+    snprintf(pid_file, sizeof(pid_file), "%s/%s.pid", m->oci_root, name);
+    uint64_t t0 = cv_now_ns();
+    int r = oci_verb(b, m, "create", name, pid_file, why, n);
+    int pidfd = -1;
+    pid_t pid = -1;
+    if (r == 0) {
+        char buf[32] = "";
+        int fd = open(pid_file, O_RDONLY | O_CLOEXEC);
+        ssize_t k = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        pid = k > 0 ? (pid_t)atoi(buf) : -1;
+        pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+        if (pidfd < 0) {
+            snprintf(why, n, "no pid in the pid file of '%s'", name);
+            r = -EIO;
+        }
+    }
+    if (r == 0)
+        r = oci_verb(b, m, "start", name, NULL, why, n);
+    if (r == 0) { /* the process exits: its pidfd is readable */
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
+        while (poll(&p, 1, 30000) < 0 && errno == EINTR)
+            ;
+        waitpid(pid, NULL, WNOHANG); /* when this process is its reaper */
+    }
+    if (r == 0)
+        r = oci_verb(b, m, "delete", name, pid_file, why, n);
+    *ns = cv_now_ns() - t0;
+    if (pidfd >= 0)
+        close(pidfd);
+    unlink(pid_file);
+    if (r < 0) {
+        char ignored[64];
+        oci_verb(b, m, "delete", name, NULL, ignored, sizeof(ignored));
+    }
+    return r;
+}
+
 static int run_command(struct startup *s, struct mode_run *m, uint64_t *ns, char *why, size_t n)
 {
+    if (m->mode == CONTAINERV_MODE_OCI)
+        return run_oci(s, m, ns, why, n);
     struct cvb *b = s->b;
     struct cvb_argv a;
     if (m->mode == CONTAINERV_MODE_COLD_CLI)
@@ -383,6 +460,12 @@ static void prepare_mode(struct startup *s, struct mode_run *m)
             skip(m, "pool daemon: %s", why);
         break;
     }
+    case CONTAINERV_MODE_OCI:
+        find_cli(s, m);
+        snprintf(m->oci_root, sizeof(m->oci_root), "%s/oci-root", b->tmp);
+        if (m->active && !b->bundle_true[0])
+            skip(m, "%s", "no bundle was made");
+        break;
     case CONTAINERV_MODE_CRUN: m->peer = &b->crun; break;
     case CONTAINERV_MODE_RUNC: m->peer = &b->runc; break;
     case CONTAINERV_MODE_BWRAP: m->peer = &b->bwrap; break;
@@ -497,6 +580,7 @@ static const char *const ratio_pairs[][2] = {
     {"cold-cli", "runc"}, {"cold-cli", "bwrap"}, {"cold", "crun"},      {"cold", "runc"},
     {"cold", "bwrap"},    {"cold-cli", "cold"},  {"crun", "floor-ns"},
     {"pooled", "floor"},  {"pooled", "cold"},    {"pooled-cli", "crun"},  {"cold-heap", "cold"},
+    {"oci", "crun"},      {"oci", "runc"},       {"oci", "cold-cli"},
 };
 
 static int p50_ratio(struct cvb *b, const char *a, const char *c, double *out)
@@ -525,6 +609,8 @@ static int ratios(struct cvb *b)
         r = cvb_add_target(b, "cold-cli p50 <= 0.5 x crun p50", v, 0.5);
     if (r == 0 && p50_ratio(b, "pooled", "floor", &v) == 0)
         r = cvb_add_target(b, "pooled p50 <= 1.3 x floor p50", v, 1.3);
+    if (r == 0 && p50_ratio(b, "oci", "crun", &v) == 0)
+        r = cvb_add_target(b, "oci p50 <= 0.35 x crun p50", v, 0.35);
     if (r == 0 && p50_ratio(b, "pooled-cli", "crun", &v) == 0)
         r = cvb_add_target(b, "pooled-cli p50 <= 0.25 x crun p50", v, 0.25);
     if (r == 0 && p50_ratio(b, "cold-heap", "cold", &v) == 0)

@@ -21,7 +21,8 @@ static const char bench_usage[] =
     "  startup     /bin/true from the default rootfs: floor, floor-ns, cold,\n"
     "              pooled, pooled-cli, cold-heap (cold from a process holding\n"
     "              --caller-heap of touched memory),\n"
-    "              cold-cli, crun, runc, bwrap; p50/p90/p99 and ratios\n"
+    "              cold-cli, oci (the OCI CLI: create, start, wait, delete on\n"
+    "              the peers' bundle), crun, runc, bwrap; p50/p90/p99 and ratios\n"
     "  throughput  containers run to completion per second: floor, floor-ns, cold,\n"
     "              crun, pooled\n"
     "  memory      memory per idle container: cold and crun (each running\n"
@@ -125,7 +126,7 @@ static bool modes_arg(const char *arg, unsigned *mask)
             m++;
         if (m == CONTAINERV_MODE_COUNT) {
             cli_error("bench: --modes: unknown mode '%s' (floor, floor-ns, cold, cold-cli, crun, "
-                      "runc, bwrap, pooled, pooled-cli, cold-heap)", t);
+                      "runc, bwrap, pooled, pooled-cli, cold-heap, oci)", t);
             return false;
         }
         *mask |= 1u << m;
