@@ -115,6 +115,7 @@ struct oci_state {
     pid_t runtime_pid;     /* the create that is still making it */
     int64_t runtime_start;
     bool creating, started;
+    unsigned hooks;        /* 1 << enum oci_hook_kind of the hooks the config has */
     char bundle[PATH_MAX];
     char created[40];      /* RFC 3339 */
     json_t *annotations;   /* owned */
@@ -218,10 +219,11 @@ static int state_save(const struct oci_ctx *x, const struct oci_state *st)
     char path[PATH_MAX];
     if (state_path(x, st->id, "state.json", path, sizeof(path)) < 0)
         return -ENAMETOOLONG;
-    json_t *j = json_pack("{s:s,s:i,s:I,s:i,s:I,s:b,s:b,s:s,s:s,s:O}", "id", st->id, "pid", (int)st->pid,
+    json_t *j = json_pack("{s:s,s:i,s:I,s:i,s:I,s:b,s:b,s:i,s:s,s:s,s:O}", "id", st->id, "pid", (int)st->pid,
                           "start_time", (json_int_t)st->start_time, "runtime_pid", (int)st->runtime_pid,
                           "runtime_start", (json_int_t)st->runtime_start, "creating", st->creating, "started",
-                          st->started, "bundle", st->bundle, "created", st->created, "annotations",
+                          st->started, "hooks", (int)st->hooks, "bundle", st->bundle, "created", st->created,
+                          "annotations",
                           st->annotations ? st->annotations : json_object());
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -254,11 +256,11 @@ static int state_load(const struct oci_ctx *x, const char *id, struct oci_state 
     free(text);
     json_t *ann = NULL;
     const char *bundle = NULL, *created = NULL;
-    int pid = 0, rpid = 0, creating = 0, started = 0;
+    int pid = 0, rpid = 0, creating = 0, started = 0, hooks = 0;
     json_int_t start = -1, rstart = -1;
-    if (!j || json_unpack(j, "{s:i,s:I,s:i,s:I,s:b,s:b,s:s,s:s,s?o}", "pid", &pid, "start_time", &start,
+    if (!j || json_unpack(j, "{s:i,s:I,s:i,s:I,s:b,s:b,s:i,s:s,s:s,s?o}", "pid", &pid, "start_time", &start,
                           "runtime_pid", &rpid, "runtime_start", &rstart, "creating", &creating, "started", &started,
-                          "bundle", &bundle, "created", &created, "annotations", &ann) < 0) {
+                          "hooks", &hooks, "bundle", &bundle, "created", &created, "annotations", &ann) < 0) {
         json_decref(j);
         return -EBADMSG;
     }
@@ -269,6 +271,7 @@ static int state_load(const struct oci_ctx *x, const char *id, struct oci_state 
     st->runtime_start = rstart;
     st->creating = creating;
     st->started = started;
+    st->hooks = (unsigned)hooks;
     snprintf(st->bundle, sizeof(st->bundle), "%s", bundle);
     snprintf(st->created, sizeof(st->created), "%s", created);
     st->annotations = ann ? json_incref(ann) : NULL;
@@ -296,15 +299,22 @@ static bool frozen(const char *id)
     return v2 ? buf[0] == '1' : !strncmp(buf, "FROZEN", 6) || !strncmp(buf, "FREEZING", 8);
 }
 
-static enum oci_status status_of(const struct oci_state *st)
+/* paused: whether to look at the freezer (it costs the cgroup probe: a
+ * read of /proc/self/mountinfo), for the verbs that tell paused apart */
+static enum oci_status status_of_ex(const struct oci_state *st, bool paused)
 {
     if (st->creating)
         return pid_is(st->runtime_pid, st->runtime_start) ? ST_CREATING : ST_STOPPED;
     if (!pid_is(st->pid, st->start_time))
         return ST_STOPPED;
-    if (frozen(st->id))
+    if (paused && frozen(st->id))
         return ST_PAUSED;
     return st->started ? ST_RUNNING : ST_CREATED;
+}
+
+static enum oci_status status_of(const struct oci_state *st)
+{
+    return status_of_ex(st, true);
 }
 
 /* The runtime-spec's state, as `state` prints it and hooks read it. */
@@ -648,8 +658,10 @@ static int do_create(const struct oci_ctx *x, const struct create_args *a, struc
         oci_error(x, "--console-socket given but process.terminal is false");
         goto fail;
     }
+    oci_debug(x, "create: config.json read and parsed: %.0f us", (double)(cv_now_ns() - x->t0) / 1e3);
     if (oci_build(x, &spec, bundle, &b) < 0)
         goto fail;
+    oci_debug(x, "create: options and process built (seccomp compiled): %.0f us", (double)(cv_now_ns() - x->t0) / 1e3);
     if (state_path(x, a->id, "config.json", path, sizeof(path)) < 0 || write_atomic(path, text, 0600) < 0) {
         oci_error(x, "cannot keep the config of '%s': %s", a->id, strerror(errno));
         goto fail;
@@ -658,6 +670,8 @@ static int do_create(const struct oci_ctx *x, const struct create_args *a, struc
     snprintf(st.bundle, sizeof(st.bundle), "%s", bundle);
     now_rfc3339(st.created, sizeof(st.created));
     st.annotations = spec.annotations ? json_incref(spec.annotations) : NULL;
+    for (int k = 0; k < OCI_HOOK_KINDS; k++)
+        st.hooks |= spec.n_hooks[k] ? 1u << k : 0;
     st.creating = true;
     st.runtime_pid = getpid();
     st.runtime_start = start_time_of(getpid(), NULL);
@@ -671,6 +685,7 @@ static int do_create(const struct oci_ctx *x, const struct create_args *a, struc
         lib_error(x, &e, r);
         goto fail;
     }
+    oci_debug(x, "create: container created: %.0f us", (double)(cv_now_ns() - x->t0) / 1e3);
     int extra[8];
     for (unsigned i = 0; i < a->preserve_fds; i++)
         extra[i] = 3 + (int)i;
@@ -686,6 +701,7 @@ static int do_create(const struct oci_ctx *x, const struct create_args *a, struc
         lib_error(x, &e, r);
         goto fail;
     }
+    oci_debug(x, "create: main process prepared: %.0f us", (double)(cv_now_ns() - x->t0) / 1e3);
     if (master >= 0 && oci_send_console(x, a->console_socket, master) < 0)
         goto fail;
     st.pid = containerv_init_pid(c);
@@ -716,6 +732,7 @@ static int do_create(const struct oci_ctx *x, const struct create_args *a, struc
         goto fail;
     if (a->pid_file && oci_write_pid_file(x, a->pid_file, st.pid) < 0)
         goto fail;
+    oci_debug(x, "create: inside, hooks, pid file: %.0f us", (double)(cv_now_ns() - x->t0) / 1e3);
     st.creating = false;
     st.runtime_pid = 0;
     st.runtime_start = -1;
@@ -781,6 +798,7 @@ static int start_container(const struct oci_ctx *x, const char *id, struct oci_s
         return OCI_EXIT;
     }
     containerv_release(c);
+    oci_debug(x, "start: the process runs: %.0f us", (double)(cv_now_ns() - x->t0) / 1e3);
     st->started = true;
     if (state_save(x, st) < 0) {
         oci_error(x, "cannot write the state of '%s'", id);
@@ -857,14 +875,17 @@ static int cmd_oci_start(const struct oci_ctx *x, int argc, char **argv)
     struct oci_state st;
     if (load_or_fail(x, id, &st) < 0)
         return OCI_EXIT;
-    enum oci_status s = status_of(&st);
+    enum oci_status s = status_of(&st); /* paused too: a frozen init would never answer */
     if (s != ST_CREATED) {
         oci_error(x, "cannot start a container that is %s: %s", status_names[s], id);
         state_free(&st);
         return OCI_EXIT;
     }
     struct oci_spec spec;
-    rc = oci_load_config(x, id, &spec) < 0 ? OCI_EXIT : start_container(x, id, &st, &spec);
+    memset(&spec, 0, sizeof(spec));
+    /* the stored config only for its hooks */
+    bool need = st.hooks & ((1u << OCI_HOOK_START_CONTAINER) | (1u << OCI_HOOK_POSTSTART));
+    rc = need && oci_load_config(x, id, &spec) < 0 ? OCI_EXIT : start_container(x, id, &st, &spec);
     oci_spec_free(&spec);
     state_free(&st);
     return rc;
@@ -1003,7 +1024,7 @@ static int cmd_oci_kill(const struct oci_ctx *x, int argc, char **argv)
     struct oci_state st;
     if (load_or_fail(x, id, &st) < 0)
         return OCI_EXIT;
-    enum oci_status s = status_of(&st);
+    enum oci_status s = status_of_ex(&st, false); /* a paused one takes signals too */
     if (s == ST_STOPPED || s == ST_CREATING) {
         oci_error(x, "container not running: %s", id);
         state_free(&st);
@@ -1062,7 +1083,7 @@ static int delete_container(const struct oci_ctx *x, const char *id, bool force)
         oci_error(x, "container '%s': its state in '%s' is broken", id, x->root);
         return OCI_EXIT;
     }
-    enum oci_status s = status_of(&st);
+    enum oci_status s = status_of_ex(&st, st.started); /* a created one goes without --force, paused or not */
     if ((s == ST_RUNNING || s == ST_PAUSED || s == ST_CREATING) && !force) {
         oci_error(x, "cannot delete container %s that is not stopped: %s", id, status_names[s]);
         state_free(&st);
@@ -1072,6 +1093,7 @@ static int delete_container(const struct oci_ctx *x, const char *id, bool force)
         state_free(&st);
         return OCI_EXIT;
     }
+    oci_debug(x, "delete: stopped: %.0f us", (double)(cv_now_ns() - x->t0) / 1e3);
     struct containerv_error e;
     r = containerv_remove(x->lib_dir, id, &e);
     for (int i = 0; r == -EBUSY && i < 200; i++) { /* its zombie, until its parent reaps it */
@@ -1085,7 +1107,8 @@ static int delete_container(const struct oci_ctx *x, const char *id, bool force)
         return OCI_EXIT;
     }
     struct oci_spec spec;
-    if (oci_load_config(x, id, &spec) == 0) {
+    memset(&spec, 0, sizeof(spec));
+    if ((st.hooks & (1u << OCI_HOOK_POSTSTOP)) && oci_load_config(x, id, &spec) == 0) {
         char *hs = state_json(&st, ST_STOPPED, false);
         if (hs)
             oci_run_hooks(x, &spec, OCI_HOOK_POSTSTOP, hs, -1);
@@ -1094,6 +1117,7 @@ static int delete_container(const struct oci_ctx *x, const char *id, bool force)
     oci_spec_free(&spec);
     remove_state_dir(x, id);
     state_free(&st);
+    oci_debug(x, "delete: removed: %.0f us", (double)(cv_now_ns() - x->t0) / 1e3);
     return 0;
 }
 
@@ -1123,7 +1147,9 @@ static int cmd_oci_run(const struct oci_ctx *x, int argc, char **argv)
     struct oci_spec spec;
     memset(&spec, 0, sizeof(spec));
     rc = OCI_EXIT;
-    if (state_load(x, a.id, &st) == 0 && oci_load_config(x, a.id, &spec) == 0)
+    if (state_load(x, a.id, &st) == 0 &&
+        (!(st.hooks & ((1u << OCI_HOOK_START_CONTAINER) | (1u << OCI_HOOK_POSTSTART))) ||
+         oci_load_config(x, a.id, &spec) == 0))
         rc = start_container(x, a.id, &st, &spec);
     oci_spec_free(&spec);
     if (rc != 0 || a.detach) {
@@ -1553,6 +1579,7 @@ int cli_oci_main(int argc, char **argv)
         return -1;
     static struct oci_ctx x;
     x.root = OCI_DEFAULT_ROOT;
+    x.t0 = cv_now_ns();
     /* the global flags */
     for (int i = 1; i < verb_at; i++) {
         const char *a = argv[i], *v = NULL;

@@ -15,6 +15,7 @@ struct oci_ctx {
     const char *log;    /* --log FILE, or NULL */
     bool log_json;      /* --log-format json */
     bool debug;
+    uint64_t t0; /* when the command started (CLOCK_MONOTONIC), for --debug */
 };
 
 /* One line: "containerv: <msg>" on stderr, and in the --log file as text
@@ -28,6 +29,7 @@ struct oci_build {
     struct containerv_options *opts;
     struct containerv_main_process main;
     struct sock_filter *filter;
+    bool filter_cached; /* from <root>/seccomp/, not compiled now */
     /* what is done inside the container after create (oci_inside) */
     bool inside;
 };

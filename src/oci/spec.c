@@ -621,6 +621,67 @@ static int parse_linux(struct parse *p, json_t *l)
     return 0;
 }
 
+/* jansson's integers are int64: the unsigned 64-bit numbers of a config
+ * (seccomp argument values and masks, RLIM_INFINITY) above INT64_MAX are
+ * rewritten as the int64 of the same bits, which the readers of those
+ * fields cast back; a signed field with such a number is out of its range
+ * and refused. NULL when nothing needs it (or out of memory: the parse then
+ * names the number). */
+static char *fix_u64(const char *text, size_t len, size_t *out_len)
+{
+    char *out = NULL;
+    size_t o = 0, copied = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+            continue;
+        }
+        if (c < '0' || c > '9' ||
+            (i > 0 && ((text[i - 1] >= '0' && text[i - 1] <= '9') || text[i - 1] == '-' || text[i - 1] == '.')))
+            continue;
+        size_t j = i;
+        while (j < len && text[j] >= '0' && text[j] <= '9')
+            j++;
+        bool frac = j < len && (text[j] == '.' || text[j] == 'e' || text[j] == 'E');
+        if (j - i < 19 || j - i > 20 || frac) {
+            i = j - 1;
+            continue;
+        }
+        char num[24];
+        memcpy(num, text + i, j - i);
+        num[j - i] = '\0';
+        errno = 0;
+        unsigned long long v = strtoull(num, NULL, 10);
+        if (errno || v <= (unsigned long long)INT64_MAX) {
+            i = j - 1;
+            continue;
+        }
+        if (!out && !(out = malloc(len + 1))) /* "-N" is never longer than the number it replaces */
+            return NULL;
+        memcpy(out + o, text + copied, i - copied);
+        o += i - copied;
+        o += (size_t)snprintf(out + o, 24, "%lld", (long long)v);
+        copied = j;
+        i = j - 1;
+    }
+    if (!out)
+        return NULL;
+    memcpy(out + o, text + copied, len - copied);
+    o += len - copied;
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
 int oci_spec_parse(const char *text, size_t len, struct oci_spec *s, char *err, size_t errlen)
 {
     struct parse p = {.s = s, .err = err, .errlen = errlen};
@@ -628,7 +689,11 @@ int oci_spec_parse(const char *text, size_t len, struct oci_spec *s, char *err, 
     memset(s, 0, sizeof(*s));
     s->cpu_quota = -1;
     err[0] = '\0';
-    s->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    size_t fixed_len = 0;
+    char *fixed = fix_u64(text, len, &fixed_len);
+    s->root = fixed ? json_loadb(fixed, fixed_len, JSON_REJECT_DUPLICATES, &je)
+                    : json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    free(fixed);
     if (!s->root)
         return bad(&p, "not valid JSON: %s (line %d)", je.text, je.line);
     if (!json_is_object(s->root))

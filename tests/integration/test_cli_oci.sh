@@ -31,7 +31,7 @@ make_bundle() {
 # edit DIR JQ-FILTER: change the bundle's config
 edit() { jq "$2" "$1/config.json" >"$1/c" && mv "$1/c" "$1/config.json"; }
 state_of() { oci state "$1" 2>/dev/null | jq -r .status; }
-oci_left() { ls -A "$ROOT" 2>/dev/null | grep -v '^lib$' | tr '\n' ' '; ls -A "$ROOT/lib" 2>/dev/null | tr '\n' ' '; }
+oci_left() { ls -A "$ROOT" 2>/dev/null | grep -v -e '^lib$' -e '^seccomp$' | tr '\n' ' '; ls -A "$ROOT/lib" 2>/dev/null | tr '\n' ' '; }
 
 echo "TAP version 13"
 

@@ -59,7 +59,7 @@ like "$(c task ls)" "STOPPED" "task kill: STOPPED"
 c task rm "${PFX}b" >/dev/null
 c container rm "${PFX}b" >/dev/null
 is "$(c task ls -q | wc -l)" 0 "no task left"
-is "$(ls -A "$T/oci/default" 2>/dev/null | grep -v '^lib$')$(ls -A "$T/oci/default/lib" 2>/dev/null)" "" \
+is "$(ls -A "$T/oci/default" 2>/dev/null | grep -v -e '^lib$' -e '^seccomp$')$(ls -A "$T/oci/default/lib" 2>/dev/null)" "" \
   "nothing left in containerv's root"
 kill "$CTD"
 wait "$CTD" 2>/dev/null

@@ -95,7 +95,7 @@ pm stop -t 1 "$CID" >/dev/null 2>&1
 is "$(pm inspect --format '{{.State.Status}}' "$CID")" exited "stop: exited"
 pm rm "$CID" >/dev/null
 is "$(pm ps -a -q | wc -l)" 0 "no containers left in podman"
-is "$(ls -A "$ROOT" 2>/dev/null | grep -v '^lib$')$(ls -A "$ROOT/lib" 2>/dev/null)" "" \
+is "$(ls -A "$ROOT" 2>/dev/null | grep -v -e '^lib$' -e '^seccomp$')$(ls -A "$ROOT/lib" 2>/dev/null)" "" \
   "nothing left in containerv's --root"
 is "$(pgrep -f -- "$T" | tr '\n' ' ')" "" "no process of this test's podman is left (conmon, the container)"
 pm rmi -a -f >/dev/null 2>&1
