@@ -861,20 +861,30 @@ static int load_or_fail(const struct oci_ctx *x, const char *id, struct oci_stat
     return r;
 }
 
+/* The common start of a verb on one container: its flags (-h and extra),
+ * the id (and at most max_extra operands after it), its state. -1 to go on
+ * with *st loaded (the id is argv[optind]), else the exit code. */
+static int open_verb(const struct oci_ctx *x, const char *verb, const char *usage, int argc, char **argv,
+                     const char *shortopts, const struct option *extra, int *flags, int max_extra, struct oci_state *st)
+{
+    int rc = simple_opts(verb, usage, argc, argv, shortopts, extra, flags);
+    if (rc >= 0)
+        return rc;
+    if (need_id(x, verb, argc, argv, max_extra) < 0 || load_or_fail(x, argv[optind], st) < 0)
+        return OCI_EXIT;
+    return -1;
+}
+
 static const char start_usage[] = "Usage: containerv start ID\n\nStart the process of a created container.\n\n"
                                   "  -h, --help   show this help\n";
 
 static int cmd_oci_start(const struct oci_ctx *x, int argc, char **argv)
 {
-    int flags = 0, rc = simple_opts("start", start_usage, argc, argv, "+:h", NULL, &flags);
+    struct oci_state st;
+    int flags = 0, rc = open_verb(x, "start", start_usage, argc, argv, "+:h", NULL, &flags, 0, &st);
     if (rc >= 0)
         return rc;
-    if (need_id(x, "start", argc, argv, 0) < 0)
-        return OCI_EXIT;
     const char *id = argv[optind];
-    struct oci_state st;
-    if (load_or_fail(x, id, &st) < 0)
-        return OCI_EXIT;
     enum oci_status s = status_of(&st); /* paused too: a frozen init would never answer */
     if (s != ST_CREATED) {
         oci_error(x, "cannot start a container that is %s: %s", status_names[s], id);
@@ -898,14 +908,10 @@ static const char state_usage[] = "Usage: containerv state ID\n\nPrint the OCI s
 
 static int cmd_oci_state(const struct oci_ctx *x, int argc, char **argv)
 {
-    int flags = 0, rc = simple_opts("state", state_usage, argc, argv, "+:h", NULL, &flags);
+    struct oci_state st;
+    int flags = 0, rc = open_verb(x, "state", state_usage, argc, argv, "+:h", NULL, &flags, 0, &st);
     if (rc >= 0)
         return rc;
-    if (need_id(x, "state", argc, argv, 0) < 0)
-        return OCI_EXIT;
-    struct oci_state st;
-    if (load_or_fail(x, argv[optind], &st) < 0)
-        return OCI_EXIT;
     char *text = state_json(&st, status_of(&st), true);
     state_free(&st);
     if (!text) {
@@ -1010,20 +1016,17 @@ static const char kill_usage[] =
 static int cmd_oci_kill(const struct oci_ctx *x, int argc, char **argv)
 {
     static const struct option extra[] = {{"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
-    int flags = 0, rc = simple_opts("kill", kill_usage, argc, argv, "+:ah", extra, &flags);
+    struct oci_state st;
+    int flags = 0, rc = open_verb(x, "kill", kill_usage, argc, argv, "+:ah", extra, &flags, 1, &st);
     if (rc >= 0)
         return rc;
-    if (need_id(x, "kill", argc, argv, 1) < 0)
-        return OCI_EXIT;
     const char *id = argv[optind];
     int sig = optind + 1 < argc ? parse_signal(argv[optind + 1]) : SIGTERM;
     if (sig < 0) {
         oci_error(x, "kill: unknown signal '%s'", argv[optind + 1]);
+        state_free(&st);
         return OCI_EXIT;
     }
-    struct oci_state st;
-    if (load_or_fail(x, id, &st) < 0)
-        return OCI_EXIT;
     enum oci_status s = status_of_ex(&st, false); /* a paused one takes signals too */
     if (s == ST_STOPPED || s == ST_CREATING) {
         oci_error(x, "container not running: %s", id);
@@ -1219,15 +1222,11 @@ static const char resume_usage[] = "Usage: containerv resume ID\n\nThaw a paused
 
 static int pause_resume(const struct oci_ctx *x, int argc, char **argv, bool on)
 {
-    int flags = 0, rc = simple_opts(on ? "pause" : "resume", on ? pause_usage : resume_usage, argc, argv, "+:h", NULL,
-                                    &flags);
+    struct oci_state st;
+    int flags = 0, rc = open_verb(x, on ? "pause" : "resume", on ? pause_usage : resume_usage, argc, argv, "+:h",
+                                  NULL, &flags, 0, &st);
     if (rc >= 0)
         return rc;
-    if (need_id(x, on ? "pause" : "resume", argc, argv, 0) < 0)
-        return OCI_EXIT;
-    struct oci_state st;
-    if (load_or_fail(x, argv[optind], &st) < 0)
-        return OCI_EXIT;
     enum oci_status s = status_of(&st);
     state_free(&st);
     if (on ? s != ST_RUNNING && s != ST_CREATED : s != ST_PAUSED) {

@@ -187,6 +187,64 @@ static int main_error(const struct cv_main_reply *rep, const char *id, struct co
     return cv_error(err, rep->error, step, "container '%s'%s%s", id, rep->what[0] ? ": " : "", rep->what);
 }
 
+/* PREPARE on sock (the init's control connection, or an entering init
+ * program's socket): the request with a fresh answer connection, the stdio
+ * and extra fds; the answer checked. 0 with *master (a tty's, or -1). */
+static int send_prepare(int sock, struct cv_main_req *req, size_t len, const struct containerv_main_process *p,
+                        const char *id, int *master, struct containerv_error *err)
+{
+    int sp[2];
+    *master = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return cv_error(err, errno, "main", "socketpair");
+    int fds[4 + CV_MAIN_MAX_FDS] = {sp[1]}, nfds = 1;
+    const int io[3] = {p->stdin_fd, p->stdout_fd, p->stderr_fd};
+    for (int i = 0; i < 3 && !p->tty; i++)
+        if (io[i] >= 0) {
+            req->flags |= CV_MAIN_STDIN << i;
+            fds[nfds++] = io[i];
+        }
+    req->n_fds = (uint32_t)p->n_extra_fds;
+    for (int i = 0; i < p->n_extra_fds; i++)
+        fds[nfds++] = p->extra_fds[i];
+    cv_cleanup_fd int conn = sp[0];
+    int r = cv_send_fds(sock, req, len, fds, nfds);
+    close(sp[1]);
+    if (r < 0)
+        return cv_error(err, -r, "main", "sending the process of '%s'", id);
+    struct cv_main_reply rep;
+    r = read_reply(conn, CV_MSG_PREPARED, &rep, master);
+    if (r != 0)
+        return cv_error(err, r > 0 ? EPIPE : -r, "main", "no answer for the process of '%s'", id);
+    if (rep.error)
+        return main_error(&rep, id, err);
+    if (p->tty && *master < 0)
+        return cv_error_plain(err, EPROTO, "main.tty", "no terminal came for the process of '%s'", id);
+    return 0;
+}
+
+/* START on sock: 0 once the connection closed with the exec. */
+static int send_start(int sock, const char *id, struct containerv_error *err)
+{
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return cv_error(err, errno, "start", "socketpair");
+    struct cv_start_req req = {.type = CV_MSG_START};
+    int r = cv_send_fds(sock, &req, sizeof(req), &sp[1], 1);
+    close(sp[1]);
+    cv_cleanup_fd int conn = sp[0];
+    if (r < 0)
+        return cv_error(err, -r, "start", "sending start for '%s'", id);
+    struct cv_main_reply rep;
+    int fd = -1;
+    r = read_reply(conn, CV_MSG_START_FAILED, &rep, &fd);
+    if (r == 1) /* the connection closed with the exec */
+        return 0;
+    if (r < 0)
+        return cv_error(err, -r, "start", "no answer for the process of '%s'", id);
+    return main_error(&rep, id, err);
+}
+
 int containerv_prepare_main(struct containerv_container *c, const struct containerv_main_process *p,
                             struct containerv_error *err)
 {
@@ -202,33 +260,9 @@ int containerv_prepare_main(struct containerv_container *c, const struct contain
     cv_cleanup_free struct cv_main_req *req = build(c, p, &len, err);
     if (!req)
         return -err->code;
-    int sp[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-        return cv_error(err, errno, "main", "socketpair");
-    int fds[4 + CV_MAIN_MAX_FDS] = {sp[1]}, nfds = 1;
-    const int io[3] = {p->stdin_fd, p->stdout_fd, p->stderr_fd};
-    for (int i = 0; i < 3 && !p->tty; i++)
-        if (io[i] >= 0) {
-            req->flags |= CV_MAIN_STDIN << i;
-            fds[nfds++] = io[i];
-        }
-    req->n_fds = (uint32_t)p->n_extra_fds;
-    for (int i = 0; i < p->n_extra_fds; i++)
-        fds[nfds++] = p->extra_fds[i];
-    cv_cleanup_fd int conn = sp[0];
-    r = cv_send_fds(c->ctl_fd, req, len, fds, nfds);
-    close(sp[1]);
-    if (r < 0)
-        return cv_error(err, -r, "main", "sending the process to the init of '%s'", c->id);
-    struct cv_main_reply rep;
     int master = -1;
-    r = read_reply(conn, CV_MSG_PREPARED, &rep, &master);
-    if (r != 0)
-        return cv_error(err, r > 0 ? EPIPE : -r, "main", "no answer from the init of '%s'", c->id);
-    if (rep.error)
-        return main_error(&rep, c->id, err);
-    if (p->tty && master < 0)
-        return cv_error_plain(err, EPROTO, "main.tty", "the init of '%s' sent no terminal", c->id);
+    if ((r = send_prepare(c->ctl_fd, req, len, p, c->id, &master, err)) < 0)
+        return r;
     /* the state says so: once the main process replaces the init (and
      * the init's lock goes with it), its pid tells whether it runs */
     c->has_main = true;
@@ -251,23 +285,7 @@ int containerv_start_main(struct containerv_container *c, struct containerv_erro
         return cv_error_plain(err, EINVAL, "start", "no container given");
     if (c->ctl_fd < 0)
         return cv_error_plain(err, ENOTCONN, "start", "container '%s' has no control connection", c->id);
-    int sp[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-        return cv_error(err, errno, "start", "socketpair");
-    struct cv_start_req req = {.type = CV_MSG_START};
-    int r = cv_send_fds(c->ctl_fd, &req, sizeof(req), &sp[1], 1);
-    close(sp[1]);
-    cv_cleanup_fd int conn = sp[0];
-    if (r < 0)
-        return cv_error(err, -r, "start", "sending start to the init of '%s'", c->id);
-    struct cv_main_reply rep;
-    int fd = -1;
-    r = read_reply(conn, CV_MSG_START_FAILED, &rep, &fd);
-    if (r == 1) /* the connection closed with the exec */
-        return 0;
-    if (r < 0)
-        return cv_error(err, -r, "start", "no answer from the init of '%s'", c->id);
-    return main_error(&rep, c->id, err);
+    return send_start(c->ctl_fd, c->id, err);
 }
 
 /* ------------------------------------------------------------ enter */
@@ -411,54 +429,10 @@ int containerv_enter(const char *runtime_dir, const char *id, const struct conta
     }
     c2 = msg[0];
     /* the process: prepared and started as a main process is */
-    int fds[4 + CV_MAIN_MAX_FDS], nfds = 1, conn[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, conn) < 0) {
-        r = cv_error(err, errno, "enter", "socketpair");
-        goto out;
-    }
-    fds[0] = conn[1];
-    const int io[3] = {p->stdin_fd, p->stdout_fd, p->stderr_fd};
-    for (int i = 0; i < 3 && !p->tty; i++)
-        if (io[i] >= 0) {
-            req->flags |= CV_MAIN_STDIN << i;
-            fds[nfds++] = io[i];
-        }
-    req->n_fds = (uint32_t)p->n_extra_fds;
-    for (int i = 0; i < p->n_extra_fds; i++)
-        fds[nfds++] = p->extra_fds[i];
-    r = cv_send_fds(sp[0], req, len, fds, nfds);
-    close(conn[1]);
-    struct cv_main_reply mr;
     int master = -1;
-    if (r == 0)
-        r = read_reply(conn[0], CV_MSG_PREPARED, &mr, &master);
-    close(conn[0]);
-    if (r != 0) {
-        r = cv_error(err, r > 0 ? EPIPE : -r, "enter", "no answer from the process entering '%s'", id);
+    if ((r = send_prepare(sp[0], req, len, p, id, &master, err)) < 0)
         goto out;
-    }
-    if (mr.error) {
-        r = main_error(&mr, id, err);
-        goto out;
-    }
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, conn) < 0) {
-        r = cv_error(err, errno, "enter", "socketpair");
-        if (master >= 0)
-            close(master);
-        goto out;
-    }
-    struct cv_start_req sr = {.type = CV_MSG_START};
-    r = cv_send_fds(sp[0], &sr, sizeof(sr), &conn[1], 1);
-    close(conn[1]);
-    int none = -1;
-    if (r == 0)
-        r = read_reply(conn[0], CV_MSG_START_FAILED, &mr, &none);
-    close(conn[0]);
-    if (r == 1) {
-        r = 0;
-    } else {
-        r = r < 0 ? cv_error(err, -r, "enter", "no answer from the process entering '%s'", id)
-                  : main_error(&mr, id, err);
+    if ((r = send_start(sp[0], id, err)) < 0) {
         if (master >= 0)
             close(master);
         goto out;

@@ -317,14 +317,14 @@ static int plan_strings(const struct cv_spawn_req *req, size_t len, struct spawn
     return 0;
 }
 
-static int open_tty(const struct cv_spawn_req *req, int *master, int *slave)
+int cv_init_open_tty(unsigned short rows, unsigned short cols, int *master, int *slave)
 {
     *master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (*master < 0)
         return -errno;
     int unlock = 0;
-    struct winsize ws = {.ws_row = req->rows, .ws_col = req->cols};
-    if (ioctl(*master, TIOCSPTLCK, &unlock) < 0 || (req->rows && ioctl(*master, TIOCSWINSZ, &ws) < 0))
+    struct winsize ws = {.ws_row = rows, .ws_col = cols};
+    if (ioctl(*master, TIOCSPTLCK, &unlock) < 0 || (rows && ioctl(*master, TIOCSWINSZ, &ws) < 0))
         return -errno;
     *slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     return *slave < 0 ? -errno : 0;
@@ -346,7 +346,7 @@ static void do_spawn(const struct cv_spawn_req *req, size_t len, int *fds, int n
 
     int r = plan_strings(req, len, &plan, argv, envp);
     if (r == 0 && (req->flags & CV_SPAWN_TTY)) {
-        r = spawn_fault(req, "spawn.tty", false) ? -EIO : open_tty(req, &master, &slave);
+        r = spawn_fault(req, "spawn.tty", false) ? -EIO : cv_init_open_tty(req->rows, req->cols, &master, &slave);
         plan.tty_slave = slave;
         if (r < 0)
             snprintf(rep.step, sizeof(rep.step), "spawn.tty");

@@ -144,19 +144,6 @@ static int find_program(const char *cwd, const char *name, const char *const *en
     }
 }
 
-static int open_tty(const struct cv_main_req *req, int *master, int *slave)
-{
-    *master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (*master < 0)
-        return -errno;
-    int unlock = 0;
-    struct winsize ws = {.ws_row = req->rows, .ws_col = req->cols};
-    if (ioctl(*master, TIOCSPTLCK, &unlock) < 0 || (req->rows && ioctl(*master, TIOCSWINSZ, &ws) < 0))
-        return -errno;
-    *slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    return *slave < 0 ? -errno : 0;
-}
-
 static void drop_prepared(void)
 {
     for (int i = 0; i < 3; i++)
@@ -227,7 +214,7 @@ void cv_main_prepare(const void *buf, size_t len, int *fds, int nfds)
     if (req->flags & CV_MAIN_TTY) {
         step = "main.tty";
         what = "/dev/ptmx";
-        if ((r = open_tty(req, &master, &m.tty_slave)) < 0)
+        if ((r = cv_init_open_tty(req->rows, req->cols, &master, &m.tty_slave)) < 0)
             goto out;
     }
     m.prepared = true;

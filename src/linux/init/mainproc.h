@@ -16,4 +16,8 @@ void cv_main_start(int reply_fd);
  * forward ends the container instead. */
 bool cv_main_pending(void);
 
+/* init.c: a new pseudo-terminal of the container's devpts (rows 0: the
+ * kernel's size); 0, or -errno with what was opened left to the caller */
+int cv_init_open_tty(unsigned short rows, unsigned short cols, int *master, int *slave);
+
 #endif
