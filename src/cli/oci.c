@@ -66,39 +66,39 @@ static void log_line(const struct oci_ctx *x, const char *level, const char *msg
     close(fd);
 }
 
-void oci_error(const struct oci_ctx *x, const char *fmt, ...)
+/* one line on stderr ("containerv: [prefix]msg") and in the --log file */
+static void say(const struct oci_ctx *x, const char *level, const char *prefix, const char *fmt, va_list ap)
 {
     char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fprintf(stderr, "containerv: %s%s\n", prefix, msg);
+    log_line(x, level, msg);
+}
+
+void oci_error(const struct oci_ctx *x, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    say(x, "error", "", fmt, ap);
     va_end(ap);
-    fprintf(stderr, "containerv: %s\n", msg);
-    log_line(x, "error", msg);
 }
 
 void oci_warn(const struct oci_ctx *x, const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    say(x, "warning", "warning: ", fmt, ap);
     va_end(ap);
-    fprintf(stderr, "containerv: warning: %s\n", msg);
-    log_line(x, "warning", msg);
 }
 
 void oci_debug(const struct oci_ctx *x, const char *fmt, ...)
 {
     if (!x || !x->debug)
         return;
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    say(x, "debug", "debug: ", fmt, ap);
     va_end(ap);
-    fprintf(stderr, "containerv: debug: %s\n", msg);
-    log_line(x, "debug", msg);
 }
 
 static void lib_error(const struct oci_ctx *x, const struct containerv_error *err, int rc)
