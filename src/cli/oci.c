@@ -219,12 +219,12 @@ static int state_save(const struct oci_ctx *x, const struct oci_state *st)
     char path[PATH_MAX];
     if (state_path(x, st->id, "state.json", path, sizeof(path)) < 0)
         return -ENAMETOOLONG;
-    json_t *j = json_pack("{s:s,s:i,s:I,s:i,s:I,s:b,s:b,s:i,s:s,s:s,s:O}", "id", st->id, "pid", (int)st->pid,
+    json_t *j = json_pack("{s:s,s:i,s:I,s:i,s:I,s:b,s:b,s:i,s:s,s:s,s:o}", "id", st->id, "pid", (int)st->pid,
                           "start_time", (json_int_t)st->start_time, "runtime_pid", (int)st->runtime_pid,
                           "runtime_start", (json_int_t)st->runtime_start, "creating", st->creating, "started",
                           st->started, "hooks", (int)st->hooks, "bundle", st->bundle, "created", st->created,
                           "annotations",
-                          st->annotations ? st->annotations : json_object());
+                          st->annotations ? json_incref(st->annotations) : json_object());
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text)
@@ -320,10 +320,10 @@ static enum oci_status status_of(const struct oci_state *st)
 /* The runtime-spec's state, as `state` prints it and hooks read it. */
 static char *state_json(const struct oci_state *st, enum oci_status status, bool pretty)
 {
-    json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:O}", "ociVersion", OCI_VERSION, "id", st->id, "status",
+    json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:o}", "ociVersion", OCI_VERSION, "id", st->id, "status",
                           status_names[status], "pid", status == ST_STOPPED ? 0 : (int)st->pid, "bundle", st->bundle,
                           "created", st->created, "owner", "", "annotations",
-                          st->annotations ? st->annotations : json_object());
+                          st->annotations ? json_incref(st->annotations) : json_object());
     char *text = j ? json_dumps(j, pretty ? JSON_INDENT(2) | JSON_PRESERVE_ORDER : JSON_COMPACT | JSON_PRESERVE_ORDER)
                    : NULL;
     json_decref(j);
