@@ -267,6 +267,7 @@ struct containerv_main_process {
     int oom_score_adj;
     const void *seccomp_filter; /* struct sock_filter[seccomp_len], loaded last; NULL: none */
     size_t seccomp_len;         /* at most 4096 */
+    int personality;            /* personality(2) (PER_LINUX32, ...); -1: unchanged */
 };
 
 /* Defaults: no argv, the container's environment, cwd and user, /dev/null

@@ -321,6 +321,7 @@ int oci_build_process(const struct oci_ctx *x, const struct oci_spec *s, struct 
     p->umask = s->has_umask ? (int)s->umask : -1;
     p->set_oom_score_adj = s->has_oom;
     p->oom_score_adj = s->oom_score_adj;
+    p->personality = s->personality;
     if (s->seccomp) {
         char err[256];
         size_t len = 0;

@@ -20,6 +20,7 @@ void containerv_main_process_init(struct containerv_main_process *p)
     p->uid = p->gid = -1;
     p->stdin_fd = p->stdout_fd = p->stderr_fd = -1;
     p->umask = -1;
+    p->personality = -1;
 }
 
 static size_t strings_size(const char *const *v, uint32_t *count)
@@ -120,6 +121,10 @@ static struct cv_main_req *build(struct containerv_container *c, const struct co
     if (p->set_oom_score_adj) {
         req->flags |= CV_MAIN_OOM;
         req->oom_score_adj = p->oom_score_adj;
+    }
+    if (p->personality >= 0) {
+        req->flags |= CV_MAIN_PERSONALITY;
+        req->personality = (uint32_t)p->personality;
     }
     if (p->n_groups) {
         req->flags |= CV_MAIN_GROUPS;

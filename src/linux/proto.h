@@ -145,6 +145,7 @@ enum cv_main_flags {
     CV_MAIN_UMASK = 1u << 6,
     CV_MAIN_OOM = 1u << 7,   /* oom_score_adj */
     CV_MAIN_GROUPS = 1u << 8, /* set the supplementary groups to groups[] (else none) */
+    CV_MAIN_PERSONALITY = 1u << 9, /* personality(2) to the value in personality */
 };
 
 enum cv_cap_set { CV_CAP_BOUNDING, CV_CAP_EFFECTIVE, CV_CAP_PERMITTED, CV_CAP_INHERITABLE, CV_CAP_AMBIENT, CV_CAP_SETS };
@@ -166,6 +167,7 @@ struct cv_main_req {
     uint32_t umask;
     struct cv_main_rlimit rlimits[CV_MAIN_MAX_RLIMITS];
     int32_t oom_score_adj;
+    uint32_t personality;
     uint32_t n_fds;
     uint32_t seccomp_len; /* instructions (struct sock_filter, 8 bytes each) at the end of strings */
     uint32_t argc, envc;

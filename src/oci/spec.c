@@ -614,7 +614,17 @@ static int parse_linux(struct parse *p, json_t *l)
     s->seccomp = get(l, "seccomp");
     if (s->seccomp && !json_is_object(s->seccomp))
         return bad(p, "linux.seccomp: expected an object");
-    static const char *const refused[] = {"intelRdt", "personality", "timeOffsets", "memoryPolicy", NULL};
+    json_t *pers = get(l, "personality");
+    if (pers) {
+        const char *domain = json_string_value(get(pers, "domain"));
+        json_t *flags = get(pers, "flags");
+        if (!json_is_object(pers) || !domain || (strcmp(domain, "LINUX") && strcmp(domain, "LINUX32")))
+            return bad(p, "linux.personality.domain: want LINUX or LINUX32");
+        if (flags && (!json_is_array(flags) || json_array_size(flags)))
+            return bad(p, "linux.personality.flags: not supported");
+        s->personality = strcmp(domain, "LINUX") ? 0x0008 /* PER_LINUX32 */ : 0 /* PER_LINUX */;
+    }
+    static const char *const refused[] = {"intelRdt", "timeOffsets", "memoryPolicy", NULL};
     for (int i = 0; refused[i]; i++)
         if (get(l, refused[i]))
             s->unsupported = refused[i];
@@ -688,6 +698,7 @@ int oci_spec_parse(const char *text, size_t len, struct oci_spec *s, char *err, 
     json_error_t je;
     memset(s, 0, sizeof(*s));
     s->cpu_quota = -1;
+    s->personality = -1;
     err[0] = '\0';
     size_t fixed_len = 0;
     char *fixed = fix_u64(text, len, &fixed_len);

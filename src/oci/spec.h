@@ -107,6 +107,7 @@ struct oci_spec {
     int64_t pids_limit;
     json_t *devices;   /* linux.devices (nodes), or NULL */
     json_t *seccomp;   /* linux.seccomp, or NULL */
+    int personality;   /* linux.personality as personality(2)'s value, -1 when not given */
     json_t *annotations;
     size_t n_unknown_caps; /* names the kernel has no number for: ignored, as runc does */
     const char *unknown_cap;

@@ -192,6 +192,10 @@ is "${L[2]}" 512 "process.rlimits"
 is "${L[3]}" 0000000000000020 "process.capabilities: CAP_KILL only (ambient: a non-root user keeps it across exec)"
 is "${L[4]}" 1 "noNewPrivileges"
 is "${L[5]}" refused "linux.seccomp: mkdir gets EPERM"
+edit "$B4" '.process.args = ["/bin/uname", "-m"] | del(.linux.seccomp) | .linux.personality = {"domain": "LINUX32"}'
+newid
+capture oci run --bundle "$B4" "$ID"
+is "$OUT" i686 "linux.personality LINUX32: uname -m says i686"
 no_leaks "process settings"
 
 # ------------------------------------------------------------ hooks

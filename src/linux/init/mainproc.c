@@ -425,6 +425,8 @@ void cv_main_start(int reply_fd)
     MAIN_STEP("main.rlimit", what, set_rlimits(req, what, sizeof(what)));
     if (req->flags & CV_MAIN_OOM)
         MAIN_STEP("main.oom_score_adj", "/proc/self/oom_score_adj", set_oom(req->oom_score_adj));
+    if (req->flags & CV_MAIN_PERSONALITY)
+        MAIN_STEP("main.personality", "", syscall(SYS_personality, (unsigned long)req->personality) >= 0);
     MAIN_STEP("main.cwd", m.cwd, chdir(m.cwd) == 0);
     /* without no_new_privs, only a process that has CAP_SYS_ADMIN may load
      * a filter: then it goes first, as runc does */
