@@ -675,7 +675,10 @@ static char *fix_u64(const char *text, size_t len, size_t *out_len)
             i = j - 1;
             continue;
         }
-        if (!out && !(out = malloc(len + 1))) /* "-N" is never longer than the number it replaces */
+        /* "-N" is at most one character longer than the number it replaces
+         * (19 digits above INT64_MAX become 20 characters), and each such
+         * number has at least 19 */
+        if (!out && !(out = malloc(len + len / 19 + 2)))
             return NULL;
         memcpy(out + o, text + copied, i - copied);
         o += i - copied;

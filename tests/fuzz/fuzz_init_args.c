@@ -19,6 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     argv[argc] = NULL;
     struct cv_init_args a = {.fds = {-1, -1, -1, -1}};
     if (cv_init_parse_args(argc, argv, &a)) {
+        if (a.enter_fd >= 0) { /* --enter=FD alone */
+            if (a.enter_fd < 3 || argc != 2)
+                abort();
+            free(buf);
+            return 0;
+        }
         if (a.fds[0] < 3 || a.fds[1] < 3 || a.fds[2] < 3 || a.fds[3] < -1 || a.n_peers < 0 || a.n_peers > 3)
             abort();
         if (a.fault && (a.fault < buf || a.fault >= buf + size + 1))
