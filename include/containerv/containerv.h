@@ -286,7 +286,10 @@ CONTAINERV_API int containerv_start_main(struct containerv_container *c, struct 
  * then becomes p through the same steps as a main process, by the
  * container's init program (never the caller's executable inside the
  * container). *pid is its host pid; it is the caller's child (waitpid).
- * Works on containers with or without a started main process. Since 0.3. */
+ * Without set_caps it gets the capability sets and no_new_privs of the
+ * container's pid 1, and when pid 1 has a seccomp filter and p gives none,
+ * the library's default filter: never the caller's privileges. Works on
+ * containers with or without a started main process. Since 0.3. */
 CONTAINERV_API int containerv_enter(const char *runtime_dir, const char *id, const struct containerv_main_process *p,
                                     pid_t *pid, struct containerv_error *err);
 

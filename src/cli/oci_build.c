@@ -309,7 +309,7 @@ int oci_build_process(const struct oci_ctx *x, const struct oci_spec *s, struct 
     p->tty = s->terminal;
     p->rows = s->rows;
     p->cols = s->cols;
-    p->set_caps = s->has_caps;
+    p->set_caps = true; /* no capabilities in the config: none, as runc gives */
     p->caps_bounding = s->caps[0];
     p->caps_effective = s->caps[1];
     p->caps_permitted = s->caps[2];

@@ -2,12 +2,14 @@
  * containerv_start_main): the host side of proto.h's CV_MSG_PREPARE and
  * CV_MSG_START; the init's side is init/mainproc.c. */
 #include "linux.h"
+#include "security.h"
 
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -308,10 +310,12 @@ static int ns_to_enter(pid_t pid)
         char path[64];
         struct stat ours, theirs;
         snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns[i].name);
-        if (stat(path, &theirs) < 0)
-            continue;
+        if (stat(path, &theirs) < 0) /* fail closed: never a namespace of ours by mistake */
+            return -errno;
         snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i].name);
-        if (stat(path, &ours) < 0 || ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev)
+        if (stat(path, &ours) < 0)
+            return -errno;
+        if (ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev)
             flags |= ns[i].flag;
     }
     return flags;
@@ -325,6 +329,12 @@ __attribute__((noreturn)) static void go_between(int go, int report, int target,
 {
     char b;
     int32_t msg[2] = {0, 0};
+    /* before it enters anything: not dumpable (so no process of the
+     * container may ptrace it, or its child before the exec, which holds a
+     * copy of the caller's memory), and no fd of the caller's but its own */
+    syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+    int keep[5] = {go, report, target, exe, sock};
+    cv_close_except(keep, 5);
     if (read(go, &b, 1) != 1)
         _exit(1);
     if (syscall(SYS_setns, target, flags) < 0) {
@@ -334,9 +344,13 @@ __attribute__((noreturn)) static void go_between(int go, int report, int target,
         if (c2 == 0) {
             static const char *const argv[] = {"containerv-init", "--enter=3", NULL};
             static const char *const envp[] = {NULL};
-            if (dup2(sock, 3) < 0)
+            /* only the program and its socket (at 3) cross the exec */
+            int e = (int)syscall(SYS_fcntl, exe, F_DUPFD_CLOEXEC, 16);
+            if (e < 0 || (sock == 3 ? syscall(SYS_fcntl, 3, F_SETFD, 0) : dup2(sock, 3)) < 0)
                 _exit(126);
-            syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+            int keep2[2] = {3, e};
+            cv_close_except(keep2, 2);
+            syscall(SYS_execveat, e, "", argv, envp, AT_EMPTY_PATH);
             _exit(127);
         }
         if (c2 < 0)
@@ -349,13 +363,61 @@ __attribute__((noreturn)) static void go_between(int go, int report, int target,
     _exit(0);
 }
 
-int containerv_enter(const char *runtime_dir, const char *id, const struct containerv_main_process *p, pid_t *pid,
+/* What a process entering without settings of its own gets: those of the
+ * container's pid 1 (its init, or its main process), never the caller's:
+ * the five capability sets, no_new_privs, and, when pid 1 has a seccomp
+ * filter, the library's default one (the filter itself cannot be read). */
+static int inherit_pid1(pid_t pid, struct containerv_main_process *q, struct containerv_error *err)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (cv_read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+        return cv_error(err, ESRCH, "enter", "reading %s", path);
+    static const char *const keys[5] = {"CapBnd:", "CapEff:", "CapPrm:", "CapInh:", "CapAmb:"};
+    uint64_t *sets[5] = {&q->caps_bounding, &q->caps_effective, &q->caps_permitted, &q->caps_inheritable,
+                         &q->caps_ambient};
+    long nnp = -1, seccomp = -1;
+    int found = 0;
+    for (char *line = buf, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        for (int i = 0; i < 5; i++)
+            if (!strncmp(line, keys[i], strlen(keys[i]))) {
+                *sets[i] = strtoull(line + strlen(keys[i]), NULL, 16);
+                found++;
+            }
+        if (!strncmp(line, "NoNewPrivs:", 11))
+            nnp = strtol(line + 11, NULL, 10);
+        if (!strncmp(line, "Seccomp:", 8))
+            seccomp = strtol(line + 8, NULL, 10);
+    }
+    if (found != 5 || nnp < 0 || seccomp < 0)
+        return cv_error_plain(err, EPROTO, "enter", "%s lacks the capability, no_new_privs or seccomp fields", path);
+    q->set_caps = true;
+    q->no_new_privs |= nnp == 1;
+    if (seccomp != 0 && !q->seccomp_filter) {
+        const struct sock_fprog *prog;
+        int last = cv_caps_last_cap();
+        uint64_t all = last >= 63 ? ~0ull : (1ull << (last + 1)) - 1;
+        cv_seccomp_default((q->caps_bounding & all) == all, &prog, err);
+        q->seccomp_filter = prog->filter;
+        q->seccomp_len = prog->len;
+    }
+    return 0;
+}
+
+int containerv_enter(const char *runtime_dir, const char *id, const struct containerv_main_process *p_in, pid_t *pid,
                      struct containerv_error *err)
 {
+    struct containerv_main_process q;
+    const struct containerv_main_process *p = p_in;
     containerv_error_clear(err);
     if (!p || !pid)
         return cv_error_plain(err, EINVAL, "enter", "no process given");
     *pid = -1;
+    q = *p_in;
+    p = &q;
     if (!cv_valid_id(id))
         return cv_error_plain(err, EINVAL, "enter", "invalid container id '%s'", id ? id : "");
     if (!runtime_dir)
@@ -389,6 +451,8 @@ int containerv_enter(const char *runtime_dir, const char *id, const struct conta
     }
     if ((r = cv_cgroup_open(&c->cg, id, err)) < 0)
         goto out;
+    if (!q.set_caps && (r = inherit_pid1(info.init_pid, &q, err)) < 0)
+        goto out;
     if (!(req = build(c, p, &len, err))) {
         r = -err->code;
         goto out;
@@ -404,6 +468,10 @@ int containerv_enter(const char *runtime_dir, const char *id, const struct conta
         goto out;
     }
     int flags = ns_to_enter(info.init_pid);
+    if (flags < 0) {
+        r = cv_error(err, -flags, "enter", "the namespaces of container '%s'", id);
+        goto out;
+    }
     c1 = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
     if (c1 == 0)
         go_between(go[0], rep[1], target, flags, exe, sp[1]);
