@@ -722,11 +722,11 @@ static int do_create(const struct oci_ctx *x, const struct create_args *a, struc
     char *hs = state_json(&st, ST_CREATED, false);
     int hr = hs ? 0 : -1;
     if (hr == 0)
-        hr = oci_run_hooks(x, &spec, OCI_HOOK_PRESTART, hs, -1);
+        hr = oci_run_hooks(x, &spec, OCI_HOOK_PRESTART, hs, -1, a->id);
     if (hr == 0)
-        hr = oci_run_hooks(x, &spec, OCI_HOOK_CREATE_RUNTIME, hs, -1);
+        hr = oci_run_hooks(x, &spec, OCI_HOOK_CREATE_RUNTIME, hs, -1, a->id);
     if (hr == 0)
-        hr = oci_run_hooks(x, &spec, OCI_HOOK_CREATE_CONTAINER, hs, pidfd);
+        hr = oci_run_hooks(x, &spec, OCI_HOOK_CREATE_CONTAINER, hs, pidfd, a->id);
     free(hs);
     if (hr < 0)
         goto fail;
@@ -784,7 +784,7 @@ static int start_container(const struct oci_ctx *x, const char *id, struct oci_s
         return OCI_EXIT;
     }
     char *hs = state_json(st, ST_CREATED, false);
-    int r = hs ? oci_run_hooks(x, spec, OCI_HOOK_START_CONTAINER, hs, pidfd) : -1;
+    int r = hs ? oci_run_hooks(x, spec, OCI_HOOK_START_CONTAINER, hs, pidfd, id) : -1;
     free(hs);
     close(pidfd);
     if (r < 0)
@@ -806,7 +806,7 @@ static int start_container(const struct oci_ctx *x, const char *id, struct oci_s
     }
     hs = state_json(st, ST_RUNNING, false);
     if (hs)
-        oci_run_hooks(x, spec, OCI_HOOK_POSTSTART, hs, -1);
+        oci_run_hooks(x, spec, OCI_HOOK_POSTSTART, hs, -1, id);
     free(hs);
     return 0;
 }
@@ -1114,7 +1114,7 @@ static int delete_container(const struct oci_ctx *x, const char *id, bool force)
     if ((st.hooks & (1u << OCI_HOOK_POSTSTOP)) && oci_load_config(x, id, &spec) == 0) {
         char *hs = state_json(&st, ST_STOPPED, false);
         if (hs)
-            oci_run_hooks(x, &spec, OCI_HOOK_POSTSTOP, hs, -1);
+            oci_run_hooks(x, &spec, OCI_HOOK_POSTSTOP, hs, -1, id);
         free(hs);
     }
     oci_spec_free(&spec);

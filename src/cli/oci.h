@@ -47,12 +47,12 @@ int oci_build_process(const struct oci_ctx *x, const struct oci_spec *s, struct 
  * -1 after an error line. */
 int oci_inside(const struct oci_ctx *x, const struct oci_spec *s, const char *rootfs, int pidfd);
 
-/* oci_hooks.c: run the hooks of a kind with the state JSON on stdin; in the
- * container's namespaces when pidfd >= 0 (createContainer from the host's
- * path, startContainer from the container's). 0, or -1 after an error line
- * (the first failing hook stops the others). */
+/* oci_hooks.c: run the hooks of a kind with the state JSON on stdin: on the
+ * host (createContainer: in the network, ipc and uts namespaces of pidfd's
+ * container), startContainer in container id as one of its processes. 0,
+ * or -1 after an error line (the first failing hook stops the others). */
 int oci_run_hooks(const struct oci_ctx *x, const struct oci_spec *s, enum oci_hook_kind kind, const char *state,
-                  int pidfd);
+                  int pidfd, const char *id);
 
 /* oci.c */
 /* The config a container was created with (<root>/<id>/config.json). */

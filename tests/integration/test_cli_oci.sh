@@ -208,14 +208,19 @@ cat > "$T/hook.\$1"
 EOF
 chmod 755 "$T/hook.sh"
 jq --arg h "$T/hook.sh" '.hooks = {"createRuntime": [{"path": $h, "args": ["hook.sh", "create"]}],
+  "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /started; echo >> /started; cvtest capeff >> /started"]}],
   "poststart": [{"path": $h, "args": ["hook.sh", "poststart"]}],
-  "poststop": [{"path": $h, "args": ["hook.sh", "poststop"]}]}' "$B5/config.json" >"$B5/c" && mv "$B5/c" "$B5/config.json"
+  "poststop": [{"path": $h, "args": ["hook.sh", "poststop"]}]}
+  | .process.capabilities = {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}' \
+  "$B5/config.json" >"$B5/c" && mv "$B5/c" "$B5/config.json"
 newid
 oci create --bundle "$B5" "$ID" </dev/null >/dev/null
 is "$(jq -r .status "$T/hook.create")" created "createRuntime gets the state, status created"
 is "$(jq -r .id "$T/hook.create")" "$ID" "with the id"
 is "$(jq -r .pid "$T/hook.create")" "$(oci state "$ID" | jq -r .pid)" "and the pid"
 oci start "$ID"
+is "$(head -1 "$B5/rootfs/started" | jq -r .status)" created "startContainer runs in the container (its path, its root) with the state"
+is "$(sed -n 2p "$B5/rootfs/started")" 0000000000000020 "as a process of the container: its capabilities, not the runtime's"
 is "$(jq -r .status "$T/hook.poststart")" running "poststart runs after start"
 wait_until 100 test "$(state_of "$ID")" = stopped
 oci delete "$ID"
