@@ -168,8 +168,9 @@ static char *read_text(const char *path, size_t max, size_t *len)
         return NULL;
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+        int e = !S_ISREG(st.st_mode) ? EINVAL : EFBIG;
         close(fd);
-        errno = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) ? EINVAL : EFBIG;
+        errno = e;
         return NULL;
     }
     char *buf = malloc((size_t)st.st_size + 1);
@@ -192,7 +193,8 @@ static int write_atomic(const char *path, const char *text, mode_t mode)
 {
     char tmp[PATH_MAX + 16];
     snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    unlink(tmp); /* a leftover of a killed run of this pid; a symlink is never followed */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
     size_t len = strlen(text), off = 0;
@@ -492,6 +494,34 @@ int oci_write_pid_file(const struct oci_ctx *x, const char *path, pid_t pid)
 
 /* ------------------------------------------------------------ create */
 
+const char *oci_status(const struct oci_ctx *x, const char *id)
+{
+    struct oci_state st;
+    if (state_load(x, id, &st) < 0)
+        return NULL;
+    const char *name = status_names[status_of(&st)];
+    state_free(&st);
+    return name;
+}
+
+bool oci_valid_id(const char *id)
+{
+    /* lib and seccomp are directories of --root itself */
+    return cv_valid_id(id) && strcmp(id, "lib") && strcmp(id, "seccomp");
+}
+
+int oci_check_preserved(const struct oci_ctx *x, unsigned n)
+{
+    /* checked before anything is opened: an fd the caller did not pass
+     * would otherwise be one of the runtime's own, handed to the container */
+    for (unsigned i = 0; i < n; i++)
+        if (fcntl(3 + (int)i, F_GETFD) < 0) {
+            oci_error(x, "--preserve-fds %u: fd %u is not open", n, 3 + i);
+            return -1;
+        }
+    return 0;
+}
+
 struct create_args {
     const char *bundle, *pid_file, *console_socket, *id;
     unsigned preserve_fds;
@@ -583,10 +613,12 @@ static int parse_create_args(const struct oci_ctx *x, int argc, char **argv, boo
         oci_error(x, "%s: unexpected argument '%s'", run ? "run" : "create", argv[optind + 1]);
         return OCI_EXIT;
     }
-    if (!cv_valid_id(a->id)) {
-        oci_error(x, "invalid container id '%s' (want [A-Za-z0-9][A-Za-z0-9_.-]{0,63})", a->id);
+    if (!oci_valid_id(a->id)) {
+        oci_error(x, "invalid container id '%s' (want [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, not lib or seccomp)", a->id);
         return OCI_EXIT;
     }
+    if (oci_check_preserved(x, a->preserve_fds) < 0)
+        return OCI_EXIT;
     return -1;
 }
 

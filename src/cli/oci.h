@@ -61,6 +61,12 @@ int oci_load_config(const struct oci_ctx *x, const char *id, struct oci_spec *s)
  * with the pty's name as the data). 0 or -1 after an error line. */
 int oci_send_console(const struct oci_ctx *x, const char *sock, int master);
 int oci_write_pid_file(const struct oci_ctx *x, const char *path, pid_t pid);
+/* The status of container id ("created", "running", "paused", ...), or NULL when there is none. */
+const char *oci_status(const struct oci_ctx *x, const char *id);
+/* An id of a container: cv_valid_id, and not a name --root uses itself. */
+bool oci_valid_id(const char *id);
+/* --preserve-fds N: fds 3 .. 3+N-1 are the caller's (open). 0 or -1 after an error line. */
+int oci_check_preserved(const struct oci_ctx *x, unsigned n);
 /* -1 when argv is not an OCI runtime call (containerv's own CLI goes on),
  * else the exit code. */
 int cli_oci_main(int argc, char **argv);

@@ -202,6 +202,29 @@ static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, stru
     return 0;
 }
 
+/* linux.sysctl: only the namespaced ones, and only with the namespace
+ * (as runc checks): any other would be written for the whole host */
+static int check_sysctl(const struct oci_ctx *x, const struct oci_spec *s)
+{
+    for (size_t i = 0; i < s->n_sysctl; i++) {
+        const char *k = s->sysctl_key[i];
+        bool ipc = !strncmp(k, "kernel.shm", 10) || !strncmp(k, "kernel.msg", 10) || !strcmp(k, "kernel.sem") ||
+                   !strncmp(k, "fs.mqueue.", 10);
+        bool net = !strncmp(k, "net.", 4);
+        bool uts = !strcmp(k, "kernel.hostname") || !strcmp(k, "kernel.domainname");
+        const char *need = ipc ? "ipc" : net ? "network" : uts ? "uts" : NULL;
+        if (!need) {
+            oci_error(x, "linux.sysctl: '%s' is not namespaced (it would change the host)", k);
+            return -1;
+        }
+        if (!s->ns[ipc ? OCI_NS_IPC : net ? OCI_NS_NET : OCI_NS_UTS]) {
+            oci_error(x, "linux.sysctl: '%s' needs a %s namespace of the container's", k, need);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* linux.devices: made inside the container (oci_inside) */
 static int check_devices(const struct oci_ctx *x, const struct oci_spec *s)
 {
@@ -363,7 +386,7 @@ int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bun
         oci_warn(x, "process.capabilities: ignoring %zu unknown capabilities ('%s')", s->n_unknown_caps, s->unknown_cap);
     if (s->kernel_memory)
         oci_warn(x, "linux.resources.memory.kernel: deprecated; ignored");
-    if (check_devices(x, s) < 0)
+    if (check_devices(x, s) < 0 || check_sysctl(x, s) < 0)
         return -1;
     struct containerv_options *o = b->opts = containerv_options_new();
     if (!o) {

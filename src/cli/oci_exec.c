@@ -48,7 +48,7 @@ struct exec_args {
     gid_t gids[64];
     size_t n_gids;
     uint64_t add_caps;
-    bool detach, tty, nnp;
+    bool detach, tty, nnp, ignore_paused;
     unsigned preserve;
     char **argv;
 };
@@ -122,7 +122,7 @@ static int parse(const struct oci_ctx *x, int argc, char **argv, struct exec_arg
                 return 1;
             }
             break;
-        case X_IGNORE_PAUSED: break;
+        case X_IGNORE_PAUSED: a->ignore_paused = true; break;
         case X_CGROUP:
             oci_error(x, "exec --cgroup: a sub-cgroup is not supported");
             return 1;
@@ -144,6 +144,8 @@ static int parse(const struct oci_ctx *x, int argc, char **argv, struct exec_arg
         oci_error(x, "exec: give a command or --process FILE, not both");
         return 1;
     }
+    if (oci_check_preserved(x, a->preserve) < 0)
+        return 1;
     if (a->console && !a->tty && !a->process) {
         oci_error(x, "exec: --console-socket needs --tty");
         return 1;
@@ -160,20 +162,43 @@ static int process_spec(const struct oci_ctx *x, const struct exec_args *a, cons
     if (!a->process)
         return 0;
     char err[512];
-    json_error_t je;
-    json_t *proc = json_load_file(a->process, JSON_REJECT_DUPLICATES, &je);
-    if (!proc) {
-        oci_error(x, "--process: '%s': %s", a->process, je.text);
+    int fd = open(a->process, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+        oci_error(x, "--process: '%s': %s", a->process, fd < 0 ? strerror(errno) : "not a regular file of at most 1 MiB");
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
-    json_t *wrap = json_pack("{s:s,s:{s:s},s:o}", "ociVersion", stored->version, "root", "path", "rootfs", "process",
-                             proc);
-    char *text = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
-    json_decref(wrap);
-    int r = text ? oci_spec_parse(text, strlen(text), s, err, sizeof(err)) : -1;
+    /* the process object inside a config, parsed as a config is (its
+     * uint64 numbers too); the text after the object is the parser's to refuse */
+    static const char head[] = "{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"rootfs\"}, \"process\": ";
+    size_t hl = strlen(head), n = (size_t)st.st_size;
+    char *text = malloc(hl + n + 3);
+    ssize_t got = text ? pread(fd, text + hl, n, 0) : -1;
+    close(fd);
+    if (got != (ssize_t)n) {
+        free(text);
+        oci_error(x, "--process: cannot read '%s'", a->process);
+        return -1;
+    }
+    /* one JSON object and nothing else (so that nothing of it lands
+     * outside "process"): checked with numbers as reals, which hold any */
+    json_t *whole = json_loadb(text + hl, n, JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES, NULL);
+    bool object = json_is_object(whole);
+    json_decref(whole);
+    if (!object) {
+        free(text);
+        oci_error(x, "--process: '%s' is not one JSON object", a->process);
+        return -1;
+    }
+    memcpy(text, head, hl);
+    memcpy(text + hl + n, "\n}", 3);
+    int r = oci_spec_parse(text, hl + n + 2, s, err, sizeof(err));
     free(text);
+    (void)stored;
     if (r < 0) {
-        oci_error(x, "--process: '%s': %s", a->process, text ? err : "out of memory");
+        oci_error(x, "--process: '%s': %s", a->process, err);
         return -1;
     }
     return 0;
@@ -206,6 +231,16 @@ int cmd_oci_exec(const struct oci_ctx *x, int argc, char **argv)
     int rc = parse(x, argc, argv, &a);
     if (rc >= 0)
         return rc;
+    const char *status = oci_status(x, a.id);
+    if (!status) {
+        oci_error(x, "container does not exist: %s", a.id);
+        return 1;
+    }
+    if (strcmp(status, "running") && strcmp(status, "created") && (strcmp(status, "paused") || !a.ignore_paused)) {
+        oci_error(x, "exec: container %s is %s%s", a.id, status,
+                  strcmp(status, "paused") ? "" : " (--ignore-paused to exec all the same)");
+        return 1;
+    }
     struct oci_spec stored, given;
     memset(&given, 0, sizeof(given));
     if (oci_load_config(x, a.id, &stored) < 0) {

@@ -260,6 +260,9 @@ int containerv_prepare_main(struct containerv_container *c, const struct contain
         return cv_error_plain(err, EINVAL, "main", "no container or process given");
     if (c->ctl_fd < 0)
         return cv_error_plain(err, ENOTCONN, "main", "container '%s' has no control connection", c->id);
+    if (c->lock_fd < 0)
+        return cv_error_plain(err, EINVAL, "main", "container '%s': only its creator's handle prepares a main process",
+                              c->id);
     int r = check(p, err);
     if (r < 0)
         return r;
@@ -267,15 +270,19 @@ int containerv_prepare_main(struct containerv_container *c, const struct contain
     cv_cleanup_free struct cv_main_req *req = build(c, p, &len, err);
     if (!req)
         return -err->code;
-    int master = -1;
-    if ((r = send_prepare(c->ctl_fd, req, len, p, c->id, &master, err)) < 0)
-        return r;
-    /* the state says so: once the main process replaces the init (and
-     * the init's lock goes with it), its pid tells whether it runs */
+    /* the state says so first (harmless while the init holds the lock):
+     * once the main process replaces the init, and the lock goes with it,
+     * its pid tells whether the container runs */
     c->has_main = true;
-    if (c->lock_fd >= 0 && (r = cv_state_update(c, err)) < 0) {
-        if (master >= 0)
-            close(master);
+    if ((r = cv_state_update(c, err)) < 0) {
+        c->has_main = false;
+        return r;
+    }
+    int master = -1;
+    if ((r = send_prepare(c->ctl_fd, req, len, p, c->id, &master, err)) < 0) {
+        struct containerv_error e2;
+        c->has_main = false;
+        cv_state_update(c, &e2);
         return r;
     }
     if (p->tty && p->tty_master_fd)

@@ -162,6 +162,9 @@ EPID=$(cat "$T/exec.pid")
 is "$(cat "/proc/$EPID/comm" 2>/dev/null)" sleep "exec -d --pid-file: the process runs"
 is "$(readlink "/proc/$EPID/ns/pid")" "$(readlink "/proc/$(oci state "$ID" | jq -r .pid)/ns/pid")" \
   "in the container's pid namespace"
+printf '{"args": ["/bin/sh", "-c", "ulimit -n"], "cwd": "/", "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}]}' >"$T/proc.json"
+capture oci exec --process "$T/proc.json" "$ID"
+is "$OUT" 256 "exec --process FILE: its rlimits"
 capture oci exec "$ID" /no/such/program
 is "$RC" 1 "exec of a missing program fails"
 like "$(err1)" "not found" "saying so"
@@ -282,6 +285,7 @@ bad_config "missing program" '.process.args = ["/no/such/program"]' "not found"
 bad_config "missing rootfs" '.root.path = "/no/such/rootfs"' "rootfs"
 bad_config "seccomp action" '.linux.seccomp = {"defaultAction": "SCMP_ACT_BOGUS"}' "SCMP_ACT_BOGUS"
 bad_config "host pid namespace" '.linux.namespaces |= map(select(.type != "pid"))' "pid"
+bad_config "a sysctl of the host's" '.linux.sysctl = {"kernel.core_pattern": "|/tmp/x"}' "kernel.core_pattern"
 printf '{"ociVersion": "1.0.0", ' >"$B7/config.json"
 newid
 capture oci create --bundle "$B7" "$ID"
@@ -296,6 +300,11 @@ like "$(err1)" "exists" "saying so"
 oci delete --force "$ID"
 capture oci create --bundle "$B7" "../bad"
 is "$RC" 1 "an invalid id is refused"
+capture oci create --bundle "$B7" lib
+is "$RC" 1 "the id lib (a directory of --root) is refused"
+capture bash -c "exec 3>&-; '$CONTAINERV' --root '$ROOT' create --preserve-fds 1 --bundle '$B7' ${PFX}pf"
+is "$RC" 1 "--preserve-fds naming a closed fd is refused"
+like "$(err1)" "fd 3 is not open" "naming the fd"
 capture oci start no-such-container
 is "$RC" 1 "start of an unknown container fails"
 capture oci kill no-such-container

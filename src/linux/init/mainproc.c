@@ -163,13 +163,14 @@ void cv_main_prepare(const void *buf, size_t len, int *fds, int nfds)
     int reply_fd = fds[0], master = -1;
     const char *step = "main.request", *what = NULL;
     int r = 0;
+    if (m.prepared) { /* the first one stays as it is */
+        reply(reply_fd, CV_MSG_PREPARED, EBUSY, step, "a main process is already prepared", NULL, 0);
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        return;
+    }
     for (int i = 0; i < CV_MAIN_MAX_FDS; i++)
         m.extra[i] = -1;
-    if (m.prepared) {
-        r = -EBUSY;
-        what = "a main process is already prepared";
-        goto out;
-    }
     if (!m.req) {
         void *p = mmap(NULL, CV_SPAWN_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
@@ -315,6 +316,17 @@ static bool drop_bounding(uint64_t keep)
     return true;
 }
 
+/* /proc/self/setgroups says deny (a user namespace whose maps were written so) */
+static bool setgroups_denied(void)
+{
+    char buf[8] = "";
+    int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    return n >= 4 && !strncmp(buf, "deny", 4);
+}
+
 static bool set_ids(const struct cv_main_req *req)
 {
     gid_t groups[CV_MAIN_MAX_GROUPS];
@@ -324,7 +336,7 @@ static bool set_ids(const struct cv_main_req *req)
     if (syscall(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         return false;
     if (syscall(SYS_setgroups, (size_t)((req->flags & CV_MAIN_GROUPS) ? req->n_groups : 0), groups) < 0 &&
-        errno != EPERM) /* a user namespace with setgroups denied */
+        !(errno == EPERM && setgroups_denied())) /* a user namespace with setgroups denied */
         return false;
     if (syscall(SYS_setresgid, req->gid, req->gid, req->gid) < 0 || syscall(SYS_setresuid, req->uid, req->uid, req->uid) < 0)
         return false;
