@@ -69,7 +69,7 @@ static void check_parsers(const uint8_t *msg, size_t len)
             abort();
         if (cv_error(&err, in.sync.code ? in.sync.code : EIO, in.sync.where, "%s", in.sync.what) >= 0)
             abort();
-    } else if (t == CV_SYNC_READY) {
+    } else if (t == CV_SYNC_READY || t == CV_SYNC_INIT) { /* the child's report, or the init's */
         if (in.sync.n_steps > sizeof(in.sync.steps) / sizeof(in.sync.steps[0]))
             abort();
         for (uint32_t i = 0; i < in.sync.n_steps; i++) /* as account_child's trace prints them */
