@@ -90,6 +90,19 @@ CONTAINERV_API int containerv_options_set_cpu_weight(struct containerv_options *
 CONTAINERV_API int containerv_options_set_cpu_quota(struct containerv_options *o, uint64_t quota_us,
                                                     uint64_t period_us);
 CONTAINERV_API int containerv_options_set_pids_limit(struct containerv_options *o, uint64_t max);
+/* Put the container's cgroup at path instead of containerv/<id> (what an OCI
+ * config's linux.cgroupsPath says, what Kubernetes' kubelet and podman use to
+ * place a container in their own tree). An absolute path is taken from each
+ * hierarchy's root (v2: /sys/fs/cgroup/PATH; v1: /sys/fs/cgroup/CTRL/PATH),
+ * a relative one from containerv's parent (/sys/fs/cgroup[/CTRL]/containerv/PATH).
+ * Missing parents are made and left when the container goes (as runc and crun
+ * leave them); the cgroup itself must not exist (EEXIST at create) and is
+ * removed with the container. NULL or "" goes back to containerv/<id>.
+ * -EINVAL for the root, a "." or ".." component, a control character, or
+ * CONTAINERV_CGROUP_PATH_MAX bytes or more. A template cannot hold one.
+ * Since 0.3. */
+#define CONTAINERV_CGROUP_PATH_MAX 512
+CONTAINERV_API int containerv_options_set_cgroup_path(struct containerv_options *o, const char *path);
 /* A mask of enum containerv_namespace; CONTAINERV_NS_MOUNT and _PID are required. */
 CONTAINERV_API int containerv_options_set_namespaces(struct containerv_options *o, unsigned mask);
 /* Join an existing namespace instead of making one: ns is CONTAINERV_NS_NET,

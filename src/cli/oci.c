@@ -119,6 +119,7 @@ struct oci_state {
     char bundle[PATH_MAX];
     char created[40];      /* RFC 3339 */
     json_t *annotations;   /* owned */
+    const char *lib_dir;   /* the library's runtime dir (x->lib_dir): the container's cgroup is in its state */
 };
 
 enum oci_status { ST_CREATING, ST_CREATED, ST_RUNNING, ST_PAUSED, ST_STOPPED };
@@ -247,6 +248,7 @@ static void state_free(struct oci_state *st)
 static int state_load(const struct oci_ctx *x, const char *id, struct oci_state *st)
 {
     memset(st, 0, sizeof(*st));
+    st->lib_dir = x->lib_dir;
     char path[PATH_MAX];
     if (!cv_valid_id(id) || state_path(x, id, "state.json", path, sizeof(path)) < 0)
         return -ENOENT;
@@ -281,10 +283,10 @@ static int state_load(const struct oci_ctx *x, const char *id, struct oci_state 
     return 0;
 }
 
-static bool frozen(const char *id)
+static bool frozen(const struct oci_state *st)
 {
     struct cv_cgroup cg;
-    if (cv_cgroup_open(&cg, id, NULL) < 0)
+    if (cv_state_open_cgroup(st->lib_dir, st->id, &cg, NULL) < 0)
         return false;
     int dir = cv_cgroup_open_dir(&cg, CV_V1_FREEZER);
     bool v2 = cg.mode == CV_CGROUP_V2;
@@ -309,7 +311,7 @@ static enum oci_status status_of_ex(const struct oci_state *st, bool paused)
         return pid_is(st->runtime_pid, st->runtime_start) ? ST_CREATING : ST_STOPPED;
     if (!pid_is(st->pid, st->start_time))
         return ST_STOPPED;
-    if (paused && frozen(st->id))
+    if (paused && frozen(st))
         return ST_PAUSED;
     return st->started ? ST_RUNNING : ST_CREATED;
 }
@@ -1028,7 +1030,7 @@ static int signal_all(const struct oci_state *st, int sig)
     struct cv_cgroup cg;
     pid_t *pids = NULL;
     size_t n = 0;
-    if (cv_cgroup_open(&cg, st->id, NULL) < 0)
+    if (cv_state_open_cgroup(st->lib_dir, st->id, &cg, NULL) < 0)
         return -ESRCH;
     int r = cv_cgroup_pids(&cg, &pids, &n);
     cv_cgroup_close(&cg);
@@ -1085,7 +1087,7 @@ static int stop_container(const struct oci_ctx *x, const struct oci_state *st)
     int fd = open_process(st);
     if (fd >= 0) {
         syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-        if (frozen(st->id))
+        if (frozen(st))
             signal_all(st, SIGKILL);
         if (!wait_gone(fd, 10000)) {
             close(fd);
@@ -1221,7 +1223,7 @@ static int cmd_oci_run(const struct oci_ctx *x, int argc, char **argv)
 static int freeze(const struct oci_ctx *x, const char *id, bool on)
 {
     struct cv_cgroup cg;
-    if (cv_cgroup_open(&cg, id, NULL) < 0) {
+    if (cv_state_open_cgroup(x->lib_dir, id, &cg, NULL) < 0) {
         oci_error(x, "container '%s': no cgroup", id);
         return -1;
     }
@@ -1315,7 +1317,7 @@ static int cmd_oci_ps(const struct oci_ctx *x, int argc, char **argv)
     struct cv_cgroup cg;
     pid_t *pids = NULL;
     size_t n = 0;
-    if (cv_cgroup_open(&cg, argv[optind], NULL) == 0) {
+    if (cv_state_open_cgroup(x->lib_dir, argv[optind], &cg, NULL) == 0) {
         cv_cgroup_pids(&cg, &pids, &n);
         cv_cgroup_close(&cg);
     }

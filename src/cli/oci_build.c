@@ -195,6 +195,13 @@ static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, stru
         oci_error(x, "linux.resources.pids.limit: %lld is refused", (long long)s->pids_limit);
         return -1;
     }
+    if (s->cgroups_path && *s->cgroups_path) {
+        const char *why = cv_cgroup_path_invalid(s->cgroups_path);
+        if (why || containerv_options_set_cgroup_path(o, s->cgroups_path) < 0) {
+            oci_error(x, "linux.cgroupsPath: '%s' is refused: %s", s->cgroups_path, why ? why : "out of memory");
+            return -1;
+        }
+    }
     if ((s->cpus && *s->cpus) || (s->mems && *s->mems)) {
         oci_error(x, "linux.resources.cpu.%s: cpusets are not supported yet", s->cpus && *s->cpus ? "cpus" : "mems");
         return -1;

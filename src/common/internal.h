@@ -17,6 +17,7 @@
 #define CV_MAX_ENV 256
 #define CV_MAX_IDMAPS 8
 #define CV_ID_MAX 64
+#define CV_CGROUP_PATH_MAX CONTAINERV_CGROUP_PATH_MAX /* a container's cgroup path, with its NUL */
 
 struct cv_idmap {
     uint32_t inside, outside, count;
@@ -78,6 +79,7 @@ struct containerv_options {
     /* namespaces joined instead of made (containerv_options_join_namespace):
      * net, ipc, uts; NULL when the container gets its own */
     char *join_ns[3];
+    char *cgroup_path; /* containerv_options_set_cgroup_path, or NULL */
     containerv_trace_fn trace;
     void *trace_data;
 };
@@ -92,6 +94,11 @@ int cv_error_plain(struct containerv_error *err, int code, const char *step, con
 /* ---- small utilities (src/common/util.c) */
 uint64_t cv_now_ns(void); /* CLOCK_MONOTONIC */
 bool cv_valid_id(const char *id);
+/* Whether path can be a container's cgroup path: at most
+ * CV_CGROUP_PATH_MAX - 1 bytes, components of printable characters other
+ * than "." and "..", not the root ("/"). NULL, or what is wrong in one
+ * phrase (the platform's cgroup layer implements it). */
+const char *cv_cgroup_path_invalid(const char *path);
 /* The slot of a joinable namespace in options->join_ns (net 0, ipc 1, uts 2), else -1. */
 int cv_join_slot(unsigned ns);
 void cv_random_id(char out[CV_ID_MAX + 1]);

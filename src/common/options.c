@@ -43,6 +43,7 @@ void containerv_options_free(struct containerv_options *o)
     free(o->runtime_dir);
     for (int i = 0; i < 3; i++)
         free(o->join_ns[i]);
+    free(o->cgroup_path);
     free(o);
 }
 
@@ -157,6 +158,20 @@ int containerv_options_set_pids_limit(struct containerv_options *o, uint64_t max
         return -EINVAL;
     o->limits.pids = max;
     return 0;
+}
+
+int containerv_options_set_cgroup_path(struct containerv_options *o, const char *path)
+{
+    if (!o)
+        return -EINVAL;
+    if (!path || !*path) {
+        free(o->cgroup_path);
+        o->cgroup_path = NULL;
+        return 0;
+    }
+    if (cv_cgroup_path_invalid(path))
+        return -EINVAL;
+    return set_str(&o->cgroup_path, path);
 }
 
 int containerv_options_set_namespaces(struct containerv_options *o, unsigned mask)

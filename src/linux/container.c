@@ -304,7 +304,7 @@ static int step_cgroup_create_v2(struct create_ctx *x)
 {
     if (cv_cgroup_mode() != CV_CGROUP_V2)
         return SKIPPED;
-    return cv_cgroup_create(&x->c->cg, x->c->id, &x->o->limits, x->err);
+    return cv_cgroup_create(&x->c->cg, x->c->id, x->c->cgroup_path, &x->o->limits, x->err);
 }
 
 static int step_cgroup_create_v1(struct create_ctx *x)
@@ -319,7 +319,7 @@ static int step_cgroup_create_v1(struct create_ctx *x)
                                   "limits were asked for, but there is no cgroup file system under /sys/fs/cgroup");
         return SKIPPED; /* a container without a cgroup: the pid namespace still contains it */
     }
-    return cv_cgroup_create(&x->c->cg, x->c->id, &x->o->limits, x->err);
+    return cv_cgroup_create(&x->c->cg, x->c->id, x->c->cgroup_path, &x->o->limits, x->err);
 }
 
 static void undo_cgroup_create(struct create_ctx *x)
@@ -605,6 +605,7 @@ int containerv_create(const char *id, const struct containerv_options *opts,
     snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s",
              opts->runtime_dir ? opts->runtime_dir : containerv_default_runtime_dir());
     describe_rootfs(c, opts);
+    snprintf(c->cgroup_path, sizeof(c->cgroup_path), "%s", opts->cgroup_path ? opts->cgroup_path : "");
     struct create_ctx x = {.c = c, .o = opts, .err = err, .fault = getenv("CONTAINERV_FAULT"), .sync_fd = -1,
                            .dumpable = -1};
     x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,

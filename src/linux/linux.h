@@ -196,6 +196,7 @@ struct containerv_container {
     int ctl_fd;          /* control connection to the init */
     int lock_fd;
     struct cv_cgroup cg;
+    char cgroup_path[CV_CGROUP_PATH_MAX]; /* the options' cgroup path ("" for containerv/<id>), in the state */
     struct containerv_startup_metrics metrics;
     uint64_t spawn_count;
     /* environment, user and cwd for spawns */
@@ -248,6 +249,12 @@ int cv_state_parse_spawn_defaults(const char *text, size_t len, struct cv_spawn_
 void cv_spawn_defaults_free(struct cv_spawn_defaults *d);
 /* <runtime_dir>/<id>.json, whole (at most 4 MiB), NUL-terminated; NULL and errno */
 char *cv_state_read(const char *runtime_dir, const char *id, size_t *len);
+/* The state's cgroup path ("" when it names none: containerv/<id>); -EBADMSG
+ * for a state that is not JSON or names an invalid path. */
+int cv_state_parse_cgroup_path(const char *text, size_t len, char *buf, size_t size);
+/* cv_cgroup_open of container id, at the cgroup path its state records. */
+int cv_state_open_cgroup(const char *runtime_dir, const char *id, struct cv_cgroup *cg,
+                         struct containerv_error *err);
 int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *err);
 
 /* container.c */

@@ -456,8 +456,9 @@ int containerv_enter(const char *runtime_dir, const char *id, const struct conta
         r = cv_error_plain(err, ESRCH, "enter", "the process of container '%s' is gone", id);
         goto out;
     }
-    if ((r = cv_cgroup_open(&c->cg, id, err)) < 0)
+    if ((r = cv_state_open_cgroup(runtime_dir, id, &c->cg, err)) < 0)
         goto out;
+    snprintf(c->cgroup_path, sizeof(c->cgroup_path), "%s", c->cg.path);
     if (!q.set_caps && (r = inherit_pid1(info.init_pid, &q, err)) < 0)
         goto out;
     if (!(req = build(c, p, &len, err))) {

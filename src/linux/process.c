@@ -602,7 +602,9 @@ int containerv_attach(const char *runtime_dir, const char *id, struct containerv
     if (r == 0)
         r = connect_control(c, err);
     if (r == 0)
-        r = cv_cgroup_open(&c->cg, id, err);
+        r = cv_state_open_cgroup(runtime_dir, id, &c->cg, err);
+    if (r == 0)
+        snprintf(c->cgroup_path, sizeof(c->cgroup_path), "%s", c->cg.path);
     if (r < 0) {
         cv_container_free(c);
         return r;

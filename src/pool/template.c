@@ -180,6 +180,9 @@ int containerv_template_create(const char *state_dir, const char *name,
     if (opts->rootfs_writable) /* every container of a template would write one tree */
         return cv_error_plain(err, EINVAL, "template.create",
                               "a writable in-place rootfs cannot be a template's: its containers would share it");
+    if (opts->cgroup_path) /* one cgroup, every container of the template in it */
+        return cv_error_plain(err, EINVAL, "template.create",
+                              "a cgroup path cannot be a template's: its containers would share one cgroup");
     int r = template_path(state_dir, name, path, sizeof(path), err);
     if (r < 0)
         return r;

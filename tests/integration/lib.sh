@@ -44,6 +44,10 @@ like() { # GOT SUBSTRING DESCRIPTION
   case "$1" in *"$2"*) ok "$3" ;; *) fail "$3 # '$1' does not contain '$2'" ;; esac
 }
 note() { echo "# $*"; }
+ok_if() { # COMMAND... DESCRIPTION: ok when the command succeeds
+  local d=${*: -1}
+  if "${@:1:$#-1}"; then ok "$d"; else fail "$d"; fi
+}
 
 # ------------------------------------------------------------ running
 newid() { SEQ=$((SEQ + 1)); ID="$PFX$SEQ"; }

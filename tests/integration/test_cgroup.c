@@ -314,7 +314,7 @@ static void test_limits(void **state)
     struct containerv_error err = {0};
     struct cv_limits l = {.memory = 32u << 20, .pids = 16, .cpu_weight = 100,
                           .cpu_quota_us = 50000, .cpu_period_us = 100000};
-    int r = cv_cgroup_create(&f->cg[0], f->id[0], &l, &err);
+    int r = cv_cgroup_create(&f->cg[0], f->id[0], NULL, &l, &err);
     assert_int_equal(r, 0);
     assert_int_equal(f->cg[0].mode, f->mode);
     assert_true(all_dirs(f, f->id[0]));
@@ -347,7 +347,7 @@ static void test_swap_limit(void **state)
     struct containerv_error err = {0};
     struct cv_limits l = {.memory = 32u << 20, .memory_swap = 64u << 20};
     bool memsw = exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes");
-    int r = cv_cgroup_create(&f->cg[0], f->id[0], &l, &err);
+    int r = cv_cgroup_create(&f->cg[0], f->id[0], NULL, &l, &err);
     if (f->mode == CV_CGROUP_V1 && !memsw) {
         assert_int_equal(r, -ENOTSUP);
         assert_non_null(strstr(err.message, "memory.memsw.limit_in_bytes"));
@@ -363,7 +363,7 @@ static void test_swap_limit(void **state)
     }
     /* swap alone: memory = memory+swap = 48M, no swap on top */
     struct cv_limits only = {.memory_swap = 48u << 20};
-    assert_int_equal(cv_cgroup_create(&f->cg[1], f->id[1], &only, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[1], f->id[1], NULL, &only, &err), 0);
     if (f->mode == CV_CGROUP_V2) {
         assert_string_equal(read_value(f, 0, f->id[1], "memory.max"), "50331648");
         assert_string_equal(read_value(f, 0, f->id[1], "memory.swap.max"), "0");
@@ -378,7 +378,7 @@ static void test_attach_kill_destroy(void **state)
     struct fixture *f = *state;
     struct containerv_error err = {0};
     struct cv_limits l = {.pids = 16};
-    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], &l, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &l, &err), 0);
     struct child *ch = spawn(f);
     assert_int_equal(cv_cgroup_attach(&f->cg[0], ch->pid, &err), 0);
     assert_int_equal(cv_cgroup_count_procs(&f->cg[0]), 1);
@@ -407,7 +407,7 @@ static void test_destroy_kills(void **state)
 {
     struct fixture *f = *state;
     struct containerv_error err = {0};
-    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, NULL, &err), 0);
     struct child *ch = spawn(f);
     assert_int_equal(cv_cgroup_attach(&f->cg[0], ch->pid, &err), 0);
     for (int i = 0; i < 3; i++)
@@ -427,7 +427,7 @@ static void fork_storm(void **state, bool kill_first)
     if (f->mode == CV_CGROUP_V1 && !v1_mounted(CV_V1_PIDS))
         cvt_skip_host("the v1 pids controller is not mounted (without a pids limit this would be a real fork bomb)");
     struct cv_limits l = {.pids = 32};
-    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], &l, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &l, &err), 0);
     struct child *ch = spawn(f);
     assert_int_equal(cv_cgroup_attach(&f->cg[0], ch->pid, &err), 0);
     assert_int_equal(write(ch->ctl, "b", 1), 1);
@@ -468,7 +468,7 @@ static void test_destroy_frozen(void **state)
     int c = f->mode == CV_CGROUP_V2 ? 0 : CV_V1_FREEZER;
     if (f->mode == CV_CGROUP_V1 && !v1_mounted(c))
         cvt_skip_host("the v1 freezer controller is not mounted");
-    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, NULL, &err), 0);
     struct child *ch = spawn(f);
     assert_int_equal(cv_cgroup_attach(&f->cg[0], ch->pid, &err), 0);
     fork_grandchild(ch);
@@ -495,7 +495,7 @@ static void test_nested(void **state)
     int c = f->mode == CV_CGROUP_V2 ? 0 : CV_V1_PIDS;
     if (f->mode == CV_CGROUP_V1 && !v1_mounted(c))
         cvt_skip_host("the v1 pids controller is not mounted");
-    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, NULL, &err), 0);
     struct child *ch = spawn(f);
     assert_int_equal(cv_cgroup_attach(&f->cg[0], ch->pid, &err), 0);
     char nested[PATH_MAX], procs[PATH_MAX + 16], val[16];
@@ -518,9 +518,9 @@ static void test_eexist(void **state)
     struct fixture *f = *state;
     struct containerv_error err = {0};
     struct cv_limits l = {.pids = 16};
-    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], &l, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &l, &err), 0);
     struct cv_limits other = {.pids = 8};
-    assert_int_equal(cv_cgroup_create(&f->cg[1], f->id[0], &other, &err), -EEXIST);
+    assert_int_equal(cv_cgroup_create(&f->cg[1], f->id[0], NULL, &other, &err), -EEXIST);
     assert_int_equal(err.code, EEXIST);
     assert_string_equal(err.step, "cgroup.create");
     assert_non_null(strstr(err.message, "already exists"));
@@ -544,12 +544,12 @@ static void test_eexist_partial(void **state)
     if (f->mode != CV_CGROUP_V1 || last <= 0)
         cvt_skip_host("v1 only, with two or more hierarchies mounted");
     /* make the parent through the library, then the stray leaf by hand */
-    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, NULL, &err), 0);
     assert_int_equal(cv_cgroup_destroy(&f->cg[0], &err), 0);
     char stray[PATH_MAX];
     snprintf(stray, sizeof(stray), "%s", leaf(f, last, f->id[1]));
     assert_int_equal(mkdir(stray, 0755), 0);
-    assert_int_equal(cv_cgroup_create(&f->cg[1], f->id[1], NULL, &err), -EEXIST);
+    assert_int_equal(cv_cgroup_create(&f->cg[1], f->id[1], NULL, NULL, &err), -EEXIST);
     assert_non_null(strstr(err.message, stray));
     assert_true(exists(stray));
     for (int c = 0; c < CV_V1_COUNT; c++) {
@@ -583,7 +583,7 @@ static void test_bad_limits(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct containerv_error err = {0};
         const char *file = f->mode == CV_CGROUP_V2 ? bad[i].v2_file : bad[i].v1_file;
-        int r = cv_cgroup_create(&f->cg[0], f->id[0], &bad[i].l, &err);
+        int r = cv_cgroup_create(&f->cg[0], f->id[0], NULL, &bad[i].l, &err);
         print_message("    bad limit %zu: %s\n", i, err.message);
         assert_int_equal(r, -bad[i].code);
         assert_int_equal(err.code, bad[i].code);
@@ -593,8 +593,8 @@ static void test_bad_limits(void **state)
         assert_int_equal(f->cg[0].mode, CV_CGROUP_NONE);
     }
     struct containerv_error err = {0};
-    assert_int_equal(cv_cgroup_create(&f->cg[0], "../escape", NULL, &err), -EINVAL);
-    assert_int_equal(cv_cgroup_create(&f->cg[0], "", NULL, &err), -EINVAL);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], "../escape", NULL, NULL, &err), -EINVAL);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], "", NULL, NULL, &err), -EINVAL);
 }
 
 static void test_idempotent_and_open(void **state)
@@ -608,14 +608,14 @@ static void test_idempotent_and_open(void **state)
     assert_int_equal(fcntl(0, F_GETFD) >= 0, fd0_open);
 
     /* open of an id that does not exist: an empty handle */
-    assert_int_equal(cv_cgroup_open(&f->cg[1], f->id[1], &err), 0);
+    assert_int_equal(cv_cgroup_open(&f->cg[1], f->id[1], NULL, &err), 0);
     assert_int_equal(f->cg[1].v2_fd, -1);
     assert_int_equal(f->cg[1].v1_created, 0u);
     assert_int_equal(cv_cgroup_destroy(&f->cg[1], &err), 0);
 
     /* close keeps everything; open rebuilds the handle; destroy through it */
     struct cv_limits l = {.pids = 16};
-    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], &l, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &l, &err), 0);
     unsigned created = f->cg[0].v1_created;
     struct child *ch = spawn(f);
     assert_int_equal(cv_cgroup_attach(&f->cg[0], ch->pid, &err), 0);
@@ -625,7 +625,7 @@ static void test_idempotent_and_open(void **state)
     assert_int_equal(cv_cgroup_destroy(&f->cg[0], &err), 0); /* closed: no-op */
     assert_true(all_dirs(f, f->id[0]));
 
-    assert_int_equal(cv_cgroup_open(&f->cg[0], f->id[0], &err), 0);
+    assert_int_equal(cv_cgroup_open(&f->cg[0], f->id[0], NULL, &err), 0);
     if (f->mode == CV_CGROUP_V2)
         assert_true(f->cg[0].v2_fd >= 0);
     else
@@ -658,8 +658,8 @@ static void test_attach_latency(void **state)
     struct fixture *f = *state;
     struct containerv_error err = {0};
     uint64_t t_attach[N], t_one[N], t_create[N];
-    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &err), 0);
-    assert_int_equal(cv_cgroup_create(&f->cg[1], f->id[1], NULL, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, NULL, &err), 0);
+    assert_int_equal(cv_cgroup_create(&f->cg[1], f->id[1], NULL, NULL, &err), 0);
     struct child *ch = spawn(f);
     for (int i = -WARMUP; i < N; i++) {
         uint64_t t0 = now_ns();
@@ -684,7 +684,7 @@ static void test_attach_latency(void **state)
     for (int i = 0; i < N; i++) {
         struct cv_limits l = {.memory = 32u << 20, .pids = 16, .cpu_weight = 100, .cpu_quota_us = 50000};
         uint64_t t0 = now_ns();
-        assert_int_equal(cv_cgroup_create(&f->cg[2], f->id[2], &l, &err), 0);
+        assert_int_equal(cv_cgroup_create(&f->cg[2], f->id[2], NULL, &l, &err), 0);
         assert_int_equal(cv_cgroup_destroy(&f->cg[2], &err), 0);
         t_create[i] = now_ns() - t0;
     }

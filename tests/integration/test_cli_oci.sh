@@ -318,11 +318,69 @@ like "$(jq -r .msg "$T/oci.log")" "/no/such/bundle" "naming the bundle"
 is "$(oci_left)" "" "nothing is left under --root"
 no_leaks "bad input"
 
+# ------------------------------------------------------------ linux.cgroupsPath
+section "linux.cgroupsPath: the cgroup where the config says"
+# cg_dir REL: the directory of the cgroup REL (below the hierarchy's root)
+# that holds the memory controller's files
+cg_dir() { if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo "/sys/fs/cgroup/$1"; else echo "/sys/fs/cgroup/memory/$1"; fi; }
+mem_file() { if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo memory.max; else echo memory.limit_in_bytes; fi; }
+# in_cgroup PID REL: /proc/PID/cgroup puts it at /REL
+in_cgroup() { grep -qxE "(0::|[0-9]+:memory:)/$2" "/proc/$1/cgroup"; }
+# rm_parents DIR...: the empty parents a path made, in every hierarchy, deepest first
+rm_parents() { local d h; for d in "$@"; do for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do rmdir "${h%/}/$d" 2>/dev/null; done; done; true; }
+B9=$T/b9
+make_bundle "$B9" /bin/sleep 100
+CGTOP=${PFX}cgp
+for kind in absolute relative; do
+  newid
+  if [ $kind = absolute ]; then GIVEN=/$CGTOP/pod/$ID REL=$CGTOP/pod/$ID; else GIVEN=$CGTOP/pod/$ID REL=containerv/$CGTOP/pod/$ID; fi
+  edit "$B9" ".linux.cgroupsPath = \"$GIVEN\" | .linux.resources.memory.limit = 50331648"
+  oci create --bundle "$B9" --pid-file "$T/cg.pid" "$ID" </dev/null >/dev/null 2>&1
+  is "$?" 0 "$kind cgroupsPath: create"
+  P=$(cat "$T/cg.pid")
+  ok_if in_cgroup "$P" "$REL" "$kind cgroupsPath: the container's process is in /$REL"
+  is "$(cat "$(cg_dir "$REL")/$(mem_file)" 2>&1)" 50331648 "$kind cgroupsPath: the memory limit is there"
+  oci start "$ID"
+  oci pause "$ID"
+  is "$(state_of "$ID")" paused "$kind cgroupsPath: pause freezes that cgroup"
+  oci resume "$ID"
+  is "$(state_of "$ID")" running "$kind cgroupsPath: resume"
+  is "$(oci ps --format json "$ID" | jq -c .)" "[$P]" "$kind cgroupsPath: ps lists its processes"
+  oci kill "$ID" KILL
+  wait_until 100 test "$(state_of "$ID")" = stopped
+  oci delete "$ID"
+  is "$?" 0 "$kind cgroupsPath: delete"
+  ok_if test ! -e "$(cg_dir "$REL")" "$kind cgroupsPath: delete removes the cgroup"
+  ok_if test -d "$(cg_dir "${REL%/*}")" "$kind cgroupsPath: its parents stay, as with runc"
+done
+rm_parents "$CGTOP/pod" "$CGTOP" "containerv/$CGTOP/pod" "containerv/$CGTOP"
+ok_if test ! -e "$(cg_dir "$CGTOP")" "the test's cgroup parents are gone"
+# an existing cgroup is not taken over; a bad path is refused
+mkdir "$(cg_dir "${PFX}cgexist")"
+newid
+edit "$B9" ".linux.cgroupsPath = \"/${PFX}cgexist\""
+capture oci create --bundle "$B9" "$ID"
+is "$RC" 1 "a cgroupsPath that exists: exit 1"
+like "$(err1)" "${PFX}cgexist' already exists" "naming the cgroup"
+is "$(oci_left)" "" "nothing under --root"
+ok_if test -d "$(cg_dir "${PFX}cgexist")" "the existing cgroup is left as it was"
+rmdir "$(cg_dir "${PFX}cgexist")"
+for bad in "/a/../b" "/"; do
+  newid
+  edit "$B9" ".linux.cgroupsPath = \"$bad\""
+  capture oci create --bundle "$B9" "$ID"
+  is "$RC" 1 "cgroupsPath '$bad': exit 1"
+  like "$(err1)" "linux.cgroupsPath" "cgroupsPath '$bad': names the field"
+done
+is "$(oci_left)" "" "nothing is left under --root"
+no_leaks "cgroupsPath"
+
 # ------------------------------------------------------------ a killed create
 section "a create killed mid-way is cleaned up by delete --force"
 B8=$T/b8
 make_bundle "$B8" /bin/sleep 100
 newid
+edit "$B8" ".linux.cgroupsPath = \"/${PFX}cgkill/$ID\""
 CONTAINERV_FAULT=pause:cgroup.attach timeout 60 "$CONTAINERV" --root "$ROOT" create --bundle "$B8" "$ID" \
   </dev/null >/dev/null 2>&1 &
 CPID=$!
@@ -336,6 +394,8 @@ is "$(state_of "$ID")" stopped "once its create is killed it is stopped"
 oci delete --force "$ID"
 is "$?" 0 "delete --force"
 is "$(oci_left)" "" "nothing is left under --root or the library's dir"
+ok_if test ! -e "$(cg_dir "${PFX}cgkill/$ID")" "nor its cgroup at the config's cgroupsPath"
+rm_parents "${PFX}cgkill"
 no_leaks "killed create"
 
 end_section

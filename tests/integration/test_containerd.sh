@@ -24,7 +24,9 @@ EOF
 containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
 CTD=$!
 BG_PIDS+=("$CTD")
-c() { timeout -k 5 "$CV_TIMEOUT" ctr -a "$SOCK" "$@"; }
+# the test's own containerd namespace: the shim names the cgroup /<namespace>/<id>
+NS=${PFX}ns
+c() { timeout -k 5 "$CV_TIMEOUT" ctr -a "$SOCK" -n "$NS" "$@"; }
 run_opts=(--snapshotter native --runc-binary "$CONTAINERV" --runc-root "$T/oci")
 
 echo "TAP version 13"
@@ -44,26 +46,30 @@ is "$RC" 5 "ctr run exits with the process's status"
 is "$OUT" "pid 1" "the process is pid 1"
 
 c run -d "${run_opts[@]}" "$IMG" "${PFX}b" /bin/sleep 300 >/dev/null
-wait_until 200 sh -c "ctr -a '$SOCK' task ls | grep -q '${PFX}b.*RUNNING'"
+wait_until 200 sh -c "ctr -a '$SOCK' -n '$NS' task ls | grep -q '${PFX}b.*RUNNING'"
 like "$(c task ls)" "RUNNING" "a detached task is RUNNING"
 PID=$(c task ls | awk -v id="${PFX}b" '$1 == id { print $2 }')
 is "$(cat "/proc/$PID/comm" 2>/dev/null)" sleep "the task's pid is the process"
-is "$(jq -r .status <(timeout 10 "$CONTAINERV" --root "$T/oci/default" state "${PFX}b"))" running \
+like "$(cat "/proc/$PID/cgroup" 2>/dev/null)" ":/$NS/${PFX}b" "in the cgroup the shim names (linux.cgroupsPath /$NS/${PFX}b)"
+is "$(jq -r .status <(timeout 10 "$CONTAINERV" --root "$T/oci/$NS" state "${PFX}b"))" running \
   "containerv's state under the shim's root agrees"
 capture c task exec --exec-id e1 "${PFX}b" /bin/sh -c 'cat /proc/1/comm; exit 6'
 is "$RC" 6 "task exec exits with the process's status"
 is "$OUT" sleep "and runs beside pid 1"
 c task kill -s SIGKILL "${PFX}b"
-wait_until 200 sh -c "ctr -a '$SOCK' task ls | grep -q '${PFX}b.*STOPPED'"
+wait_until 200 sh -c "ctr -a '$SOCK' -n '$NS' task ls | grep -q '${PFX}b.*STOPPED'"
 like "$(c task ls)" "STOPPED" "task kill: STOPPED"
 c task rm "${PFX}b" >/dev/null
 c container rm "${PFX}b" >/dev/null
 is "$(c task ls -q | wc -l)" 0 "no task left"
-is "$(ls -A "$T/oci/default" 2>/dev/null | grep -v -e '^lib$' -e '^seccomp$')$(ls -A "$T/oci/default/lib" 2>/dev/null)" "" \
+is "$(ls -A "$T/oci/$NS" 2>/dev/null | grep -v -e '^lib$' -e '^seccomp$')$(ls -A "$T/oci/$NS/lib" 2>/dev/null)" "" \
   "nothing left in containerv's root"
 kill "$CTD"
 wait "$CTD" 2>/dev/null
 is "$(pgrep -f -- "$T" | tr '\n' ' ')" "" "no shim or container process is left"
+is "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path "*/$NS/*" | head -3)" "" "the containers' cgroups are gone"
+# the namespace's cgroup parent stays (as with runc): the test removes its own
+for h in /sys/fs/cgroup /sys/fs/cgroup/*/; do rmdir "${h%/}/$NS" 2>/dev/null; done
 no_leaks "containerd"
 end_section
 echo "1..$N"

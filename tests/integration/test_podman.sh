@@ -2,7 +2,7 @@
 # podman drives containerv as its OCI runtime (podman --runtime, through
 # conmon): run with the exit status, -d, ps, exec (status, env), top, a
 # terminal (-t: the console socket), --read-only with --tmpfs (tmpcopyup),
-# --user, --memory and --pids-limit landing in containerv's cgroup, stop and
+# --user, --memory and --pids-limit landing in the cgroup podman names, stop and
 # rm; nothing left. Everything lives in this test's temporary directory:
 # podman's storage and run root, containers.conf (the ulimits these
 # machines allow: no CAP_SYS_RESOURCE, docs/testing.md), containerv's --root.
@@ -36,7 +36,10 @@ mkdir -p "$T/tmp" "$T/img"
 cp -a "$CV_DEFAULT_ROOTFS/." "$T/img/"
 cp "$CVTEST" "$T/img/bin/cvtest"
 IMG=localhost/containerv-test:1
-cgroups_of() { find /sys/fs/cgroup -maxdepth 4 -type d -path "*/containerv/$1" 2>/dev/null | wc -l; }
+# the container's cgroup: where podman's linux.cgroupsPath puts it
+# (/libpod_parent/libpod-ID with the cgroupfs manager)
+cg_dirs() { find /sys/fs/cgroup -maxdepth 4 -type d -name "libpod-$1" 2>/dev/null; }
+cgroups_of() { cg_dirs "$1" | wc -l; }
 
 echo "TAP version 13"
 section "podman --runtime containerv"
@@ -59,7 +62,7 @@ like "$(pm ps --format '{{.ID}} {{.Status}}')" "${CID:0:12} Up" "ps lists it up"
 PID=$(pm inspect --format '{{.State.Pid}}' "$CID")
 is "$(cat "/proc/$PID/comm")" sleep "inspect's pid is the process"
 is "$(jq -r .status <(timeout 10 "$CONTAINERV" --root "$ROOT" state "$CID"))" running "containerv's state agrees"
-isnt "$(cgroups_of "$CID")" 0 "the container is in containerv's cgroup"
+isnt "$(cgroups_of "$CID")" 0 "the container is in the cgroup podman names (linux.cgroupsPath)"
 capture pm exec "$CID" /bin/sh -c 'echo "in $(cat /proc/1/comm)"; exit 4'
 is "$RC" 4 "exec exits with the process's status"
 is "$OUT" "in sleep" "exec runs beside pid 1"
@@ -85,10 +88,10 @@ read-only
 tmp" "the user, a writable tmpfs, a read-only root, podman's /tmp tmpfs (tmpcopyup)"
 
 CID=$(pm run -d --network none --memory 64m --pids-limit 50 "$IMG" /bin/sleep 300)
-MEM=$(find /sys/fs/cgroup -maxdepth 4 -path "*/containerv/$CID" -name "$CID" 2>/dev/null | while read -r d; do
+MEM=$(cg_dirs "$CID" | while read -r d; do
   cat "$d/memory.max" "$d/memory.limit_in_bytes" 2>/dev/null; done | head -1)
 is "$MEM" 67108864 "--memory 64m is the cgroup's limit"
-PIDS=$(find /sys/fs/cgroup -maxdepth 4 -path "*/containerv/$CID" 2>/dev/null | while read -r d; do
+PIDS=$(cg_dirs "$CID" | while read -r d; do
   cat "$d/pids.max" 2>/dev/null; done | head -1)
 is "$PIDS" 50 "--pids-limit 50"
 pm stop -t 1 "$CID" >/dev/null 2>&1

@@ -71,6 +71,15 @@ int cg_kill_loop(int dfd, const char *path, struct containerv_error *err);
 int cg_ms_left(uint64_t deadline_ns);
 int cg_mkdir_parent(const char *path, struct containerv_error *err);
 int cg_mkdir_leaf(const char *path, struct containerv_error *err);
+/* Make the parents of leaf below its first root_len bytes (the hierarchy's
+ * root, which exists), existing ones kept; each (if given) is called on the
+ * root and every parent, in order, after it exists (v2 enables controllers
+ * for its children there). Made parents are left, as runc and crun leave
+ * them: another container may be using them already. */
+int cg_mkdir_parents(const char *leaf, size_t root_len, int (*each)(const char *dir, struct containerv_error *err),
+                     struct containerv_error *err);
+/* Take path (cv_cgroup_create's argument) as cg's cgroup path; "" or NULL: none. */
+int cg_set_path(struct cv_cgroup *cg, const char *path, const char *step, struct containerv_error *err);
 __attribute__((format(printf, 5, 6))) void cg_plan_add(struct cg_plan *p, int ctrl, const char *step,
                                                        const char *file, const char *fmt, ...);
 /* v1.c */

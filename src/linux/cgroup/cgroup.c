@@ -129,6 +129,7 @@ static void cg_reset(struct cv_cgroup *cg)
 {
     cg->mode = CV_CGROUP_NONE;
     cg->id[0] = '\0';
+    cg->path[0] = '\0';
     cg->v2_fd = -1;
     cg->v1_created = 0;
     cg->v2_attached = false;
@@ -143,9 +144,77 @@ int cg_path(char *buf, size_t size, int ctrl, const char *id)
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* The hierarchy's root for ctrl and the container's path below it
+ * ("containerv/<id>", "<abs path without its first '/'>" or
+ * "containerv/<rel path>"). */
+static int cg_rel(char *buf, size_t size, const struct cv_cgroup *cg)
+{
+    int n = !cg->path[0]        ? snprintf(buf, size, CG_PARENT "/%s", cg->id)
+            : cg->path[0] == '/' ? snprintf(buf, size, "%s", cg->path + 1)
+                                 : snprintf(buf, size, CG_PARENT "/%s", cg->path);
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 int cg_leaf(char *buf, size_t size, const struct cv_cgroup *cg, int ctrl)
 {
-    return cg_path(buf, size, cg->mode == CV_CGROUP_V2 ? -1 : ctrl, cg->id);
+    if (!cg->path[0])
+        return cg_path(buf, size, cg->mode == CV_CGROUP_V2 ? -1 : ctrl, cg->id);
+    char rel[CV_CGROUP_PATH_MAX + sizeof(CG_PARENT)];
+    const char *root = cg->mode == CV_CGROUP_V2 || ctrl < 0 ? CG_BASE : cg_probe.v1_mnt[ctrl];
+    int r = cg_rel(rel, sizeof(rel), cg);
+    int n = r < 0 ? -1 : snprintf(buf, size, "%s/%s", root, rel);
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+const char *cv_cgroup_path_invalid(const char *path)
+{
+    if (!path || !*path)
+        return "it is empty";
+    if (strlen(path) >= CV_CGROUP_PATH_MAX)
+        return "it is too long";
+    bool any = false;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        const char *e = strchrnul(p, '/');
+        size_t n = (size_t)(e - p);
+        if (!n)
+            break;
+        any = true;
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return "it has a '.' or '..' component";
+        for (const char *q = p; q < e; q++)
+            if ((unsigned char)*q < 0x20 || *q == 0x7f)
+                return "it has a control character";
+        p = e;
+    }
+    return any ? NULL : "it is the root cgroup";
+}
+
+/* path with its '/' runs made one, no trailing '/' (cv_cgroup_path_invalid
+ * has passed): what cg->path holds */
+static void normalise_path(char *dst, size_t size, const char *src)
+{
+    size_t o = 0;
+    for (const char *p = src; *p && o + 1 < size; p++) {
+        if (*p == '/' && o > 0 && dst[o - 1] == '/')
+            continue;
+        dst[o++] = *p;
+    }
+    if (o > 1 && dst[o - 1] == '/')
+        o--;
+    dst[o] = '\0';
+}
+
+int cg_set_path(struct cv_cgroup *cg, const char *path, const char *step, struct containerv_error *err)
+{
+    if (!path || !*path)
+        return 0;
+    const char *why = cv_cgroup_path_invalid(path);
+    if (why)
+        return cv_error_plain(err, EINVAL, step, "invalid cgroup path '%s': %s", path, why);
+    normalise_path(cg->path, sizeof(cg->path), path);
+    return 0;
 }
 
 int cg_open_dir(const char *path)
@@ -356,6 +425,32 @@ int cg_mkdir_parent(const char *path, struct containerv_error *err)
     return 0;
 }
 
+int cg_mkdir_parents(const char *leaf, size_t root_len, int (*each)(const char *dir, struct containerv_error *err),
+                     struct containerv_error *err)
+{
+    char dir[PATH_MAX];
+    size_t len = strlen(leaf);
+    if (len >= sizeof(dir) || root_len >= len)
+        return cv_error_plain(err, ENAMETOOLONG, "cgroup.create", "cgroup path '%s'", leaf);
+    memcpy(dir, leaf, len + 1);
+    for (size_t i = root_len;; i++) {
+        if (dir[i] != '/' && dir[i] != '\0')
+            continue;
+        char c = dir[i];
+        dir[i] = '\0';
+        int r = 0;
+        if (i > root_len && mkdir(dir, 0755) < 0 && errno != EEXIST)
+            r = cv_error(err, errno, "cgroup.create", "creating %s", dir);
+        if (r == 0 && c == '/' && each)
+            r = each(dir, err); /* dir is a parent: let its children have the controllers */
+        dir[i] = c;
+        if (r < 0)
+            return r;
+        if (c == '/' && !strchr(dir + i + 1, '/'))
+            return 0; /* what is left is the leaf */
+    }
+}
+
 int cg_mkdir_leaf(const char *path, struct containerv_error *err)
 {
     if (mkdir(path, 0755) == 0)
@@ -422,19 +517,22 @@ static int apply_plan(const struct cv_cgroup *cg, const struct cg_plan *p, struc
 
 /* ----------------------------------------------------------- 4. create */
 
-int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const struct cv_limits *limits,
+int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const char *path, const struct cv_limits *limits,
                      struct containerv_error *err)
 {
     cg_reset(cg);
     if (!cv_valid_id(id))
         return cv_error_plain(err, EINVAL, "cgroup.create", "invalid container id '%s'", id ? id : "");
+    int r = cg_set_path(cg, path, "cgroup.create", err);
+    if (r < 0)
+        return r;
     enum cv_cgroup_mode mode = cv_cgroup_mode();
     if (mode == CV_CGROUP_NONE)
         return cv_error_plain(err, ENOTSUP, "cgroup.create", "no usable cgroup file system under %s",
                               CG_BASE);
     struct cv_limits eff;
     struct cg_plan plan = {.n = 0};
-    int r = check_limits(limits, &eff, err);
+    r = check_limits(limits, &eff, err);
     if (r < 0)
         return r;
     (mode == CV_CGROUP_V2 ? cg_v2_plan : cg_v1_plan)(&eff, &plan);
@@ -461,9 +559,10 @@ int cv_cgroup_attach(struct cv_cgroup *cg, pid_t pid, struct containerv_error *e
     snprintf(val, sizeof(val), "%d", (int)pid);
     if (cg->mode == CV_CGROUP_V2 && cg->v2_fd >= 0) {
         int r = cv_write_file_at(cg->v2_fd, "cgroup.procs", val, strlen(val));
-        if (r < 0)
-            return cv_error(err, r, "cgroup.attach", "writing %s/" CG_PARENT "/%s/cgroup.procs '%s'", CG_BASE,
-                            cg->id, val);
+        if (r < 0) {
+            cg_leaf(path, sizeof(path), cg, -1);
+            return cv_error(err, r, "cgroup.attach", "writing %s/cgroup.procs '%s'", path, val);
+        }
         return 0;
     }
     if (cg->mode != CV_CGROUP_V1 || !cg->v1_created)
@@ -507,12 +606,15 @@ int cv_cgroup_destroy(struct cv_cgroup *cg, struct containerv_error *err)
 
 /* ------------------------------------------------------- open / close */
 
-int cv_cgroup_open(struct cv_cgroup *cg, const char *id, struct containerv_error *err)
+int cv_cgroup_open(struct cv_cgroup *cg, const char *id, const char *cgpath, struct containerv_error *err)
 {
     char path[PATH_MAX];
     cg_reset(cg);
     if (!cv_valid_id(id))
         return cv_error_plain(err, EINVAL, "cgroup.open", "invalid container id '%s'", id ? id : "");
+    int r = cg_set_path(cg, cgpath, "cgroup.open", err);
+    if (r < 0)
+        return r;
     cg->mode = cv_cgroup_mode();
     snprintf(cg->id, sizeof(cg->id), "%s", id);
     if (cg->mode == CV_CGROUP_V2) {

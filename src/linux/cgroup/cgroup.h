@@ -4,6 +4,10 @@
  *   v1:  /sys/fs/cgroup/<controller>/containerv/<id>  for memory, pids, cpu, freezer,
  *        cpuacct and blkio (the last two for the runtime metrics: CPU time and
  *        block I/O are counted per cgroup only in those hierarchies)
+ * unless the container was given a cgroup path (containerv_options_set_cgroup_path,
+ * an OCI config's linux.cgroupsPath): an absolute one is taken from each
+ * hierarchy's root (v2: /sys/fs/cgroup/<path>; v1: /sys/fs/cgroup/<controller>/<path>),
+ * a relative one from the "containerv" parent (/sys/fs/cgroup[/<controller>]/containerv/<path>).
  * The mode is probed once per process. */
 #ifndef CV_CGROUP_H
 #define CV_CGROUP_H
@@ -32,6 +36,7 @@ enum cv_cgroup_v1_ctrl {
 struct cv_cgroup {
     enum cv_cgroup_mode mode;
     char id[CV_ID_MAX + 1];
+    char path[CV_CGROUP_PATH_MAX]; /* the cgroup path given, or "": containerv/<id> */
     int v2_fd;                 /* O_DIRECTORY|O_CLOEXEC fd of the v2 leaf, for CLONE_INTO_CGROUP; -1 on v1 */
     unsigned v1_created;       /* bitmask of (1 << enum cv_cgroup_v1_ctrl) dirs this handle created/found */
     bool v2_attached;          /* the caller put the init in with CLONE_INTO_CGROUP (no attach needed) */
@@ -46,8 +51,11 @@ void cv_cgroup_parse_mountinfo_line(char *line, char mnts[CV_V1_COUNT][PATH_MAX]
 /* Probe (cached) which mode this host uses; base is "/sys/fs/cgroup". */
 enum cv_cgroup_mode cv_cgroup_mode(void);
 
-/* Create the container's cgroup(s) and apply limits. On failure nothing is left. */
-int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const struct cv_limits *limits,
+/* Create the container's cgroup(s) and apply limits; path NULL or "" for
+ * containerv/<id>, else the cgroup path (missing parents are made and left,
+ * as runc and crun leave them; the leaf must not exist). On failure nothing
+ * this call made is left. */
+int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const char *path, const struct cv_limits *limits,
                      struct containerv_error *err);
 /* Put pid into the cgroup(s). v2 callers that used CLONE_INTO_CGROUP need not call this. */
 int cv_cgroup_attach(struct cv_cgroup *cg, pid_t pid, struct containerv_error *err);
@@ -64,8 +72,9 @@ int cv_cgroup_kill(struct cv_cgroup *cg, struct containerv_error *err);
  * (v2: cgroup.events; v1: pidfds), remove the directories, close fds.
  * Idempotent; fine on a partly created cgroup. */
 int cv_cgroup_destroy(struct cv_cgroup *cg, struct containerv_error *err);
-/* Rebuild a handle for an existing container (attach, gc). Missing dirs are fine. */
-int cv_cgroup_open(struct cv_cgroup *cg, const char *id, struct containerv_error *err);
+/* Rebuild a handle for an existing container (attach, gc); path as
+ * cv_cgroup_create's (what the container's state records). Missing dirs are fine. */
+int cv_cgroup_open(struct cv_cgroup *cg, const char *id, const char *path, struct containerv_error *err);
 /* Close fds without removing anything. */
 void cv_cgroup_close(struct cv_cgroup *cg);
 /* Number of processes in the cgroup (reads cgroup.procs), or -errno. */

@@ -68,6 +68,8 @@ static int v1_full(const struct cv_cgroup *cg, int ctrl, const char *sub, char *
 
 static int v1_at(const struct cv_cgroup *cg, int ctrl, const char *sub, char *buf, size_t size, int *dirfd)
 {
+    if (cg->path[0]) /* a cgroup path of its own: not below the kept parent */
+        return v1_full(cg, ctrl, sub, buf, size, dirfd);
     int fd = v1_parent_fd(ctrl);
     int n = fd >= 0 ? snprintf(buf, size, "%s%s%s", cg->id, *sub ? "/" : "", sub) : 0;
     if (fd >= 0 && n >= 0 && (size_t)n < size) {
@@ -80,7 +82,7 @@ static int v1_at(const struct cv_cgroup *cg, int ctrl, const char *sub, char *bu
 static int v1_full(const struct cv_cgroup *cg, int ctrl, const char *sub, char *buf, size_t size, int *dirfd)
 {
     *dirfd = AT_FDCWD;
-    int r = cg_path(buf, size, ctrl, cg->id);
+    int r = cg_leaf(buf, size, cg, ctrl);
     size_t len = strlen(buf);
     if (r == 0 && *sub && (size_t)snprintf(buf + len, size - len, "/%s", sub) >= size - len)
         r = -ENAMETOOLONG;
@@ -146,7 +148,18 @@ int cg_v1_create(struct cv_cgroup *cg, struct containerv_error *err)
         char parent[PATH_MAX], leaf[PATH_MAX];
         if (!cg_probe.v1_mnt[c][0])
             continue;
-        int dfd, r = v1_at(cg, c, "", leaf, sizeof(leaf), &dfd);
+        int r;
+        if (cg->path[0]) {
+            if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
+                return cv_error(err, r, "cgroup.create", "cgroup path '%s'", cg->path);
+            if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), NULL, err)) < 0 ||
+                (r = cg_mkdir_leaf(leaf, err)) < 0)
+                return r;
+            cg->v1_created |= CG_BIT(c);
+            continue;
+        }
+        int dfd;
+        r = v1_at(cg, c, "", leaf, sizeof(leaf), &dfd);
         if (r < 0)
             return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
         /* the parent exists but for the first container: try the leaf first */

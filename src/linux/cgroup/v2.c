@@ -60,15 +60,25 @@ static int v2_enable_controllers(const char *dir, struct containerv_error *err)
     return r < 0 ? cv_error(err, r, "cgroup.create", "writing %s '%s'", path, req) : 0;
 }
 
+static int v2_enable_each(const char *dir, struct containerv_error *err)
+{
+    return v2_enable_controllers(dir, err);
+}
+
 int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err)
 {
     char parent[PATH_MAX], leaf[PATH_MAX];
-    cg_path(parent, sizeof(parent), -1, NULL);
-    int r = cg_path(leaf, sizeof(leaf), -1, cg->id);
+    int r = cg_leaf(leaf, sizeof(leaf), cg, -1);
     if (r < 0)
         return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
-    if ((r = v2_enable_controllers(CG_BASE, err)) < 0 || (r = cg_mkdir_parent(parent, err)) < 0 ||
-        (r = v2_enable_controllers(parent, err)) < 0 || (r = cg_mkdir_leaf(leaf, err)) < 0)
+    if (cg->path[0]) {
+        r = cg_mkdir_parents(leaf, strlen(CG_BASE), v2_enable_each, err);
+    } else {
+        cg_path(parent, sizeof(parent), -1, NULL);
+        if ((r = v2_enable_controllers(CG_BASE, err)) == 0 && (r = cg_mkdir_parent(parent, err)) == 0)
+            r = v2_enable_controllers(parent, err);
+    }
+    if (r < 0 || (r = cg_mkdir_leaf(leaf, err)) < 0)
         return r;
     cg->v2_fd = cg_open_dir(leaf);
     if (cg->v2_fd < 0) {
