@@ -83,12 +83,17 @@ static void test_soak_cycles(void **state)
     struct cvt_snap before;
     cvt_snapshot(&before);
     long rss0 = vm_rss_kib(), rss_max = rss0;
+    char series[1024] = ""; /* VmRSS every n/16 cycles: a failure says whether it grew steadily */
+    long step = n / 16 > 0 ? n / 16 : 1;
     for (long i = 0; i < n; i++) {
         cycle(o, WARMUP + i);
-        if (i % 100 == 99) {
+        if (i % 100 == 99 || i % step == step - 1) {
             long r = vm_rss_kib();
             if (r > rss_max)
                 rss_max = r;
+            size_t len = strlen(series);
+            if (i % step == step - 1 && len < sizeof(series) - 16)
+                snprintf(series + len, sizeof(series) - len, " %ld", r);
         }
     }
     assert_int_equal(containerv_teardown_wait(NULL), 0);
@@ -103,8 +108,8 @@ static void test_soak_cycles(void **state)
     /* ASan keeps freed memory in its quarantine (256 MiB by default), so RSS
      * says nothing there; LeakSanitizer checks leaks in that build instead. */
     if (!SANITIZED && rss1 - rss0 > RSS_SLACK_KIB)
-        fail_msg("%s: VmRSS grew by %ld KiB (%ld -> %ld), more than %d KiB", what, rss1 - rss0,
-                 rss0, rss1, RSS_SLACK_KIB);
+        fail_msg("%s: VmRSS grew by %ld KiB (%ld -> %ld), more than %d KiB; every %ld cycles:%s KiB", what,
+                 rss1 - rss0, rss0, rss1, RSS_SLACK_KIB, step, series);
 }
 
 int main(void)
