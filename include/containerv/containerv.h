@@ -90,6 +90,19 @@ CONTAINERV_API int containerv_options_set_cpu_weight(struct containerv_options *
 CONTAINERV_API int containerv_options_set_cpu_quota(struct containerv_options *o, uint64_t quota_us,
                                                     uint64_t period_us);
 CONTAINERV_API int containerv_options_set_pids_limit(struct containerv_options *o, uint64_t max);
+/* A soft memory limit (docker's --memory-reservation): what the kernel
+ * reclaims the container down to under memory pressure (v1
+ * memory.soft_limit_in_bytes, v2 memory.low: protected up to that much). 0
+ * unsets. Since 0.3. */
+CONTAINERV_API int containerv_options_set_memory_reservation(struct containerv_options *o, uint64_t bytes);
+/* The container's swappiness, 0..100, or -1 for the kernel's (v1
+ * memory.swappiness; cgroup v2 has no such file: the create fails with
+ * -EOPNOTSUPP there). Since 0.3. */
+CONTAINERV_API int containerv_options_set_memory_swappiness(struct containerv_options *o, int swappiness);
+/* No OOM kill in the container (v1 memory.oom_control): a task over the
+ * limit waits for memory instead. cgroup v2 has no such switch: the create
+ * fails with -EOPNOTSUPP there. Since 0.3. */
+CONTAINERV_API int containerv_options_set_oom_kill_disable(struct containerv_options *o, bool disable);
 /* Put the container's cgroup at path instead of containerv/<id> (what an OCI
  * config's linux.cgroupsPath says, what Kubernetes' kubelet and podman use to
  * place a container in their own tree). An absolute path is taken from each

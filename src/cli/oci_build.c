@@ -178,6 +178,14 @@ static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, stru
             return -1;
         }
     }
+    if (s->memory_reservation > 0 && containerv_options_set_memory_reservation(o, (uint64_t)s->memory_reservation) < 0) {
+        oci_error(x, "linux.resources.memory.reservation: %lld is refused", (long long)s->memory_reservation);
+        return -1;
+    }
+    if (s->swappiness >= 0)
+        containerv_options_set_memory_swappiness(o, s->swappiness);
+    if (s->disable_oom_killer)
+        containerv_options_set_oom_kill_disable(o, true);
     if (s->cpu_shares) { /* runc's conversion to the v2 weight */
         uint64_t shares = s->cpu_shares < 2 ? 2 : s->cpu_shares;
         uint64_t weight = 1 + ((shares - 2) * 9999) / 262142;

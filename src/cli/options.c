@@ -25,6 +25,9 @@ enum {
     OPT_CAP_ADD,
     OPT_PRIVILEGED,
     OPT_NAME,
+    OPT_MEMORY_RESERVATION,
+    OPT_MEMORY_SWAPPINESS,
+    OPT_OOM_KILL_DISABLE,
 };
 
 static const struct option copts_longopts[] = {
@@ -32,6 +35,9 @@ static const struct option copts_longopts[] = {
     {"lower", required_argument, NULL, OPT_LOWER},
     {"memory", required_argument, NULL, 'm'},
     {"memory-swap", required_argument, NULL, OPT_MEMORY_SWAP},
+    {"memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION},
+    {"memory-swappiness", required_argument, NULL, OPT_MEMORY_SWAPPINESS},
+    {"oom-kill-disable", no_argument, NULL, OPT_OOM_KILL_DISABLE},
     {"pids-limit", required_argument, NULL, OPT_PIDS},
     {"pids", required_argument, NULL, OPT_PIDS},
     {"cpus", required_argument, NULL, OPT_CPUS},
@@ -65,6 +71,9 @@ const char cli_copts_usage[] =
     "                             a fresh writable layer goes on top\n"
     "  -m, --memory SIZE          memory limit (e.g. 64M, 1g)\n"
     "      --memory-swap SIZE     memory + swap limit (-1: unlimited)\n"
+    "      --memory-reservation SIZE  soft limit: reclaimed down to it under pressure\n"
+    "      --memory-swappiness N  0..100 (-1: the kernel's; cgroup v1 only)\n"
+    "      --oom-kill-disable     no OOM kill: tasks over the limit wait (cgroup v1 only)\n"
     "      --pids, --pids-limit N at most N processes\n"
     "      --cpus FLOAT           CPU quota in CPUs (e.g. 0.5)\n"
     "      --cpu-shares N         relative CPU weight, docker's scale (2..262144)\n"
@@ -155,6 +164,24 @@ static int opt_size(struct cli_copts *co, int opt, const char *arg)
     if (opt == 'm')
         return setter(name, arg, containerv_options_set_memory_limit(co->opts, bytes));
     return setter(name, arg, containerv_options_set_memory_swap_limit(co->opts, bytes));
+}
+
+static int opt_memory_extra(struct cli_copts *co, int opt, const char *arg)
+{
+    if (opt == OPT_OOM_KILL_DISABLE)
+        return setter("--oom-kill-disable", "", containerv_options_set_oom_kill_disable(co->opts, true));
+    if (opt == OPT_MEMORY_SWAPPINESS) {
+        uint64_t n;
+        if (strcmp(arg, "-1") == 0)
+            return setter("--memory-swappiness", arg, containerv_options_set_memory_swappiness(co->opts, -1));
+        if (!cli_parse_u64(arg, &n) || n > 100)
+            return bad("--memory-swappiness", "not a number from 0 to 100 (or -1)", arg);
+        return setter("--memory-swappiness", arg, containerv_options_set_memory_swappiness(co->opts, (int)n));
+    }
+    uint64_t bytes;
+    if (containerv_parse_size(arg, &bytes) < 0 || bytes == 0)
+        return bad("--memory-reservation", "invalid size", arg);
+    return setter("--memory-reservation", arg, containerv_options_set_memory_reservation(co->opts, bytes));
 }
 
 static int opt_pids(struct cli_copts *co, const char *arg)
@@ -409,6 +436,9 @@ int cli_copts_handle(struct cli_copts *co, int opt, const char *arg)
     switch (opt) {
     case 'm':
     case OPT_MEMORY_SWAP: return opt_size(co, opt, arg);
+    case OPT_MEMORY_RESERVATION:
+    case OPT_MEMORY_SWAPPINESS:
+    case OPT_OOM_KILL_DISABLE: return opt_memory_extra(co, opt, arg);
     case OPT_PIDS: return opt_pids(co, arg);
     case OPT_CPUS: return opt_cpus(co, arg);
     case OPT_CPU_SHARES:

@@ -42,6 +42,10 @@ struct cv_limits {
     uint64_t cpu_weight;  /* 1..10000 */
     uint64_t cpu_quota_us;
     uint64_t cpu_period_us;
+    uint64_t memory_reservation; /* bytes: v1 memory.soft_limit_in_bytes, v2 memory.low */
+    bool swappiness_set;         /* v1 memory.swappiness (v2 has none) */
+    uint8_t swappiness;          /* 0..100 */
+    bool oom_kill_disable;       /* v1 memory.oom_control (v2 has none) */
 };
 
 struct containerv_options {

@@ -135,6 +135,31 @@ int containerv_options_set_memory_swap_limit(struct containerv_options *o, uint6
     return 0;
 }
 
+int containerv_options_set_memory_reservation(struct containerv_options *o, uint64_t bytes)
+{
+    if (!o || (bytes != 0 && bytes < 4096))
+        return -EINVAL;
+    o->limits.memory_reservation = bytes;
+    return 0;
+}
+
+int containerv_options_set_memory_swappiness(struct containerv_options *o, int swappiness)
+{
+    if (!o || swappiness < -1 || swappiness > 100)
+        return -EINVAL;
+    o->limits.swappiness_set = swappiness >= 0;
+    o->limits.swappiness = swappiness >= 0 ? (uint8_t)swappiness : 0;
+    return 0;
+}
+
+int containerv_options_set_oom_kill_disable(struct containerv_options *o, bool disable)
+{
+    if (!o)
+        return -EINVAL;
+    o->limits.oom_kill_disable = disable;
+    return 0;
+}
+
 int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight)
 {
     if (!o || weight == 0 || weight > 10000)

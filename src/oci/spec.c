@@ -549,6 +549,14 @@ static int parse_resources(struct parse *p, json_t *r)
         if (get_int(p, mem, "swap", w, -1, INT64_MAX, &v, &set) < 0)
             return -1;
         s->memory_swap = set ? v : 0;
+        if (get_int(p, mem, "reservation", w, -1, INT64_MAX, &v, &set) < 0)
+            return -1;
+        s->memory_reservation = set ? v : 0;
+        if (get_int(p, mem, "swappiness", w, -1, 100, &v, &set) < 0)
+            return -1;
+        s->swappiness = set ? (int)v : -1;
+        if (get_bool(p, mem, "disableOOMKiller", w, &s->disable_oom_killer) < 0)
+            return -1;
         /* deprecated by the runtime-spec and gone from cgroup v2: ignored,
          * as runc ignores it */
         s->kernel_memory = get(mem, "kernel") || get(mem, "kernelTCP");
@@ -702,6 +710,7 @@ int oci_spec_parse(const char *text, size_t len, struct oci_spec *s, char *err, 
     memset(s, 0, sizeof(*s));
     s->cpu_quota = -1;
     s->personality = -1;
+    s->swappiness = -1;
     err[0] = '\0';
     size_t fixed_len = 0;
     char *fixed = fix_u64(text, len, &fixed_len);

@@ -101,6 +101,9 @@ struct oci_spec {
     const char *rootfs_propagation, *cgroups_path, *mount_label;
     /* resources: 0 unset */
     int64_t memory_limit, memory_swap; /* -1: unlimited */
+    int64_t memory_reservation;        /* -1: none */
+    int swappiness;                    /* -1 or unset: the kernel's (2^64-1, what docker sends, is -1) */
+    bool disable_oom_killer;
     uint64_t cpu_shares, cpu_quota_set, cpu_period;
     int64_t cpu_quota; /* -1 or unset: none */
     const char *cpus, *mems;

@@ -98,10 +98,18 @@ static json_t *binds_json(const struct containerv_options *o)
 
 static json_t *limits_json(const struct cv_limits *l)
 {
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "memory", (json_int_t)l->memory, "memory_swap",
-                     (json_int_t)l->memory_swap, "pids", (json_int_t)l->pids, "cpu_weight",
-                     (json_int_t)l->cpu_weight, "cpu_quota_us", (json_int_t)l->cpu_quota_us,
-                     "cpu_period_us", (json_int_t)l->cpu_period_us);
+    json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "memory", (json_int_t)l->memory, "memory_swap",
+                          (json_int_t)l->memory_swap, "pids", (json_int_t)l->pids, "cpu_weight",
+                          (json_int_t)l->cpu_weight, "cpu_quota_us", (json_int_t)l->cpu_quota_us,
+                          "cpu_period_us", (json_int_t)l->cpu_period_us);
+    /* since 0.3, only when set: older templates read the same */
+    if (j && l->memory_reservation)
+        json_object_set_new(j, "memory_reservation", json_integer((json_int_t)l->memory_reservation));
+    if (j && l->swappiness_set)
+        json_object_set_new(j, "memory_swappiness", json_integer(l->swappiness));
+    if (j && l->oom_kill_disable)
+        json_object_set_new(j, "oom_kill_disable", json_true());
+    return j;
 }
 
 static json_t *options_json_base(const char *name, const struct containerv_options *o);
@@ -385,6 +393,22 @@ static int parse_limits(struct tpl_parse *p, json_t *root)
         (v[3] && set_rc(p, "limits.cpu_weight", containerv_options_set_cpu_weight(o, v[3])) < 0) ||
         (v[4] && set_rc(p, "limits.cpu_quota_us", containerv_options_set_cpu_quota(o, v[4], v[5])) < 0))
         return p->rc;
+    json_t *x = json_object_get(l, "memory_reservation");
+    uint64_t u = 0;
+    if (x && !get_u64(x, &u))
+        return bad(p, "limits.memory_reservation", "expected an unsigned integer");
+    if (x && set_rc(p, "limits.memory_reservation", containerv_options_set_memory_reservation(o, u)) < 0)
+        return p->rc;
+    x = json_object_get(l, "memory_swappiness");
+    if (x && (!get_u64(x, &u) || u > 100))
+        return bad(p, "limits.memory_swappiness", "expected an integer from 0 to 100");
+    if (x && set_rc(p, "limits.memory_swappiness", containerv_options_set_memory_swappiness(o, (int)u)) < 0)
+        return p->rc;
+    x = json_object_get(l, "oom_kill_disable");
+    if (x && !json_is_boolean(x))
+        return bad(p, "limits.oom_kill_disable", "expected true or false");
+    if (x)
+        containerv_options_set_oom_kill_disable(o, json_is_true(x));
     return 0;
 }
 

@@ -373,6 +373,36 @@ static void test_swap_limit(void **state)
     }
 }
 
+/* reservation (both versions), swappiness and the OOM killer (v1 only:
+ * refused on v2 with nothing made) */
+static void test_memory_extras(void **state)
+{
+    struct fixture *f = *state;
+    struct containerv_error err = {0};
+    struct cv_limits l = {.memory = 64u << 20, .memory_reservation = 32u << 20};
+    assert_int_equal(cv_cgroup_create(&f->cg[0], f->id[0], NULL, &l, &err), 0);
+    if (f->mode == CV_CGROUP_V2)
+        assert_string_equal(read_value(f, 0, f->id[0], "memory.low"), "33554432");
+    else
+        assert_string_equal(read_value(f, CV_V1_MEMORY, f->id[0], "memory.soft_limit_in_bytes"), "33554432");
+    struct cv_limits v1only = {.swappiness_set = true, .swappiness = 7, .oom_kill_disable = true};
+    int r = cv_cgroup_create(&f->cg[1], f->id[1], NULL, &v1only, &err);
+    if (f->mode == CV_CGROUP_V2) {
+        assert_int_equal(r, -EOPNOTSUPP);
+        assert_non_null(strstr(err.message, "cgroup v2"));
+        assert_false(any_dir(f, f->id[1]));
+    } else {
+        assert_int_equal(r, 0);
+        assert_string_equal(read_value(f, CV_V1_MEMORY, f->id[1], "memory.swappiness"), "7");
+        assert_non_null(strstr(read_value(f, CV_V1_MEMORY, f->id[1], "memory.oom_control"), "oom_kill_disable 1"));
+    }
+    /* a reservation above the limit is refused, nothing made */
+    struct cv_limits over = {.memory = 16u << 20, .memory_reservation = 32u << 20};
+    assert_int_equal(cv_cgroup_create(&f->cg[2], f->id[2], NULL, &over, &err), -EINVAL);
+    assert_non_null(strstr(err.message, "reservation"));
+    assert_false(any_dir(f, f->id[2]));
+}
+
 static void test_attach_kill_destroy(void **state)
 {
     struct fixture *f = *state;
@@ -705,6 +735,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swap_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_extras, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_kill_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_kills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_fork_storm, setup, teardown),

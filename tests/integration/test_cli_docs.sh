@@ -37,7 +37,7 @@ complete_words() {
 }
 is "$(complete_words containerv r)" "rm run " "containerv r<TAB>: rm run"
 is "$(complete_words containerv --runtime-dir /tmp r)" "rm run " "after a global option with its value: the verbs"
-like "$(complete_words containerv run --me)" "--memory --memory-swap --metrics --metrics-json" "run --me<TAB>"
+like "$(complete_words containerv run --me)" "--memory --memory-reservation --memory-swap --memory-swappiness --metrics --metrics-json" "run --me<TAB>"
 is "$(complete_words containerv template "")" "create list rm show " "template <TAB>: its subcommands"
 like "$(complete_words containerv bench s)" "startup" "bench s<TAB>: startup"
 mkdir -p "$T/compdir/sub"

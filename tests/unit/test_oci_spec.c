@@ -129,7 +129,8 @@ static void test_linux(void **state)
               " {\"type\": \"network\", \"path\": \"/proc/1/ns/net\"}],"
               " \"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],"
               " \"sysctl\": {\"net.ipv4.ip_forward\": \"1\"}, \"maskedPaths\": [\"/proc/kcore\"],"
-              " \"resources\": {\"memory\": {\"limit\": 67108864, \"kernel\": 1}, \"cpu\": {\"shares\": 512,"
+              " \"resources\": {\"memory\": {\"limit\": 67108864, \"kernel\": 1, \"reservation\": 33554432,"
+              " \"swappiness\": 18446744073709551615, \"disableOOMKiller\": true}, \"cpu\": {\"shares\": 512,"
               " \"quota\": 50000, \"period\": 100000}, \"pids\": {\"limit\": 64}}}",
               err),
         0);
@@ -144,6 +145,9 @@ static void test_linux(void **state)
     assert_int_equal(s.n_masked, 1);
     assert_int_equal(s.memory_limit, 67108864);
     assert_true(s.kernel_memory);
+    assert_int_equal(s.memory_reservation, 33554432);
+    assert_int_equal(s.swappiness, -1); /* 2^64-1, what docker sends for "not set" */
+    assert_true(s.disable_oom_killer);
     assert_int_equal(s.cpu_shares, 512);
     assert_int_equal(s.cpu_quota, 50000);
     assert_int_equal(s.pids_limit, 64);

@@ -179,6 +179,27 @@ static void test_limits(void **state)
     assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 100000), 0);
     assert_int_equal(o->limits.cpu_quota_us, 50000);
     assert_int_equal(o->limits.cpu_period_us, 100000);
+    /* reservation, swappiness, the OOM killer */
+    assert_int_equal(containerv_options_set_memory_reservation(o, 1), -EINVAL);
+    assert_int_equal(containerv_options_set_memory_reservation(o, 32ull << 20), 0);
+    assert_int_equal(o->limits.memory_reservation, 32ull << 20);
+    assert_int_equal(containerv_options_set_memory_swappiness(o, 101), -EINVAL);
+    assert_int_equal(containerv_options_set_memory_swappiness(o, -2), -EINVAL);
+    assert_false(o->limits.swappiness_set);
+    assert_int_equal(containerv_options_set_memory_swappiness(o, 0), 0);
+    assert_true(o->limits.swappiness_set);
+    assert_int_equal(o->limits.swappiness, 0);
+    assert_int_equal(containerv_options_set_memory_swappiness(o, -1), 0);
+    assert_false(o->limits.swappiness_set);
+    assert_int_equal(containerv_options_set_oom_kill_disable(o, true), 0);
+    assert_true(o->limits.oom_kill_disable);
+    /* cgroup paths */
+    assert_int_equal(containerv_options_set_cgroup_path(o, "/"), -EINVAL);
+    assert_int_equal(containerv_options_set_cgroup_path(o, "a/../b"), -EINVAL);
+    assert_int_equal(containerv_options_set_cgroup_path(o, "/kubepods/pod1/c1"), 0);
+    assert_string_equal(o->cgroup_path, "/kubepods/pod1/c1");
+    assert_int_equal(containerv_options_set_cgroup_path(o, NULL), 0);
+    assert_null(o->cgroup_path);
 }
 
 static void test_namespaces_and_maps(void **state)

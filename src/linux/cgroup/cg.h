@@ -38,7 +38,7 @@ struct cg_write {
     char value[48];
 };
 
-#define CG_MAX_WRITES 8
+#define CG_MAX_WRITES 16
 struct cg_plan {
     struct cg_write w[CG_MAX_WRITES];
     int n;

@@ -489,6 +489,10 @@ static int check_limits(const struct cv_limits *l, struct cv_limits *eff, struct
                               eff->memory_swap, eff->memory);
     if (eff->memory_swap && !eff->memory)
         eff->memory = eff->memory_swap;
+    if (eff->memory && eff->memory_reservation > eff->memory)
+        return cv_error_plain(err, EINVAL, "cgroup.memory",
+                              "memory reservation %" PRIu64 " is above the memory limit %" PRIu64,
+                              eff->memory_reservation, eff->memory);
     if (eff->cpu_weight > 10000)
         return cv_error_plain(err, EINVAL, "cgroup.cpu", "cpu weight %" PRIu64 " is not in 1..10000",
                               eff->cpu_weight);
@@ -535,6 +539,10 @@ int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const char *path, con
     r = check_limits(limits, &eff, err);
     if (r < 0)
         return r;
+    if (mode == CV_CGROUP_V2 && (eff.swappiness_set || eff.oom_kill_disable))
+        return cv_error_plain(err, EOPNOTSUPP, "cgroup.memory",
+                              "%s cannot be set on cgroup v2 (it has no such file)",
+                              eff.swappiness_set ? "memory swappiness" : "disabling the OOM killer");
     (mode == CV_CGROUP_V2 ? cg_v2_plan : cg_v1_plan)(&eff, &plan);
     cg->mode = mode;
     snprintf(cg->id, sizeof(cg->id), "%s", id);

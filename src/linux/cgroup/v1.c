@@ -113,6 +113,13 @@ void cg_v1_plan(const struct cv_limits *l, struct cg_plan *p)
     if (l->memory_swap)
         cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.memsw.limit_in_bytes", "%" PRIu64,
                  l->memory_swap);
+    if (l->memory_reservation)
+        cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.soft_limit_in_bytes", "%" PRIu64,
+                    l->memory_reservation);
+    if (l->swappiness_set)
+        cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.swappiness", "%u", (unsigned)l->swappiness);
+    if (l->oom_kill_disable)
+        cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.oom_control", "1");
     if (l->pids)
         cg_plan_add(p, CV_V1_PIDS, "cgroup.pids", "pids.max", "%" PRIu64, l->pids);
     if (l->cpu_weight)

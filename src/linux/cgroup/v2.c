@@ -15,6 +15,8 @@ void cg_v2_plan(const struct cv_limits *l, struct cg_plan *p)
         cg_plan_add(p, -1, "cgroup.memory", "memory.max", "%" PRIu64, l->memory);
     if (l->memory_swap)
         cg_plan_add(p, -1, "cgroup.memory", "memory.swap.max", "%" PRIu64, l->memory_swap - l->memory);
+    if (l->memory_reservation)
+        cg_plan_add(p, -1, "cgroup.memory", "memory.low", "%" PRIu64, l->memory_reservation);
     if (l->pids)
         cg_plan_add(p, -1, "cgroup.pids", "pids.max", "%" PRIu64, l->pids);
     if (l->cpu_weight)
