@@ -114,6 +114,20 @@ CONTAINERV_API int containerv_options_set_oom_kill_disable(struct containerv_opt
  * -EINVAL for the root, a "." or ".." component, a control character, or
  * CONTAINERV_CGROUP_PATH_MAX bytes or more. A template cannot hold one.
  * Since 0.3. */
+/* CPUs and memory nodes the container may use (cpuset.cpus, cpuset.mems:
+ * "0-3,8"; NULL or "" unsets). On cgroup v1 the container then gets a
+ * cgroup in the cpuset hierarchy too (filled from its parent's, as a new
+ * v1 cpuset cgroup must be). A list the host does not have fails the
+ * create, naming the file. -EINVAL for a list that is not one. Since 0.3. */
+CONTAINERV_API int containerv_options_set_cpuset_cpus(struct containerv_options *o, const char *cpus);
+CONTAINERV_API int containerv_options_set_cpuset_mems(struct containerv_options *o, const char *mems);
+/* Realtime CPU time per period for the container's SCHED_FIFO/RR tasks
+ * (v1 cpu.rt_runtime_us, -1 for no limit; cpu.rt_period_us, 0 for the
+ * kernel's). The parent cgroup must have that much to give; cgroup v2 has
+ * no realtime group scheduling: the create fails with -EOPNOTSUPP there.
+ * Since 0.3. */
+CONTAINERV_API int containerv_options_set_cpu_realtime(struct containerv_options *o, int64_t runtime_us,
+                                                       uint64_t period_us);
 #define CONTAINERV_CGROUP_PATH_MAX 512
 CONTAINERV_API int containerv_options_set_cgroup_path(struct containerv_options *o, const char *path);
 /* A mask of enum containerv_namespace; CONTAINERV_NS_MOUNT and _PID are required. */

@@ -210,8 +210,17 @@ static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, stru
             return -1;
         }
     }
-    if ((s->cpus && *s->cpus) || (s->mems && *s->mems)) {
-        oci_error(x, "linux.resources.cpu.%s: cpusets are not supported yet", s->cpus && *s->cpus ? "cpus" : "mems");
+    if (s->cpus && *s->cpus && containerv_options_set_cpuset_cpus(o, s->cpus) < 0) {
+        oci_error(x, "linux.resources.cpu.cpus: '%s' is not a CPU list", s->cpus);
+        return -1;
+    }
+    if (s->mems && *s->mems && containerv_options_set_cpuset_mems(o, s->mems) < 0) {
+        oci_error(x, "linux.resources.cpu.mems: '%s' is not a node list", s->mems);
+        return -1;
+    }
+    if (s->rt_set && containerv_options_set_cpu_realtime(o, s->rt_runtime, s->rt_period) < 0) {
+        oci_error(x, "linux.resources.cpu: realtime runtime %lld per period %llu is refused", (long long)s->rt_runtime,
+                  (unsigned long long)s->rt_period);
         return -1;
     }
     return 0;

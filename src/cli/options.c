@@ -28,6 +28,8 @@ enum {
     OPT_MEMORY_RESERVATION,
     OPT_MEMORY_SWAPPINESS,
     OPT_OOM_KILL_DISABLE,
+    OPT_CPUSET_CPUS,
+    OPT_CPUSET_MEMS,
 };
 
 static const struct option copts_longopts[] = {
@@ -43,6 +45,8 @@ static const struct option copts_longopts[] = {
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"cpu-shares", required_argument, NULL, OPT_CPU_SHARES},
     {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
+    {"cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS},
+    {"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"env", required_argument, NULL, 'e'},
     {"workdir", required_argument, NULL, 'w'},
@@ -78,6 +82,8 @@ const char cli_copts_usage[] =
     "      --cpus FLOAT           CPU quota in CPUs (e.g. 0.5)\n"
     "      --cpu-shares N         relative CPU weight, docker's scale (2..262144)\n"
     "      --cpu-weight N         relative CPU weight, cgroup v2's scale (1..10000)\n"
+    "      --cpuset-cpus LIST     the CPUs it may run on (0-3,8)\n"
+    "      --cpuset-mems LIST     the memory nodes it may allocate from (0,1)\n"
     "      --hostname NAME        the container's hostname\n"
     "  -e, --env K=V              set an environment variable (repeatable);\n"
     "                             -e K takes K's value from this environment\n"
@@ -182,6 +188,16 @@ static int opt_memory_extra(struct cli_copts *co, int opt, const char *arg)
     if (containerv_parse_size(arg, &bytes) < 0 || bytes == 0)
         return bad("--memory-reservation", "invalid size", arg);
     return setter("--memory-reservation", arg, containerv_options_set_memory_reservation(co->opts, bytes));
+}
+
+static int opt_cpuset(struct cli_copts *co, int opt, const char *arg)
+{
+    const char *name = opt == OPT_CPUSET_CPUS ? "--cpuset-cpus" : "--cpuset-mems";
+    int rc = opt == OPT_CPUSET_CPUS ? containerv_options_set_cpuset_cpus(co->opts, arg)
+                                    : containerv_options_set_cpuset_mems(co->opts, arg);
+    if (rc == -EINVAL || !*arg)
+        return bad(name, "not a list like 0-3,8", arg);
+    return setter(name, arg, rc);
 }
 
 static int opt_pids(struct cli_copts *co, const char *arg)
@@ -440,6 +456,8 @@ int cli_copts_handle(struct cli_copts *co, int opt, const char *arg)
     case OPT_MEMORY_SWAPPINESS:
     case OPT_OOM_KILL_DISABLE: return opt_memory_extra(co, opt, arg);
     case OPT_PIDS: return opt_pids(co, arg);
+    case OPT_CPUSET_CPUS:
+    case OPT_CPUSET_MEMS: return opt_cpuset(co, opt, arg);
     case OPT_CPUS: return opt_cpus(co, arg);
     case OPT_CPU_SHARES:
     case OPT_CPU_WEIGHT: return opt_cpu_weight(co, opt, arg);

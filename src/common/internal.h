@@ -46,6 +46,11 @@ struct cv_limits {
     bool swappiness_set;         /* v1 memory.swappiness (v2 has none) */
     uint8_t swappiness;          /* 0..100 */
     bool oom_kill_disable;       /* v1 memory.oom_control (v2 has none) */
+    char cpuset_cpus[256];       /* cpuset.cpus ("0-3,8"), "" unset */
+    char cpuset_mems[64];        /* cpuset.mems, "" unset */
+    bool rt_set;                 /* v1 cpu.rt_period_us / cpu.rt_runtime_us (v2 has none) */
+    int64_t rt_runtime_us;       /* -1: no limit */
+    uint64_t rt_period_us;       /* 0: the kernel's */
 };
 
 struct containerv_options {

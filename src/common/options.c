@@ -160,6 +160,64 @@ int containerv_options_set_oom_kill_disable(struct containerv_options *o, bool d
     return 0;
 }
 
+/* "0-3,8,10-11": numbers below 8192 (the kernel's largest NR_CPUS), ranges
+ * low to high */
+static bool cpu_list_valid(const char *s)
+{
+    if (!*s)
+        return false;
+    while (*s) {
+        char *end;
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned long lo = strtoul(s, &end, 10), hi = lo;
+        if (*end == '-') {
+            if (end[1] < '0' || end[1] > '9')
+                return false;
+            hi = strtoul(end + 1, &end, 10);
+        }
+        if (lo >= 8192 || hi >= 8192 || hi < lo || (*end && *end != ','))
+            return false;
+        s = *end ? end + 1 : end;
+        if (*end && !*s)
+            return false; /* a trailing comma */
+    }
+    return true;
+}
+
+static int set_cpu_list(char *dst, size_t size, const char *list)
+{
+    if (!list || !*list) {
+        dst[0] = '\0';
+        return 0;
+    }
+    if (strlen(list) >= size || !cpu_list_valid(list))
+        return -EINVAL;
+    snprintf(dst, size, "%s", list);
+    return 0;
+}
+
+int containerv_options_set_cpuset_cpus(struct containerv_options *o, const char *cpus)
+{
+    return o ? set_cpu_list(o->limits.cpuset_cpus, sizeof(o->limits.cpuset_cpus), cpus) : -EINVAL;
+}
+
+int containerv_options_set_cpuset_mems(struct containerv_options *o, const char *mems)
+{
+    return o ? set_cpu_list(o->limits.cpuset_mems, sizeof(o->limits.cpuset_mems), mems) : -EINVAL;
+}
+
+int containerv_options_set_cpu_realtime(struct containerv_options *o, int64_t runtime_us, uint64_t period_us)
+{
+    if (!o || runtime_us < -1 || (period_us && (period_us < 1000 || period_us > 1000000)) ||
+        (period_us && runtime_us > (int64_t)period_us))
+        return -EINVAL;
+    o->limits.rt_set = true;
+    o->limits.rt_runtime_us = runtime_us;
+    o->limits.rt_period_us = period_us;
+    return 0;
+}
+
 int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight)
 {
     if (!o || weight == 0 || weight > 10000)

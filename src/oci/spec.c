@@ -574,8 +574,16 @@ static int parse_resources(struct parse *p, json_t *r)
         s->cpu_period = set ? (uint64_t)v : 0;
         if (get_str(p, cpu, "cpus", w, &s->cpus) < 0 || get_str(p, cpu, "mems", w, &s->mems) < 0)
             return -1;
-        if (get(cpu, "realtimeRuntime") || get(cpu, "realtimePeriod"))
-            s->unsupported = "linux.resources.cpu.realtimeRuntime";
+        if (get_int(p, cpu, "realtimeRuntime", w, -1, INT64_MAX, &v, &set) < 0)
+            return -1;
+        s->rt_set = set;
+        s->rt_runtime = set ? v : 0;
+        if (get_int(p, cpu, "realtimePeriod", w, 0, 1000000, &v, &set) < 0)
+            return -1;
+        s->rt_period = set ? (uint64_t)v : 0;
+        s->rt_set = s->rt_set || set;
+        if (s->rt_set && !get(cpu, "realtimeRuntime"))
+            s->rt_runtime = -1;
     }
     if (pids && get_int(p, pids, "limit", "linux.resources.pids.", -1, INT64_MAX, &s->pids_limit, NULL) < 0)
         return -1;

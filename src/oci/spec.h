@@ -107,6 +107,9 @@ struct oci_spec {
     uint64_t cpu_shares, cpu_quota_set, cpu_period;
     int64_t cpu_quota; /* -1 or unset: none */
     const char *cpus, *mems;
+    bool rt_set;                       /* realtimeRuntime or realtimePeriod given */
+    int64_t rt_runtime;                /* -1: no limit */
+    uint64_t rt_period;                /* 0: the kernel's */
     int64_t pids_limit;
     json_t *devices;   /* linux.devices (nodes), or NULL */
     json_t *seccomp;   /* linux.seccomp, or NULL */

@@ -109,6 +109,14 @@ static json_t *limits_json(const struct cv_limits *l)
         json_object_set_new(j, "memory_swappiness", json_integer(l->swappiness));
     if (j && l->oom_kill_disable)
         json_object_set_new(j, "oom_kill_disable", json_true());
+    if (j && l->cpuset_cpus[0])
+        json_object_set_new(j, "cpuset_cpus", json_string(l->cpuset_cpus));
+    if (j && l->cpuset_mems[0])
+        json_object_set_new(j, "cpuset_mems", json_string(l->cpuset_mems));
+    if (j && l->rt_set) {
+        json_object_set_new(j, "cpu_rt_runtime_us", json_integer((json_int_t)l->rt_runtime_us));
+        json_object_set_new(j, "cpu_rt_period_us", json_integer((json_int_t)l->rt_period_us));
+    }
     return j;
 }
 
@@ -409,6 +417,23 @@ static int parse_limits(struct tpl_parse *p, json_t *root)
         return bad(p, "limits.oom_kill_disable", "expected true or false");
     if (x)
         containerv_options_set_oom_kill_disable(o, json_is_true(x));
+    static const char *const lists[] = {"cpuset_cpus", "cpuset_mems"};
+    for (int i = 0; i < 2; i++) {
+        x = json_object_get(l, lists[i]);
+        snprintf(field, sizeof(field), "limits.%s", lists[i]);
+        if (x && !json_is_string(x))
+            return bad(p, field, "expected a string");
+        if (x && set_rc(p, field, (i ? containerv_options_set_cpuset_mems : containerv_options_set_cpuset_cpus)(
+                                      o, json_string_value(x))) < 0)
+            return p->rc;
+    }
+    json_t *rt = json_object_get(l, "cpu_rt_runtime_us"), *rp = json_object_get(l, "cpu_rt_period_us");
+    if ((rt && !json_is_integer(rt)) || (rp && !json_is_integer(rp)) || (rp && !rt))
+        return bad(p, "limits.cpu_rt_runtime_us", "expected integers (runtime, and a period with it)");
+    if (rt && set_rc(p, "limits.cpu_rt_runtime_us",
+                     containerv_options_set_cpu_realtime(o, json_integer_value(rt),
+                                                         rp && json_integer_value(rp) > 0 ? (uint64_t)json_integer_value(rp) : 0)) < 0)
+        return p->rc;
     return 0;
 }
 

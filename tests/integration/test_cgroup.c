@@ -49,6 +49,7 @@ static const char *const v1_dirs[CV_V1_COUNT] = {
     [CV_V1_FREEZER] = "/sys/fs/cgroup/freezer",
     [CV_V1_CPUACCT] = "/sys/fs/cgroup/cpuacct",
     [CV_V1_BLKIO] = "/sys/fs/cgroup/blkio",
+    [CV_V1_CPUSET] = "/sys/fs/cgroup/cpuset",
 };
 
 struct child {
@@ -107,10 +108,13 @@ static bool v1_mounted(int ctrl)
     return statfs(v1_dirs[ctrl], &sfs) == 0 && sfs.f_type == 0x27e0eb /* CGROUP_SUPER_MAGIC */;
 }
 
+/* the hierarchies every container gets a directory in (cpuset: only one
+ * that asks for a cpuset) */
 static unsigned v1_mask(void)
 {
     unsigned m = 0;
     for (int c = 0; c < CV_V1_COUNT; c++)
+        if (c != CV_V1_CPUSET)
         m |= v1_mounted(c) ? 1u << c : 0;
     return m;
 }
@@ -132,7 +136,7 @@ static bool all_dirs(const struct fixture *f, const char *id)
     if (f->mode == CV_CGROUP_V2)
         return exists(leaf(f, 0, id));
     for (int c = 0; c < CV_V1_COUNT; c++) {
-        if (v1_mounted(c) && !exists(leaf(f, c, id)))
+        if (c != CV_V1_CPUSET && v1_mounted(c) && !exists(leaf(f, c, id)))
             return false;
     }
     return true;
@@ -403,6 +407,61 @@ static void test_memory_extras(void **state)
     assert_false(any_dir(f, f->id[2]));
 }
 
+/* cpuset.cpus and .mems where they are asked for (v1: in the cpuset
+ * hierarchy, which the container's cgroup gets only then, filled from the
+ * parent); a list the host lacks fails naming the file; the realtime
+ * runtime (v1 only) */
+static void test_cpuset_and_rt(void **state)
+{
+    struct fixture *f = *state;
+    struct containerv_error err = {0};
+    struct cv_limits l = {0};
+    snprintf(l.cpuset_cpus, sizeof(l.cpuset_cpus), "0");
+    snprintf(l.cpuset_mems, sizeof(l.cpuset_mems), "0");
+    int r = cv_cgroup_create(&f->cg[0], f->id[0], NULL, &l, &err);
+    if (r == -EOPNOTSUPP)
+        cvt_skip_host(err.message); /* no cpuset controller here */
+    assert_int_equal(r, 0);
+    int ctrl = f->mode == CV_CGROUP_V2 ? 0 : CV_V1_CPUSET;
+    assert_string_equal(read_value(f, ctrl, f->id[0], "cpuset.cpus"), "0");
+    assert_string_equal(read_value(f, ctrl, f->id[0], "cpuset.mems"), "0");
+    assert_int_equal(cv_cgroup_destroy(&f->cg[0], &err), 0);
+    assert_false(any_dir(f, f->id[0]));
+    /* only mems: cpus come from the parent, so a task can join (v1) */
+    struct cv_limits m = {0};
+    snprintf(m.cpuset_mems, sizeof(m.cpuset_mems), "0");
+    assert_int_equal(cv_cgroup_create(&f->cg[1], f->id[1], NULL, &m, &err), 0);
+    if (f->mode == CV_CGROUP_V1) {
+        char *cpus = cvt_read_file("/sys/fs/cgroup/cpuset/cpuset.cpus");
+        cpus[strcspn(cpus, "\n")] = '\0';
+        assert_string_equal(read_value(f, ctrl, f->id[1], "cpuset.cpus"), cpus);
+        free(cpus);
+    }
+    /* a container without a cpuset has no cpuset directory (v1) */
+    assert_int_equal(cv_cgroup_create(&f->cg[2], f->id[2], NULL, NULL, &err), 0);
+    if (f->mode == CV_CGROUP_V1)
+        assert_false(exists(leaf(f, CV_V1_CPUSET, f->id[2])));
+    assert_int_equal(cv_cgroup_destroy(&f->cg[2], &err), 0);
+    /* CPU 8191 is nobody's here: the write fails and names the file */
+    struct cv_limits bad = {0};
+    snprintf(bad.cpuset_cpus, sizeof(bad.cpuset_cpus), "8191");
+    assert_true(cv_cgroup_create(&f->cg[2], f->id[2], NULL, &bad, &err) < 0);
+    assert_non_null(strstr(err.message, "cpuset.cpus"));
+    assert_false(any_dir(f, f->id[2]));
+    /* realtime: v1 under a parent with no realtime time (containerv/) can
+     * only have 0; v2 refuses it */
+    struct cv_limits rt = {.rt_set = true, .rt_runtime_us = 0, .rt_period_us = 500000};
+    r = cv_cgroup_create(&f->cg[2], f->id[2], NULL, &rt, &err);
+    if (f->mode == CV_CGROUP_V2) {
+        assert_int_equal(r, -EOPNOTSUPP);
+        assert_false(any_dir(f, f->id[2]));
+    } else if (exists("/sys/fs/cgroup/cpu/cpu.rt_period_us")) {
+        assert_int_equal(r, 0);
+        assert_string_equal(read_value(f, CV_V1_CPU, f->id[2], "cpu.rt_period_us"), "500000");
+        assert_string_equal(read_value(f, CV_V1_CPU, f->id[2], "cpu.rt_runtime_us"), "0");
+    }
+}
+
 static void test_attach_kill_destroy(void **state)
 {
     struct fixture *f = *state;
@@ -568,8 +627,8 @@ static void test_eexist_partial(void **state)
 {
     struct fixture *f = *state;
     struct containerv_error err = {0};
-    int last = CV_V1_COUNT - 1; /* the last one the library creates */
-    while (last >= 0 && !v1_mounted(last))
+    int last = CV_V1_COUNT - 1; /* the last one the library creates (cpuset: on demand only) */
+    while (last >= 0 && (!v1_mounted(last) || last == CV_V1_CPUSET))
         last--;
     if (f->mode != CV_CGROUP_V1 || last <= 0)
         cvt_skip_host("v1 only, with two or more hierarchies mounted");
@@ -736,6 +795,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swap_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_extras, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cpuset_and_rt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_kill_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_kills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_fork_storm, setup, teardown),

@@ -334,12 +334,13 @@ CGTOP=${PFX}cgp
 for kind in absolute relative; do
   newid
   if [ $kind = absolute ]; then GIVEN=/$CGTOP/pod/$ID REL=$CGTOP/pod/$ID; else GIVEN=$CGTOP/pod/$ID REL=containerv/$CGTOP/pod/$ID; fi
-  edit "$B9" ".linux.cgroupsPath = \"$GIVEN\" | .linux.resources.memory.limit = 50331648"
+  edit "$B9" ".linux.cgroupsPath = \"$GIVEN\" | .linux.resources.memory.limit = 50331648 | .linux.resources.cpu.cpus = \"0\""
   oci create --bundle "$B9" --pid-file "$T/cg.pid" "$ID" </dev/null >/dev/null 2>&1
   is "$?" 0 "$kind cgroupsPath: create"
   P=$(cat "$T/cg.pid")
   ok_if in_cgroup "$P" "$REL" "$kind cgroupsPath: the container's process is in /$REL"
   is "$(cat "$(cg_dir "$REL")/$(mem_file)" 2>&1)" 50331648 "$kind cgroupsPath: the memory limit is there"
+  is "$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$P/status")" 0 "$kind cgroupsPath: linux.resources.cpu.cpus \"0\" holds"
   oci start "$ID"
   oci pause "$ID"
   is "$(state_of "$ID")" paused "$kind cgroupsPath: pause freezes that cgroup"

@@ -151,7 +151,35 @@ cv destroy "$ID" >/dev/null
 newid
 capture cvrun --name "$ID" -m 32M --memory-swap -1 -- cvtest ppid
 is "$RC:$OUT" "0:1" "--memory-swap -1 (unlimited) is accepted"
-for bad in "--cpus 0" "--cpus x" "--cpu-shares 1" "--cpu-shares 262145" "--memory-swap 16M -m 32M"; do
+# --memory-reservation (both), --memory-swappiness and --oom-kill-disable (v1;
+# refused on v2), --cpuset-cpus/-mems (the process's allowed CPUs)
+newid
+capture cvcreate --name "$ID" -m 64M --memory-reservation 32M --cpuset-cpus 0 --cpuset-mems 0
+is "$RC" 0 "create with --memory-reservation 32M --cpuset-cpus 0 --cpuset-mems 0"
+capture cv exec "$ID" /bin/sh -c 'grep Cpus_allowed_list /proc/self/status'
+like "$OUT" "Cpus_allowed_list:	0" "--cpuset-cpus 0: an exec'd process may run on CPU 0 only"
+if [ $v2 = 1 ]; then
+  is "$(cgfile "$ID" - - memory.low)" $((32 << 20)) "--memory-reservation 32M: memory.low"
+  is "$(cgfile "$ID" - - cpuset.cpus)" 0 "--cpuset-cpus 0: cpuset.cpus"
+else
+  is "$(cgfile "$ID" memory memory.soft_limit_in_bytes -)" $((32 << 20)) "--memory-reservation 32M: soft_limit_in_bytes"
+  is "$(cgfile "$ID" cpuset cpuset.cpus -)" 0 "--cpuset-cpus 0: the cpuset hierarchy's cpuset.cpus"
+  is "$(cgfile "$ID" cpuset cpuset.mems -)" 0 "--cpuset-mems 0: cpuset.mems"
+fi
+cv destroy "$ID" >/dev/null
+newid
+capture cvcreate --name "$ID" --memory-swappiness 10 --oom-kill-disable
+if [ $v2 = 1 ]; then
+  is "$RC:$NERR" "125:1" "--memory-swappiness on cgroup v2: refused in one line"
+  like "$ERR" "cgroup v2" "saying why"
+else
+  is "$RC" 0 "create with --memory-swappiness 10 --oom-kill-disable"
+  is "$(cgfile "$ID" memory memory.swappiness -)" 10 "--memory-swappiness 10"
+  like "$(cgfile "$ID" memory memory.oom_control -)" "oom_kill_disable 1" "--oom-kill-disable"
+  cv destroy "$ID" >/dev/null
+fi
+for bad in "--cpus 0" "--cpus x" "--cpu-shares 1" "--cpu-shares 262145" "--memory-swap 16M -m 32M" \
+  "--memory-reservation 64M -m 32M" "--memory-swappiness 101" "--cpuset-cpus 3-1" "--cpuset-cpus 8191" "--cpuset-mems x"; do
   newid
   # shellcheck disable=SC2086
   capture cvrun --name "$ID" $bad -- cvtest ppid

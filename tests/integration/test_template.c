@@ -33,6 +33,7 @@ static struct containerv_options *full_options(void)
     assert_int_equal(containerv_options_set_pids_limit(o, 32), 0);
     assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 100000), 0);
     assert_int_equal(containerv_options_set_memory_reservation(o, 32ull << 20), 0);
+    assert_int_equal(containerv_options_set_cpuset_cpus(o, "0"), 0);
     assert_int_equal(containerv_options_set_relax(o, CONTAINERV_RELAX_SECCOMP), 0);
     assert_int_equal(containerv_options_add_bind(o, cvt.tmp, "/mnt/host", true), 0);
     return o;
@@ -82,6 +83,9 @@ static void test_roundtrip(void **st)
     free(v);
     v = cvt_cgroup_file(c, "memory", "memory.soft_limit_in_bytes", "memory.low", &v2);
     assert_string_equal(v, "33554432");
+    free(v);
+    v = cvt_cgroup_file(c, "cpuset", "cpuset.cpus", "cpuset.cpus", &v2);
+    assert_string_equal(v, "0");
     free(v);
     v = cvt_cgroup_file(c, "cpu", "cpu.cfs_quota_us", "cpu.max", &v2);
     assert_string_equal(v, v2 ? "50000 100000" : "50000");

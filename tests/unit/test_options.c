@@ -193,6 +193,21 @@ static void test_limits(void **state)
     assert_false(o->limits.swappiness_set);
     assert_int_equal(containerv_options_set_oom_kill_disable(o, true), 0);
     assert_true(o->limits.oom_kill_disable);
+    /* cpusets and the realtime runtime */
+    static const char *const bad_lists[] = {"", "x", "1-", "-1", "3-1", "1,", ",1", "1,,2", "8192", "0-8192", "1 2"};
+    for (size_t i = 1; i < sizeof(bad_lists) / sizeof(bad_lists[0]); i++)
+        assert_int_equal(containerv_options_set_cpuset_cpus(o, bad_lists[i]), -EINVAL);
+    assert_int_equal(containerv_options_set_cpuset_cpus(o, "0-3,8,10-11"), 0);
+    assert_string_equal(o->limits.cpuset_cpus, "0-3,8,10-11");
+    assert_int_equal(containerv_options_set_cpuset_cpus(o, ""), 0);
+    assert_string_equal(o->limits.cpuset_cpus, "");
+    assert_int_equal(containerv_options_set_cpuset_mems(o, "0,1"), 0);
+    assert_string_equal(o->limits.cpuset_mems, "0,1");
+    assert_int_equal(containerv_options_set_cpu_realtime(o, 950001, 950000), -EINVAL);
+    assert_int_equal(containerv_options_set_cpu_realtime(o, -2, 0), -EINVAL);
+    assert_int_equal(containerv_options_set_cpu_realtime(o, 10000, 500000), 0);
+    assert_true(o->limits.rt_set);
+    assert_int_equal(o->limits.rt_runtime_us, 10000);
     /* cgroup paths */
     assert_int_equal(containerv_options_set_cgroup_path(o, "/"), -EINVAL);
     assert_int_equal(containerv_options_set_cgroup_path(o, "a/../b"), -EINVAL);

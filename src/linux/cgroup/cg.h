@@ -35,7 +35,7 @@ struct cg_write {
     int ctrl; /* v1 hierarchy; unused on v2 */
     const char *step;
     const char *file;
-    char value[48];
+    char value[256];
 };
 
 #define CG_MAX_WRITES 16

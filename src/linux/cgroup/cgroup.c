@@ -133,6 +133,7 @@ static void cg_reset(struct cv_cgroup *cg)
     cg->v2_fd = -1;
     cg->v1_created = 0;
     cg->v2_attached = false;
+    cg->cpuset = false;
 }
 
 /* ctrl < 0: the v2 path. id NULL: the "containerv" parent. */
@@ -513,6 +514,21 @@ static int apply_plan(const struct cv_cgroup *cg, const struct cg_plan *p, struc
             if (r < 0)
                 r = cv_error(err, r, w->step, "writing %s '%s'", w->file, w->value);
         }
+        if (r == -EINVAL || r == -ERANGE) {
+            /* a CPU or node this host does not have: say which it has */
+            char have[256] = "";
+            const char *f = !strcmp(w->file, "cpuset.cpus") ? "cpus" : !strcmp(w->file, "cpuset.mems") ? "mems" : NULL;
+            char path[PATH_MAX];
+            if (f && cg->mode == CV_CGROUP_V1)
+                snprintf(path, sizeof(path), "%s/cpuset.%s", cg_probe.v1_mnt[CV_V1_CPUSET], f);
+            else if (f)
+                snprintf(path, sizeof(path), CG_BASE "/cpuset.%s.effective", f);
+            if (f && cv_read_file_at(AT_FDCWD, path, have, sizeof(have)) > 0) {
+                have[strcspn(have, "\n")] = '\0';
+                return cv_error_plain(err, -r, w->step, "%s '%s': this host has %s %s", w->file, w->value,
+                                      !strcmp(f, "cpus") ? "CPUs" : "memory nodes", have);
+            }
+        }
         if (r < 0)
             return r;
     }
@@ -539,12 +555,18 @@ int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const char *path, con
     r = check_limits(limits, &eff, err);
     if (r < 0)
         return r;
+    if (mode == CV_CGROUP_V2 && eff.rt_set)
+        return cv_error_plain(err, EOPNOTSUPP, "cgroup.cpu",
+                              "a realtime CPU runtime cannot be set on cgroup v2 (it has no such file)");
+    if (mode == CV_CGROUP_V1 && (eff.cpuset_cpus[0] || eff.cpuset_mems[0]) && !cg_probe.v1_mnt[CV_V1_CPUSET][0])
+        return cv_error_plain(err, EOPNOTSUPP, "cgroup.cpuset", "a cpuset was asked but the cpuset controller is not mounted");
     if (mode == CV_CGROUP_V2 && (eff.swappiness_set || eff.oom_kill_disable))
         return cv_error_plain(err, EOPNOTSUPP, "cgroup.memory",
                               "%s cannot be set on cgroup v2 (it has no such file)",
                               eff.swappiness_set ? "memory swappiness" : "disabling the OOM killer");
     (mode == CV_CGROUP_V2 ? cg_v2_plan : cg_v1_plan)(&eff, &plan);
     cg->mode = mode;
+    cg->cpuset = eff.cpuset_cpus[0] || eff.cpuset_mems[0];
     snprintf(cg->id, sizeof(cg->id), "%s", id);
     r = mode == CV_CGROUP_V2 ? cg_v2_create(cg, err) : cg_v1_create(cg, err);
     if (r == 0)

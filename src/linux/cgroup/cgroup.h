@@ -30,6 +30,8 @@ enum cv_cgroup_v1_ctrl {
     CV_V1_FREEZER,
     CV_V1_CPUACCT, /* CPU time (cpuacct.usage); often co-mounted with cpu */
     CV_V1_BLKIO,   /* block I/O counters (blkio.throttle.io_serviced) */
+    CV_V1_CPUSET,  /* only for a container given cpuset.cpus or .mems (a new v1 cpuset
+                    * cgroup must be filled before a task can join it) */
     CV_V1_COUNT
 };
 
@@ -40,6 +42,7 @@ struct cv_cgroup {
     int v2_fd;                 /* O_DIRECTORY|O_CLOEXEC fd of the v2 leaf, for CLONE_INTO_CGROUP; -1 on v1 */
     unsigned v1_created;       /* bitmask of (1 << enum cv_cgroup_v1_ctrl) dirs this handle created/found */
     bool v2_attached;          /* the caller put the init in with CLONE_INTO_CGROUP (no attach needed) */
+    bool cpuset;               /* create: the limits set a cpuset (v1: its hierarchy too; v2: the controller) */
 };
 
 /* One line of /proc/self/mountinfo (modified: tokenised in place): a cgroup

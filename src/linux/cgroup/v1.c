@@ -20,6 +20,7 @@ const char *const cg_v1_names[CV_V1_COUNT] = {
     [CV_V1_FREEZER] = "freezer",
     [CV_V1_CPUACCT] = "cpuacct",
     [CV_V1_BLKIO] = "blkio",
+    [CV_V1_CPUSET] = "cpuset",
 };
 
 /* v1: each hierarchy's "containerv" directory, opened once per process
@@ -34,8 +35,8 @@ static struct {
     int fd[CV_V1_COUNT];
     dev_t dev[CV_V1_COUNT];
     ino_t ino[CV_V1_COUNT];
-} v1_parents = {PTHREAD_MUTEX_INITIALIZER, {-1, -1, -1, -1, -1, -1}, {0}, {0}};
-_Static_assert(CV_V1_COUNT == 6, "v1_parents.fd starts as one -1 per hierarchy");
+} v1_parents = {PTHREAD_MUTEX_INITIALIZER, {-1, -1, -1, -1, -1, -1, -1}, {0}, {0}};
+_Static_assert(CV_V1_COUNT == 7, "v1_parents.fd starts as one -1 per hierarchy");
 
 static int v1_parent_fd(int ctrl)
 {
@@ -68,7 +69,9 @@ static int v1_full(const struct cv_cgroup *cg, int ctrl, const char *sub, char *
 
 static int v1_at(const struct cv_cgroup *cg, int ctrl, const char *sub, char *buf, size_t size, int *dirfd)
 {
-    if (cg->path[0]) /* a cgroup path of its own: not below the kept parent */
+    /* a cgroup path of its own: not below the kept parent; cpuset: rare
+     * enough that no parent is kept open for it */
+    if (cg->path[0] || ctrl == CV_V1_CPUSET)
         return v1_full(cg, ctrl, sub, buf, size, dirfd);
     int fd = v1_parent_fd(ctrl);
     int n = fd >= 0 ? snprintf(buf, size, "%s%s%s", cg->id, *sub ? "/" : "", sub) : 0;
@@ -122,6 +125,15 @@ void cg_v1_plan(const struct cv_limits *l, struct cg_plan *p)
         cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.oom_control", "1");
     if (l->pids)
         cg_plan_add(p, CV_V1_PIDS, "cgroup.pids", "pids.max", "%" PRIu64, l->pids);
+    if (l->cpuset_cpus[0])
+        cg_plan_add(p, CV_V1_CPUSET, "cgroup.cpuset", "cpuset.cpus", "%s", l->cpuset_cpus);
+    if (l->cpuset_mems[0])
+        cg_plan_add(p, CV_V1_CPUSET, "cgroup.cpuset", "cpuset.mems", "%s", l->cpuset_mems);
+    /* the period before the runtime: the kernel wants runtime <= period at every moment */
+    if (l->rt_set && l->rt_period_us)
+        cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.rt_period_us", "%" PRIu64, l->rt_period_us);
+    if (l->rt_set)
+        cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.rt_runtime_us", "%" PRId64, l->rt_runtime_us);
     if (l->cpu_weight)
         cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.shares", "%" PRIu64, weight_to_shares(l->cpu_weight));
     if (l->cpu_period_us)
@@ -149,13 +161,54 @@ int cg_v1_apply_write(const struct cv_cgroup *cg, const struct cg_write *w, stru
     return r < 0 ? cv_error(err, r, w->step, "writing %s '%s'", w->file, w->value) : 0;
 }
 
+/* A new v1 cpuset cgroup has an empty cpuset.cpus and cpuset.mems, and no
+ * task can join it until they are set: give dir its parent's (what
+ * cgroup.clone_children would have done) where they are empty. */
+static int v1_cpuset_fill(const char *dir, struct containerv_error *err)
+{
+    static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+    char parent[PATH_MAX], path[PATH_MAX + 16], val[1024];
+    snprintf(parent, sizeof(parent), "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (!slash || slash == parent)
+        return 0;
+    *slash = '\0';
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        int r = cv_read_file_at(AT_FDCWD, path, val, sizeof(val));
+        if (r < 0)
+            return cv_error(err, r, "cgroup.cpuset", "reading %s", path);
+        if (val[0] && val[0] != '\n')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", parent, files[i]);
+        if ((r = cv_read_file_at(AT_FDCWD, path, val, sizeof(val))) < 0)
+            return cv_error(err, r, "cgroup.cpuset", "reading %s", path);
+        val[strcspn(val, "\n")] = '\0';
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        if ((r = cv_write_file_at(AT_FDCWD, path, val, strlen(val))) < 0)
+            return cv_error(err, r, "cgroup.cpuset", "writing %s '%s'", path, val);
+    }
+    return 0;
+}
+
 int cg_v1_create(struct cv_cgroup *cg, struct containerv_error *err)
 {
     for (int c = 0; c < CV_V1_COUNT; c++) {
         char parent[PATH_MAX], leaf[PATH_MAX];
-        if (!cg_probe.v1_mnt[c][0])
+        if (!cg_probe.v1_mnt[c][0] || (c == CV_V1_CPUSET && !cg->cpuset))
             continue;
         int r;
+        if (c == CV_V1_CPUSET) { /* by full paths, each new directory filled */
+            if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
+                return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
+            if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), v1_cpuset_fill, err)) < 0 ||
+                (r = cg_mkdir_leaf(leaf, err)) < 0)
+                return r;
+            cg->v1_created |= CG_BIT(c);
+            if ((r = v1_cpuset_fill(leaf, err)) < 0)
+                return r;
+            continue;
+        }
         if (cg->path[0]) {
             if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
                 return cv_error(err, r, "cgroup.create", "cgroup path '%s'", cg->path);

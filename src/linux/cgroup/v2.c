@@ -19,6 +19,10 @@ void cg_v2_plan(const struct cv_limits *l, struct cg_plan *p)
         cg_plan_add(p, -1, "cgroup.memory", "memory.low", "%" PRIu64, l->memory_reservation);
     if (l->pids)
         cg_plan_add(p, -1, "cgroup.pids", "pids.max", "%" PRIu64, l->pids);
+    if (l->cpuset_cpus[0])
+        cg_plan_add(p, -1, "cgroup.cpuset", "cpuset.cpus", "%s", l->cpuset_cpus);
+    if (l->cpuset_mems[0])
+        cg_plan_add(p, -1, "cgroup.cpuset", "cpuset.mems", "%s", l->cpuset_mems);
     if (l->cpu_weight)
         cg_plan_add(p, -1, "cgroup.cpu", "cpu.weight", "%" PRIu64, l->cpu_weight);
     if (l->cpu_quota_us)
@@ -39,10 +43,11 @@ static bool has_word(const char *list, const char *word)
 
 /* Enable memory, pids, cpu and io (those available) for dir's children;
  * io for the runtime metrics' io.stat (src/metrics), which a cgroup has
- * only when its parent enables io for it. */
-static int v2_enable_controllers(const char *dir, struct containerv_error *err)
+ * only when its parent enables io for it; cpuset too when asked (only
+ * then: it is the one whose absence a container does not notice). */
+static int v2_enable_controllers(const char *dir, bool cpuset, struct containerv_error *err)
 {
-    static const char *const wanted[] = {"memory", "pids", "cpu", "io"};
+    static const char *const wanted[] = {"memory", "pids", "cpu", "io", "cpuset"};
     char path[PATH_MAX], avail[512], enabled[512], req[64] = "";
     snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
     int r = cv_read_file_at(AT_FDCWD, path, avail, sizeof(avail));
@@ -52,19 +57,26 @@ static int v2_enable_controllers(const char *dir, struct containerv_error *err)
     r = cv_read_file_at(AT_FDCWD, path, enabled, sizeof(enabled));
     if (r < 0)
         return cv_error(err, r, "cgroup.create", "reading %s", path);
-    for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+    for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]) - !cpuset; i++) {
         if (has_word(avail, wanted[i]) && !has_word(enabled, wanted[i]))
             snprintf(req + strlen(req), sizeof(req) - strlen(req), "%s+%s", req[0] ? " " : "", wanted[i]);
     }
     if (!req[0])
         return 0;
+    if (cpuset && !has_word(avail, "cpuset"))
+        return cv_error_plain(err, EOPNOTSUPP, "cgroup.cpuset", "%s has no cpuset controller", dir);
     r = cv_write_file_at(AT_FDCWD, path, req, strlen(req));
     return r < 0 ? cv_error(err, r, "cgroup.create", "writing %s '%s'", path, req) : 0;
 }
 
 static int v2_enable_each(const char *dir, struct containerv_error *err)
 {
-    return v2_enable_controllers(dir, err);
+    return v2_enable_controllers(dir, false, err);
+}
+
+static int v2_enable_each_cpuset(const char *dir, struct containerv_error *err)
+{
+    return v2_enable_controllers(dir, true, err);
 }
 
 int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err)
@@ -74,11 +86,11 @@ int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err)
     if (r < 0)
         return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
     if (cg->path[0]) {
-        r = cg_mkdir_parents(leaf, strlen(CG_BASE), v2_enable_each, err);
+        r = cg_mkdir_parents(leaf, strlen(CG_BASE), cg->cpuset ? v2_enable_each_cpuset : v2_enable_each, err);
     } else {
         cg_path(parent, sizeof(parent), -1, NULL);
-        if ((r = v2_enable_controllers(CG_BASE, err)) == 0 && (r = cg_mkdir_parent(parent, err)) == 0)
-            r = v2_enable_controllers(parent, err);
+        if ((r = v2_enable_controllers(CG_BASE, cg->cpuset, err)) == 0 && (r = cg_mkdir_parent(parent, err)) == 0)
+            r = v2_enable_controllers(parent, cg->cpuset, err);
     }
     if (r < 0 || (r = cg_mkdir_leaf(leaf, err)) < 0)
         return r;
