@@ -87,6 +87,10 @@ CONTAINERV_API int containerv_options_set_user(struct containerv_options *o, uid
 CONTAINERV_API int containerv_options_set_memory_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_memory_swap_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight);
+/* The same on docker's and cgroup v1's scale, 2..262144 (v1 cpu.shares as
+ * given; v2 gets the weight crun and runc compute, 1 + (shares - 2) * 9999 /
+ * 262142). Replaces a weight set before, as a weight replaces shares. Since 0.3. */
+CONTAINERV_API int containerv_options_set_cpu_shares(struct containerv_options *o, uint64_t shares);
 CONTAINERV_API int containerv_options_set_cpu_quota(struct containerv_options *o, uint64_t quota_us,
                                                     uint64_t period_us);
 CONTAINERV_API int containerv_options_set_pids_limit(struct containerv_options *o, uint64_t max);

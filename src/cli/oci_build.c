@@ -186,11 +186,8 @@ static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, stru
         containerv_options_set_memory_swappiness(o, s->swappiness);
     if (s->disable_oom_killer)
         containerv_options_set_oom_kill_disable(o, true);
-    if (s->cpu_shares) { /* runc's conversion to the v2 weight */
-        uint64_t shares = s->cpu_shares < 2 ? 2 : s->cpu_shares;
-        uint64_t weight = 1 + ((shares - 2) * 9999) / 262142;
-        containerv_options_set_cpu_weight(o, weight);
-    }
+    if (s->cpu_shares) /* as given on v1, converted as runc does on v2 */
+        containerv_options_set_cpu_shares(o, s->cpu_shares < 2 ? 2 : s->cpu_shares);
     if (s->cpu_quota > 0) {
         uint64_t period = s->cpu_period ? s->cpu_period : 100000;
         if (containerv_options_set_cpu_quota(o, (uint64_t)s->cpu_quota, period) < 0) {

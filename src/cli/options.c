@@ -243,7 +243,7 @@ static int opt_cpu_weight(struct cli_copts *co, int opt, const char *arg)
     if (opt == OPT_CPU_SHARES) {
         if (v < 2 || v > 262144)
             return bad_hint(name, "out of range", arg, "2..262144");
-        v = 1 + ((v - 2) * 9999) / 262142;
+        return setter(name, arg, containerv_options_set_cpu_shares(co->opts, v));
     } else if (v < 1 || v > 10000) {
         return bad_hint(name, "out of range", arg, "1..10000");
     }

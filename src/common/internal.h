@@ -40,6 +40,7 @@ struct cv_limits {
     uint64_t memory_swap; /* bytes, memory + swap (docker's --memory-swap) */
     uint64_t pids;
     uint64_t cpu_weight;  /* 1..10000 */
+    uint64_t cpu_shares;  /* 2..262144: v1's cpu.shares as given (v2 converts); set instead of cpu_weight */
     uint64_t cpu_quota_us;
     uint64_t cpu_period_us;
     uint64_t memory_reservation; /* bytes: v1 memory.soft_limit_in_bytes, v2 memory.low */

@@ -223,6 +223,16 @@ int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t wei
     if (!o || weight == 0 || weight > 10000)
         return -EINVAL;
     o->limits.cpu_weight = weight;
+    o->limits.cpu_shares = 0;
+    return 0;
+}
+
+int containerv_options_set_cpu_shares(struct containerv_options *o, uint64_t shares)
+{
+    if (!o || shares < 2 || shares > 262144)
+        return -EINVAL;
+    o->limits.cpu_shares = shares;
+    o->limits.cpu_weight = 0;
     return 0;
 }
 

@@ -313,10 +313,11 @@ static int step_cgroup_create_v1(struct create_ctx *x)
     if (mode == CV_CGROUP_V2)
         return SKIPPED;
     if (mode == CV_CGROUP_NONE) {
-        const struct cv_limits *l = &x->o->limits;
-        if (l->memory || l->memory_swap || l->pids || l->cpu_weight || l->cpu_quota_us)
+        static const struct cv_limits none;
+        if (memcmp(&x->o->limits, &none, sizeof(none)) != 0 || x->c->cgroup_path[0])
             return cv_error_plain(x->err, ENOTSUP, "cgroup.create",
-                                  "limits were asked for, but there is no cgroup file system under /sys/fs/cgroup");
+                                  "limits or a cgroup path were asked for, but there is no cgroup file system "
+                                  "under /sys/fs/cgroup");
         return SKIPPED; /* a container without a cgroup: the pid namespace still contains it */
     }
     return cv_cgroup_create(&x->c->cg, x->c->id, x->c->cgroup_path, &x->o->limits, x->err);

@@ -103,6 +103,8 @@ static json_t *limits_json(const struct cv_limits *l)
                           (json_int_t)l->cpu_weight, "cpu_quota_us", (json_int_t)l->cpu_quota_us,
                           "cpu_period_us", (json_int_t)l->cpu_period_us);
     /* since 0.3, only when set: older templates read the same */
+    if (j && l->cpu_shares)
+        json_object_set_new(j, "cpu_shares", json_integer((json_int_t)l->cpu_shares));
     if (j && l->memory_reservation)
         json_object_set_new(j, "memory_reservation", json_integer((json_int_t)l->memory_reservation));
     if (j && l->swappiness_set)
@@ -401,8 +403,13 @@ static int parse_limits(struct tpl_parse *p, json_t *root)
         (v[3] && set_rc(p, "limits.cpu_weight", containerv_options_set_cpu_weight(o, v[3])) < 0) ||
         (v[4] && set_rc(p, "limits.cpu_quota_us", containerv_options_set_cpu_quota(o, v[4], v[5])) < 0))
         return p->rc;
-    json_t *x = json_object_get(l, "memory_reservation");
+    json_t *x = json_object_get(l, "cpu_shares");
     uint64_t u = 0;
+    if (x && !get_u64(x, &u))
+        return bad(p, "limits.cpu_shares", "expected an unsigned integer");
+    if (x && set_rc(p, "limits.cpu_shares", containerv_options_set_cpu_shares(o, u)) < 0)
+        return p->rc;
+    x = json_object_get(l, "memory_reservation");
     if (x && !get_u64(x, &u))
         return bad(p, "limits.memory_reservation", "expected an unsigned integer");
     if (x && set_rc(p, "limits.memory_reservation", containerv_options_set_memory_reservation(o, u)) < 0)

@@ -135,7 +135,7 @@ if [ $v2 = 1 ]; then
 else
   is "$(cgfile "$ID" cpu cpu.cfs_quota_us -)" 50000 "--cpus 0.5: cfs_quota_us"
   is "$(cgfile "$ID" cpu cpu.cfs_period_us -)" 100000 "--cpus 0.5: cfs_period_us"
-  is "$(cgfile "$ID" cpu cpu.shares -)" $((2 + ((weight - 1) * 262142) / 9999)) "--cpu-shares 1024: cpu.shares"
+  is "$(cgfile "$ID" cpu cpu.shares -)" 1024 "--cpu-shares 1024: cpu.shares as given (no round trip through the v2 weight)"
   is "$(cgfile "$ID" memory memory.limit_in_bytes -)" $((32 << 20)) "-m 32M: memory.limit_in_bytes"
   [ $swap = 1 ] && is "$(cgfile "$ID" memory memory.memsw.limit_in_bytes -)" $((96 << 20)) "--memory-swap 96M: memsw"
 fi

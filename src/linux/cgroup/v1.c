@@ -134,7 +134,9 @@ void cg_v1_plan(const struct cv_limits *l, struct cg_plan *p)
         cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.rt_period_us", "%" PRIu64, l->rt_period_us);
     if (l->rt_set)
         cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.rt_runtime_us", "%" PRId64, l->rt_runtime_us);
-    if (l->cpu_weight)
+    if (l->cpu_shares)
+        cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.shares", "%" PRIu64, l->cpu_shares);
+    else if (l->cpu_weight)
         cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.shares", "%" PRIu64, weight_to_shares(l->cpu_weight));
     if (l->cpu_period_us)
         cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.cfs_period_us", "%" PRIu64, l->cpu_period_us);

@@ -23,7 +23,9 @@ void cg_v2_plan(const struct cv_limits *l, struct cg_plan *p)
         cg_plan_add(p, -1, "cgroup.cpuset", "cpuset.cpus", "%s", l->cpuset_cpus);
     if (l->cpuset_mems[0])
         cg_plan_add(p, -1, "cgroup.cpuset", "cpuset.mems", "%s", l->cpuset_mems);
-    if (l->cpu_weight)
+    if (l->cpu_shares) /* crun's and runc's conversion */
+        cg_plan_add(p, -1, "cgroup.cpu", "cpu.weight", "%" PRIu64, 1 + ((l->cpu_shares - 2) * 9999) / 262142);
+    else if (l->cpu_weight)
         cg_plan_add(p, -1, "cgroup.cpu", "cpu.weight", "%" PRIu64, l->cpu_weight);
     if (l->cpu_quota_us)
         cg_plan_add(p, -1, "cgroup.cpu", "cpu.max", "%" PRIu64 " %" PRIu64, l->cpu_quota_us, l->cpu_period_us);
