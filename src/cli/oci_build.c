@@ -451,7 +451,8 @@ int oci_build(const struct oci_ctx *x, const struct oci_spec *s, const char *bun
                 (s->devices && json_array_size(s->devices)) || (s->hostname && *s->hostname && s->ns_path[OCI_NS_UTS]);
     if (containerv_options_set_rootfs(o, root) < 0 || containerv_options_set_rootfs_writable(o, !s->root_readonly) < 0 ||
         containerv_options_set_read_only(o, s->root_readonly) < 0 || containerv_options_set_tmp_tmpfs(o, false) < 0 ||
-        containerv_options_set_runtime_dir(o, x->lib_dir) < 0 || containerv_options_set_die_with_parent(o, false) < 0) {
+        containerv_options_set_runtime_dir(o, x->lib_dir) < 0 || containerv_options_set_die_with_parent(o, false) < 0 ||
+        containerv_options_set_exact_mount_order(o, true) < 0) {
         oci_error(x, "root.path: '%s' is refused", root);
         return -1;
     }

@@ -90,6 +90,7 @@ struct containerv_options {
      * net, ipc, uts; NULL when the container gets its own */
     char *join_ns[3];
     char *cgroup_path; /* containerv_options_set_cgroup_path, or NULL */
+    bool exact_mount_order; /* containerv_options_set_exact_mount_order */
     containerv_trace_fn trace;
     void *trace_data;
 };

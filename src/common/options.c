@@ -267,6 +267,14 @@ int containerv_options_set_cgroup_path(struct containerv_options *o, const char 
     return set_str(&o->cgroup_path, path);
 }
 
+int containerv_options_set_exact_mount_order(struct containerv_options *o, bool exact)
+{
+    if (!o)
+        return -EINVAL;
+    o->exact_mount_order = exact;
+    return 0;
+}
+
 int containerv_options_set_namespaces(struct containerv_options *o, unsigned mask)
 {
     unsigned all = CONTAINERV_NS_DEFAULT | CONTAINERV_NS_USER;

@@ -130,13 +130,42 @@ static int bind_attrs(int rootfd, int srcfd, const char *path, uint64_t attrs, b
 }
 
 /* Move a detached tree prepared on the host onto path inside root. */
-static int move_in_root(int rootfd, int tree, const char *path, bool want_file)
+/* Attach the tree cloned on the host at path. That clone was made before
+ * this namespace's own mounts (the root, /proc, /dev, ...), so its mount ids
+ * are lower, and the kernel lists a namespace's mounts in id order
+ * (/proc/self/mountinfo, since 6.8): listed before the root it sits on.
+ * With reorder (containerv_options_set_exact_mount_order), a copy made
+ * here, once attached, takes the place the config's order gives it (what
+ * the OCI validation suite checks); the first is unmounted: four system
+ * calls more a bind, 20 -> 75 µs here (the lazy unmount waits for RCU). */
+static int move_in_root(int rootfd, int tree, const char *path, bool want_file, bool reorder)
 {
     int dst = resolve_in_root(rootfd, path, true, want_file);
     if (dst < 0)
         return dst;
     int r = sys_move_mount(tree, dst);
     cs_close(dst);
+    if (r < 0 || !reorder)
+        return r;
+    int top = sys_openat2(rootfd, path, O_PATH | O_CLOEXEC, 0, IN_ROOT); /* the attached tree's root */
+    if (top < 0)
+        return top;
+    int copy = sys_open_tree(top, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+    if (copy >= 0) {
+        char p[64];
+        fd_path(p, sizeof(p), top);
+        r = (int)cv_raw3(SYS_umount2, p, MNT_DETACH, 0);
+    }
+    cs_close(top);
+    if (copy < 0)
+        return copy;
+    if (r == 0) {
+        int d = resolve_in_root(rootfd, path, false, want_file);
+        r = d < 0 ? d : sys_move_mount(copy, d);
+        if (d >= 0)
+            cs_close(d);
+    }
+    cs_close(copy);
     return r;
 }
 
@@ -386,7 +415,7 @@ static int mount_dev_dirs(int rootfd, bool userns, bool pivoted)
 static int make_dev(int rootfd, int dev_tree, bool userns, bool writable, bool pivoted)
 {
     if (dev_tree >= 0) {
-        int r = move_in_root(rootfd, dev_tree, "/dev", false);
+        int r = move_in_root(rootfd, dev_tree, "/dev", false, false);
         return r < 0 ? r : mount_dev_dirs(rootfd, userns, pivoted);
     }
     int r = mount_in_root(rootfd, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
@@ -636,7 +665,8 @@ int cv_child_setup_rootfs(struct cv_child_args *a, struct cv_sync_msg *m)
         if (b->fstype)
             STEP("child.mount.binds", mount_source_in_root(rootfd, b->dst, b->src, b->fstype, b->flags, b->data));
         else
-            STEP("child.mount.binds", move_in_root(rootfd, a->bind_trees[i], b->dst, a->bind_is_file[i]));
+            STEP("child.mount.binds", move_in_root(rootfd, a->bind_trees[i], b->dst, a->bind_is_file[i],
+                                                           o->exact_mount_order));
     }
     if (o->workdir) { /* made when missing, as docker does; a read-only root may refuse */
         int wd = resolve_in_root(rootfd, o->workdir, true, false);

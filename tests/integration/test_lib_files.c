@@ -185,6 +185,53 @@ static void test_bind_mounts(void **state)
     free(s);
 }
 
+/* the index in mountinfo of the line mounted at dst, or -1 */
+static int mount_index(const char *mountinfo, const char *dst)
+{
+    int i = 0;
+    for (const char *p = mountinfo; *p; i++) {
+        char point[256] = ""; /* field 5, after "ID PARENT MAJ:MIN ROOT" */
+        if (sscanf(p, "%*s %*s %*s %*s %255s", point) == 1 && !strcmp(point, dst))
+            return i;
+        const char *nl = strchr(p, '\n');
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return -1;
+}
+
+/* containerv_options_set_exact_mount_order: mountinfo lists the root, a
+ * file system mounted in the container and the binds in the order given
+ * (a bind is cloned on the host first; without this, kernels from 6.8 list
+ * it before the root), and the binds keep their read-only attribute. */
+static void test_exact_mount_order(void **state)
+{
+    (void)state;
+    char ro[4096], path[4096];
+    snprintf(ro, sizeof(ro), "%s/vol-order", cvt.tmp);
+    assert_int_equal(mkdir(ro, 0755), 0);
+    snprintf(path, sizeof(path), "%s/f", ro);
+    cvt_write_file(path, "x\n");
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_add_mount(o, "tmpfs", "tmpfs", "/mnt/a", 0, "size=64k"), 0);
+    assert_int_equal(containerv_options_add_bind(o, ro, "/mnt/a/b", true), 0);
+    assert_int_equal(containerv_options_add_bind(o, ro, "/mnt/c", false), 0);
+    assert_int_equal(containerv_options_set_exact_mount_order(o, true), 0);
+    struct cvt_fixture *f;
+    cvt_fixture_setup_with((void **)&f, o);
+    char out[16384];
+    assert_int_equal(cvt_cvtest(f->c, out, sizeof(out), "cat", "/proc/self/mountinfo", NULL), 0);
+    int root = mount_index(out, "/"), a = mount_index(out, "/mnt/a"), b = mount_index(out, "/mnt/a/b"),
+        c = mount_index(out, "/mnt/c");
+    if (!(root >= 0 && root < a && a < b && b < c))
+        fail_msg("mountinfo order: / %d, /mnt/a %d, /mnt/a/b %d, /mnt/c %d:\n%s", root, a, b, c, out);
+    cvt_assert_out(f->c, "EROFS", "write", "/mnt/a/b/new", "x");
+    cvt_assert_out(f->c, "x", "cat", "/mnt/a/b/f");
+    cvt_assert_out(f->c, "OK", "write", "/mnt/c/new", "y");
+    cvt_fixture_teardown((void **)&f);
+}
+
 static void test_upload_download_roundtrip(void **state)
 {
     struct cvt_fixture *f = *state;
@@ -359,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_tmpfs_sizes),
         cmocka_unit_test(test_bind_mounts),
+        cmocka_unit_test(test_exact_mount_order),
         cmocka_unit_test_setup_teardown(test_upload_download_roundtrip, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_symlink_escapes_stay_inside, cvt_fixture_setup, cvt_fixture_teardown),
     };
