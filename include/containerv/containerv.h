@@ -140,6 +140,23 @@ CONTAINERV_API int containerv_options_set_cpu_realtime(struct containerv_options
  * runtime's callers may check), at about 50 µs a bind. Off by default; the
  * OCI runtime turns it on. Since 0.3. */
 CONTAINERV_API int containerv_options_set_exact_mount_order(struct containerv_options *o, bool exact);
+/* A device access rule, as docker's --device-cgroup-rule and an OCI
+ * config's linux.resources.devices: allow or deny type 'a' (all), 'c' or
+ * 'b', major and minor (-1: any), access a subset of "rwm" (NULL: all).
+ * Rules apply in order as cgroup v1 applies them (an 'a' rule with
+ * wildcards and all access sets the default, the others add or remove
+ * exceptions). Giving one puts the container under the device controller:
+ * on v1 its cgroup in the devices hierarchy, on v2 an eBPF program
+ * (BPF_PROG_TYPE_CGROUP_DEVICE) on its cgroup. -EINVAL for a bad rule,
+ * -E2BIG past 256. Since 0.3. */
+CONTAINERV_API int containerv_options_add_device_rule(struct containerv_options *o, bool allow, char type,
+                                                      int64_t major, int64_t minor, const char *access);
+/* Allow rules for what every container has, as runc and crun add them
+ * after a config's rules: mknod of any node, /dev/null, zero, full,
+ * random, urandom, tty, console, ptmx, the terminals (136:*) and
+ * net/tun. For a policy of "deny everything but": a deny 'a' rule, these,
+ * then the caller's allow rules. Since 0.3. */
+CONTAINERV_API int containerv_options_add_default_device_rules(struct containerv_options *o);
 #define CONTAINERV_CGROUP_PATH_MAX 512
 CONTAINERV_API int containerv_options_set_cgroup_path(struct containerv_options *o, const char *path);
 /* A mask of enum containerv_namespace; CONTAINERV_NS_MOUNT and _PID are required. */

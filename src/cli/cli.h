@@ -54,6 +54,7 @@ struct cli_copts {
     bool have_rootfs;
     bool have_lower;
     bool have_idmap;
+    bool have_device_rules; /* --device-cgroup-rule: the deny-all and default rules are in */
 };
 
 /* Short options the container options use (append to a verb's optstring). */

@@ -161,6 +161,33 @@ static int add_namespaces(const struct oci_ctx *x, const struct oci_spec *s, str
     return 0;
 }
 
+/* After the config's device rules, what runc and crun allow in every
+ * container whatever the config says (so that a "deny all" first rule, as
+ * podman's and containerd's configs have, leaves the devices every
+ * container has): mknod of any node, the devices containerv makes in /dev,
+ * the terminal's, tun; and the nodes of linux.devices. */
+static int add_default_device_rules(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o)
+{
+    if (containerv_options_add_default_device_rules(o) < 0) {
+        oci_error(x, "linux.resources.devices: too many rules");
+        return -1;
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(s->devices, i, d) {
+        const char *type = json_string_value(json_object_get(d, "type"));
+        json_t *ma = json_object_get(d, "major"), *mi = json_object_get(d, "minor");
+        if (!type || (type[0] != 'c' && type[0] != 'b' && type[0] != 'u') || !json_is_integer(ma) || !json_is_integer(mi))
+            continue; /* a fifo, or checked and refused elsewhere */
+        if (containerv_options_add_device_rule(o, true, type[0] == 'b' ? 'b' : 'c', json_integer_value(ma),
+                                               json_integer_value(mi), "rwm") < 0) {
+            oci_error(x, "linux.devices[%zu]: its access rule is refused", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o)
 {
     if (s->memory_limit > 0 && containerv_options_set_memory_limit(o, (uint64_t)s->memory_limit) < 0) {
@@ -200,6 +227,22 @@ static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, stru
         oci_error(x, "linux.resources.pids.limit: %lld is refused", (long long)s->pids_limit);
         return -1;
     }
+    size_t i;
+    json_t *d;
+    json_array_foreach(s->device_rules, i, d) { /* checked by the parser */
+        json_t *ma = json_object_get(d, "major"), *mi = json_object_get(d, "minor");
+        const char *type = json_string_value(json_object_get(d, "type"));
+        int r = containerv_options_add_device_rule(o, json_is_true(json_object_get(d, "allow")), type ? type[0] : 'a',
+                                                   ma ? (int64_t)json_integer_value(ma) : -1,
+                                                   mi ? (int64_t)json_integer_value(mi) : -1,
+                                                   json_string_value(json_object_get(d, "access")));
+        if (r < 0) {
+            oci_error(x, "linux.resources.devices[%zu]: refused: %s", i, strerror(-r));
+            return -1;
+        }
+    }
+    if (json_array_size(s->device_rules) && add_default_device_rules(x, s, o) < 0)
+        return -1;
     if (s->cgroups_path && *s->cgroups_path) {
         const char *why = cv_cgroup_path_invalid(s->cgroups_path);
         if (why || containerv_options_set_cgroup_path(o, s->cgroups_path) < 0) {

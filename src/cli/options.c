@@ -30,6 +30,7 @@ enum {
     OPT_OOM_KILL_DISABLE,
     OPT_CPUSET_CPUS,
     OPT_CPUSET_MEMS,
+    OPT_DEVICE_CGROUP_RULE,
 };
 
 static const struct option copts_longopts[] = {
@@ -47,6 +48,7 @@ static const struct option copts_longopts[] = {
     {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
     {"cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS},
     {"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
+    {"device-cgroup-rule", required_argument, NULL, OPT_DEVICE_CGROUP_RULE},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"env", required_argument, NULL, 'e'},
     {"workdir", required_argument, NULL, 'w'},
@@ -84,6 +86,10 @@ const char cli_copts_usage[] =
     "      --cpu-weight N         relative CPU weight, cgroup v2's scale (1..10000)\n"
     "      --cpuset-cpus LIST     the CPUs it may run on (0-3,8)\n"
     "      --cpuset-mems LIST     the memory nodes it may allocate from (0,1)\n"
+    "      --device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS'  allow device access (c 10:200 rwm,\n"
+    "                             b 8:* r; repeatable): the first puts the container under\n"
+    "                             the device controller, everything else denied but the\n"
+    "                             devices every container has (podman's rule)\n"
     "      --hostname NAME        the container's hostname\n"
     "  -e, --env K=V              set an environment variable (repeatable);\n"
     "                             -e K takes K's value from this environment\n"
@@ -197,6 +203,31 @@ static int opt_cpuset(struct cli_copts *co, int opt, const char *arg)
                                     : containerv_options_set_cpuset_mems(co->opts, arg);
     if (rc == -EINVAL || !*arg)
         return bad(name, "not a list like 0-3,8", arg);
+    return setter(name, arg, rc);
+}
+
+/* "c 1:3 rwm", "b 8:* r", "a *:* rwm" (podman's --device-cgroup-rule) */
+static int opt_device_rule(struct cli_copts *co, const char *arg)
+{
+    const char *name = "--device-cgroup-rule";
+    char type, maj[16], min[16], acc[8];
+    int n = 0;
+    if (sscanf(arg, " %c %15[0-9*]:%15[0-9*] %7[rwm]%n", &type, maj, min, acc, &n) != 4 || arg[n] != '\0')
+        return bad_hint(name, "not a rule", arg, "TYPE MAJOR:MINOR ACCESS, like c 10:200 rwm");
+    int64_t major = strcmp(maj, "*") ? strtoll(maj, NULL, 10) : -1, minor = strcmp(min, "*") ? strtoll(min, NULL, 10) : -1;
+    if ((strchr(maj, '*') && strcmp(maj, "*")) || (strchr(min, '*') && strcmp(min, "*")))
+        return bad_hint(name, "not a rule", arg, "a number or * for MAJOR and MINOR");
+    int rc = 0;
+    if (!co->have_device_rules) { /* deny everything but what each container has, then the rules */
+        rc = containerv_options_add_device_rule(co->opts, false, 'a', -1, -1, "rwm");
+        if (rc == 0)
+            rc = containerv_options_add_default_device_rules(co->opts);
+        co->have_device_rules = true;
+    }
+    if (rc == 0)
+        rc = containerv_options_add_device_rule(co->opts, true, type, major, minor, acc);
+    if (rc == -EINVAL)
+        return bad_hint(name, "not a rule", arg, "TYPE is a, c or b; ACCESS a subset of rwm");
     return setter(name, arg, rc);
 }
 
@@ -458,6 +489,7 @@ int cli_copts_handle(struct cli_copts *co, int opt, const char *arg)
     case OPT_PIDS: return opt_pids(co, arg);
     case OPT_CPUSET_CPUS:
     case OPT_CPUSET_MEMS: return opt_cpuset(co, opt, arg);
+    case OPT_DEVICE_CGROUP_RULE: return opt_device_rule(co, arg);
     case OPT_CPUS: return opt_cpus(co, arg);
     case OPT_CPU_SHARES:
     case OPT_CPU_WEIGHT: return opt_cpu_weight(co, opt, arg);

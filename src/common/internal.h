@@ -34,6 +34,17 @@ struct cv_bind {
     char *data;          /* its mount data, or NULL */
 };
 
+/* One device rule (containerv_options_add_device_rule): type 'a' only as
+ * "everything" (wildcards, all access); access bits as BPF_DEVCG_ACC_*:
+ * 1 mknod, 2 read, 4 write */
+#define CV_MAX_DEVICE_RULES 256
+struct cv_device_rule {
+    bool allow;
+    char type;            /* 'a', 'c' or 'b' */
+    uint8_t access;
+    int64_t major, minor; /* -1: any */
+};
+
 /* Resource limits; 0 means unset. */
 struct cv_limits {
     uint64_t memory;      /* bytes */
@@ -52,6 +63,8 @@ struct cv_limits {
     bool rt_set;                 /* v1 cpu.rt_period_us / cpu.rt_runtime_us (v2 has none) */
     int64_t rt_runtime_us;       /* -1: no limit */
     uint64_t rt_period_us;       /* 0: the kernel's */
+    struct cv_device_rule dev_rules[CV_MAX_DEVICE_RULES]; /* in order; the last that applies decides */
+    int n_dev_rules;
 };
 
 struct containerv_options {

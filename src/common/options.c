@@ -218,6 +218,52 @@ int containerv_options_set_cpu_realtime(struct containerv_options *o, int64_t ru
     return 0;
 }
 
+int containerv_options_add_device_rule(struct containerv_options *o, bool allow, char type, int64_t major,
+                                       int64_t minor, const char *access)
+{
+    uint8_t acc = 0;
+    if (!o || (type != 'a' && type != 'c' && type != 'b') || major < -1 || minor < -1 || major > UINT32_MAX ||
+        minor > UINT32_MAX)
+        return -EINVAL;
+    for (const char *p = access ? access : "rwm"; *p; p++) {
+        uint8_t bit = *p == 'm' ? 1 : *p == 'r' ? 2 : *p == 'w' ? 4 : 0;
+        if (!bit || (acc & bit))
+            return -EINVAL;
+        acc |= bit;
+    }
+    if (!acc)
+        return -EINVAL;
+    /* "everything": only 'a' with wildcards and all access; any other 'a'
+     * is the same rule for character and for block devices */
+    bool all = type == 'a' && major < 0 && minor < 0 && acc == 7;
+    int need = type == 'a' && !all ? 2 : 1;
+    if (o->limits.n_dev_rules + need > CV_MAX_DEVICE_RULES)
+        return -E2BIG;
+    for (int i = 0; i < need; i++)
+        o->limits.dev_rules[o->limits.n_dev_rules++] = (struct cv_device_rule){
+            .allow = allow, .type = all ? 'a' : type == 'a' ? (i ? 'b' : 'c') : type, .access = acc,
+            .major = all ? -1 : major, .minor = all ? -1 : minor};
+    return 0;
+}
+
+int containerv_options_add_default_device_rules(struct containerv_options *o)
+{
+    static const struct {
+        char type;
+        int64_t major, minor;
+        const char *access;
+    } base[] = {{'c', -1, -1, "m"}, {'b', -1, -1, "m"}, {'c', 1, 3, "rwm"},   {'c', 1, 5, "rwm"},
+                {'c', 1, 7, "rwm"}, {'c', 1, 8, "rwm"}, {'c', 1, 9, "rwm"},   {'c', 5, 0, "rwm"},
+                {'c', 5, 1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 136, -1, "rwm"}, {'c', 10, 200, "rwm"}};
+    if (!o)
+        return -EINVAL;
+    if (o->limits.n_dev_rules + (int)(sizeof(base) / sizeof(base[0])) > CV_MAX_DEVICE_RULES)
+        return -E2BIG;
+    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+        containerv_options_add_device_rule(o, true, base[i].type, base[i].major, base[i].minor, base[i].access);
+    return 0;
+}
+
 int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight)
 {
     if (!o || weight == 0 || weight > 10000)

@@ -346,6 +346,7 @@ int step_userns(struct create_ctx *x)
  * by itself (v1), or attach it from here (v2 without CLONE_INTO_CGROUP). */
 int step_cgroup_attach(struct create_ctx *x)
 {
+    _Static_assert(CV_SYNC_MAX_FDS >= 1 + CV_V1_COUNT, "the lock and every v1 hierarchy's tasks file");
     int fds[CV_SYNC_MAX_FDS] = {x->c->lock_fd};
     int n = 0;
     if (!x->c->cg.v2_attached && x->c->cg.mode == CV_CGROUP_V2)

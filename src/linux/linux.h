@@ -103,7 +103,7 @@ void cv_child_block_put(struct cv_child_block *b);
 struct clone_args;
 long cv_clone3_fn(struct clone_args *ca, size_t size, int (*fn)(void *), void *arg);
 /* fdpass.c: send buf with nfds fds (SCM_RIGHTS); 0 or -errno; no allocation */
-#define CV_MAX_PASSED_FDS 8
+#define CV_MAX_PASSED_FDS 12
 /* process.c: read the init's answer to a spawn request on the process
  * connection conn (SO_PASSCRED on): at most one hello of the new process (its
  * pid, as our pid namespace sees it, from the credentials the kernel adds),

@@ -40,7 +40,7 @@ enum cv_child_time {
 
 /* CV_SYNC_CGROUP_READY carries, by SCM_RIGHTS, the state lock followed by
  * the cgroup files the child joins by writing "0" (cv_cgroup_join_fds). */
-#define CV_SYNC_MAX_FDS 8
+#define CV_SYNC_MAX_FDS 12 /* the lock and a v1 hierarchy each (CV_V1_COUNT), with room */
 
 struct cv_sync_msg {
     uint32_t step;

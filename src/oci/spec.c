@@ -587,11 +587,35 @@ static int parse_resources(struct parse *p, json_t *r)
     }
     if (pids && get_int(p, pids, "limit", "linux.resources.pids.", -1, INT64_MAX, &s->pids_limit, NULL) < 0)
         return -1;
+    json_t *dev = get(r, "devices");
+    if (dev && !json_is_array(dev))
+        return bad(p, "linux.resources.devices: expected an array");
+    size_t i;
+    json_t *d;
+    json_array_foreach(dev, i, d) {
+        char w[64];
+        snprintf(w, sizeof(w), "linux.resources.devices[%zu].", i);
+        bool allow = false;
+        const char *type = NULL, *access = NULL;
+        if (!json_is_object(d))
+            return bad(p, "linux.resources.devices[%zu]: expected an object", i);
+        if (!get(d, "allow"))
+            return bad(p, "%sallow: missing", w);
+        if (get_bool(p, d, "allow", w, &allow) < 0 || get_str(p, d, "type", w, &type) < 0 ||
+            get_str(p, d, "access", w, &access) < 0 || get_int(p, d, "major", w, -1, UINT32_MAX, &v, NULL) < 0 ||
+            get_int(p, d, "minor", w, -1, UINT32_MAX, &v, NULL) < 0)
+            return -1;
+        if (type && strcmp(type, "a") && strcmp(type, "c") && strcmp(type, "b"))
+            return bad(p, "%stype: '%s' is not a, c or b", w, type);
+        if (access && (!*access || strspn(access, "rwm") != strlen(access)))
+            return bad(p, "%saccess: '%s' is not a subset of rwm", w, access);
+    }
+    s->device_rules = dev;
     static const char *const refused[] = {"blockIO", "hugepageLimits", "network", "rdma", "unified", NULL};
-    for (int i = 0; refused[i]; i++) {
-        json_t *x = get(r, refused[i]);
+    for (int k = 0; refused[k]; k++) {
+        json_t *x = get(r, refused[k]);
         if (x && !((json_is_object(x) && json_object_size(x) == 0) || (json_is_array(x) && json_array_size(x) == 0)))
-            s->unsupported = refused[i];
+            s->unsupported = refused[k];
     }
     return 0;
 }

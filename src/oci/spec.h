@@ -112,6 +112,7 @@ struct oci_spec {
     uint64_t rt_period;                /* 0: the kernel's */
     int64_t pids_limit;
     json_t *devices;   /* linux.devices (nodes), or NULL */
+    json_t *device_rules; /* linux.resources.devices (access rules), or NULL */
     json_t *seccomp;   /* linux.seccomp, or NULL */
     int personality;   /* linux.personality as personality(2)'s value, -1 when not given */
     json_t *annotations;

@@ -115,6 +115,25 @@ static json_t *limits_json(const struct cv_limits *l)
         json_object_set_new(j, "cpuset_cpus", json_string(l->cpuset_cpus));
     if (j && l->cpuset_mems[0])
         json_object_set_new(j, "cpuset_mems", json_string(l->cpuset_mems));
+    if (j && l->n_dev_rules) {
+        json_t *a = json_array();
+        for (int i = 0; a && i < l->n_dev_rules; i++) {
+            const struct cv_device_rule *d = &l->dev_rules[i];
+            char acc[4];
+            int n = 0;
+            if (d->access & 2)
+                acc[n++] = 'r';
+            if (d->access & 4)
+                acc[n++] = 'w';
+            if (d->access & 1)
+                acc[n++] = 'm';
+            acc[n] = '\0';
+            json_array_append_new(a, json_pack("{s:b,s:s%,s:I,s:I,s:s}", "allow", d->allow, "type", &d->type,
+                                               (size_t)1, "major", (json_int_t)d->major, "minor",
+                                               (json_int_t)d->minor, "access", acc));
+        }
+        json_object_set_new(j, "device_rules", a);
+    }
     if (j && l->rt_set) {
         json_object_set_new(j, "cpu_rt_runtime_us", json_integer((json_int_t)l->rt_runtime_us));
         json_object_set_new(j, "cpu_rt_period_us", json_integer((json_int_t)l->rt_period_us));
@@ -432,6 +451,22 @@ static int parse_limits(struct tpl_parse *p, json_t *root)
             return bad(p, field, "expected a string");
         if (x && set_rc(p, field, (i ? containerv_options_set_cpuset_mems : containerv_options_set_cpuset_cpus)(
                                       o, json_string_value(x))) < 0)
+            return p->rc;
+    }
+    json_t *rules = json_object_get(l, "device_rules");
+    if (rules && !json_is_array(rules))
+        return bad(p, "limits.device_rules", "expected an array");
+    size_t k;
+    json_t *d;
+    json_array_foreach(rules, k, d) {
+        int allow = 0;
+        const char *type = NULL, *acc = NULL;
+        json_int_t maj = -1, min = -1;
+        snprintf(field, sizeof(field), "limits.device_rules[%zu]", k);
+        if (json_unpack(d, "{s:b,s:s,s:I,s:I,s:s}", "allow", &allow, "type", &type, "major", &maj, "minor", &min,
+                        "access", &acc) < 0 || strlen(type) != 1)
+            return bad(p, field, "expected {\"allow\", \"type\", \"major\", \"minor\", \"access\"}");
+        if (set_rc(p, field, containerv_options_add_device_rule(o, allow, type[0], maj, min, acc)) < 0)
             return p->rc;
     }
     json_t *rt = json_object_get(l, "cpu_rt_runtime_us"), *rp = json_object_get(l, "cpu_rt_period_us");

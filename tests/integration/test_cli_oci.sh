@@ -376,6 +376,31 @@ done
 is "$(oci_left)" "" "nothing is left under --root"
 no_leaks "cgroupsPath"
 
+section "linux.resources.devices: the device controller"
+B10=$T/b10
+make_bundle "$B10" /bin/sh -c 'mknod /devtest/loop b 7 0 && (head -c1 /devtest/loop >/dev/null 2>&1 && echo loop-open || echo loop-denied); head -c1 /dev/zero | wc -c'
+caps='["CAP_MKNOD","CAP_AUDIT_WRITE","CAP_KILL","CAP_NET_BIND_SERVICE"]'
+edit "$B10" ".mounts += [{\"destination\": \"/devtest\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"rw\"]}]
+  | .process.capabilities.bounding = $caps | .process.capabilities.effective = $caps | .process.capabilities.permitted = $caps
+  | .linux.resources.devices = [{\"allow\": false, \"access\": \"rwm\"}]"
+newid
+capture oci run --bundle "$B10" "$ID"
+is "$RC" 0 "run with a deny-all device rule"
+is "$OUT" "loop-denied
+1" "a node the rules do not allow cannot be opened; /dev/zero (runc's defaults) can"
+edit "$B10" ".linux.resources.devices = [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"b\", \"major\": 7, \"access\": \"r\"}]"
+newid
+capture oci run --bundle "$B10" "$ID"
+is "$OUT" "loop-open
+1" "an allow rule for b 7:* r lets it be read"
+edit "$B10" ".linux.resources.devices = [{\"allow\": true, \"type\": \"x\", \"access\": \"r\"}]"
+newid
+capture oci create --bundle "$B10" "$ID"
+is "$RC:$NERR" "1:1" "a rule of type x: refused in one line"
+like "$(err1)" "linux.resources.devices[0].type" "naming the field"
+is "$(oci_left)" "" "nothing is left under --root"
+no_leaks "device rules"
+
 # ------------------------------------------------------------ a killed create
 section "a create killed mid-way is cleaned up by delete --force"
 B8=$T/b8

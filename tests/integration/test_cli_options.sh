@@ -178,7 +178,19 @@ else
   like "$(cgfile "$ID" memory memory.oom_control -)" "oom_kill_disable 1" "--oom-kill-disable"
   cv destroy "$ID" >/dev/null
 fi
-for bad in "--cpus 0" "--cpus x" "--cpu-shares 1" "--cpu-shares 262145" "--memory-swap 16M -m 32M" \
+# --device-cgroup-rule: the container under the device controller, the
+# devices every container has and the rule allowed
+newid
+capture cvcreate --name "$ID" --device-cgroup-rule 'c 10:200 rwm' --device-cgroup-rule 'b 7:* r'
+is "$RC" 0 "create with two --device-cgroup-rule"
+capture cv exec "$ID" cvtest openw /dev/null
+is "$OUT" OK "/dev/null (a default) opens under the device controller"
+if [ $v2 = 0 ]; then
+  like "$(cgfile "$ID" devices devices.list -)" "b 7:* r" "the rule is in the devices cgroup"
+  isnt "$(cgfile "$ID" devices devices.list -)" "a *:* rwm" "and not everything is allowed"
+fi
+cv destroy "$ID" >/dev/null
+for bad in "--device-cgroup-rule x" "--device-cgroup-rule c_1:3_rwm" "--cpus 0" "--cpus x" "--cpu-shares 1" "--cpu-shares 262145" "--memory-swap 16M -m 32M" \
   "--memory-reservation 64M -m 32M" "--memory-swappiness 101" "--cpuset-cpus 3-1" "--cpuset-cpus 8191" "--cpuset-mems x"; do
   newid
   # shellcheck disable=SC2086

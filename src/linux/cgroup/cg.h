@@ -91,6 +91,14 @@ int cg_v1_destroy(struct cv_cgroup *cg, struct containerv_error *err);
 /* an O_RDONLY|O_DIRECTORY fd of cg's leaf in hierarchy ctrl, walked from the
  * kept parent directory; -errno */
 int cg_v1_open_leaf(const struct cv_cgroup *cg, int ctrl);
+/* devices.c: the device rules (after the limits' plan) */
+#define CG_DEVICES_MAX_INSNS (8 + 10 * CV_MAX_DEVICE_RULES)
+struct bpf_insn;
+int cg_devices_apply(const struct cv_cgroup *cg, const struct cv_limits *l, struct containerv_error *err);
+/* The v2 program of l's rules into out (at most max instructions): its
+ * length, or -errno; *default_allow (if given) says what it does with a
+ * device no rule names. For tests and the fuzz target too. */
+int cg_devices_program(const struct cv_limits *l, struct bpf_insn *out, int max, bool *default_allow);
 /* v2.c */
 void cg_v2_plan(const struct cv_limits *l, struct cg_plan *p);
 int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err);

@@ -134,6 +134,7 @@ static void cg_reset(struct cv_cgroup *cg)
     cg->v1_created = 0;
     cg->v2_attached = false;
     cg->cpuset = false;
+    cg->devices = false;
 }
 
 /* ctrl < 0: the v2 path. id NULL: the "containerv" parent. */
@@ -567,10 +568,15 @@ int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const char *path, con
     (mode == CV_CGROUP_V2 ? cg_v2_plan : cg_v1_plan)(&eff, &plan);
     cg->mode = mode;
     cg->cpuset = eff.cpuset_cpus[0] || eff.cpuset_mems[0];
+    cg->devices = eff.n_dev_rules > 0;
+    if (mode == CV_CGROUP_V1 && cg->devices && !cg_probe.v1_mnt[CV_V1_DEVICES][0])
+        return cv_error_plain(err, EOPNOTSUPP, "cgroup.devices", "device rules were given but the devices controller is not mounted");
     snprintf(cg->id, sizeof(cg->id), "%s", id);
     r = mode == CV_CGROUP_V2 ? cg_v2_create(cg, err) : cg_v1_create(cg, err);
     if (r == 0)
         r = apply_plan(cg, &plan, err);
+    if (r == 0)
+        r = cg_devices_apply(cg, &eff, err);
     if (r < 0) {
         struct containerv_error scratch; /* keep the first error */
         cv_cgroup_destroy(cg, &scratch); /* nothing ran in it: just rmdir + close */

@@ -32,6 +32,7 @@ enum cv_cgroup_v1_ctrl {
     CV_V1_BLKIO,   /* block I/O counters (blkio.throttle.io_serviced) */
     CV_V1_CPUSET,  /* only for a container given cpuset.cpus or .mems (a new v1 cpuset
                     * cgroup must be filled before a task can join it) */
+    CV_V1_DEVICES, /* only for a container given device rules */
     CV_V1_COUNT
 };
 
@@ -43,6 +44,7 @@ struct cv_cgroup {
     unsigned v1_created;       /* bitmask of (1 << enum cv_cgroup_v1_ctrl) dirs this handle created/found */
     bool v2_attached;          /* the caller put the init in with CLONE_INTO_CGROUP (no attach needed) */
     bool cpuset;               /* create: the limits set a cpuset (v1: its hierarchy too; v2: the controller) */
+    bool devices;              /* create: the limits have device rules (v1: the devices hierarchy too) */
 };
 
 /* One line of /proc/self/mountinfo (modified: tokenised in place): a cgroup

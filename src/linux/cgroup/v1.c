@@ -21,6 +21,7 @@ const char *const cg_v1_names[CV_V1_COUNT] = {
     [CV_V1_CPUACCT] = "cpuacct",
     [CV_V1_BLKIO] = "blkio",
     [CV_V1_CPUSET] = "cpuset",
+    [CV_V1_DEVICES] = "devices",
 };
 
 /* v1: each hierarchy's "containerv" directory, opened once per process
@@ -35,8 +36,8 @@ static struct {
     int fd[CV_V1_COUNT];
     dev_t dev[CV_V1_COUNT];
     ino_t ino[CV_V1_COUNT];
-} v1_parents = {PTHREAD_MUTEX_INITIALIZER, {-1, -1, -1, -1, -1, -1, -1}, {0}, {0}};
-_Static_assert(CV_V1_COUNT == 7, "v1_parents.fd starts as one -1 per hierarchy");
+} v1_parents = {PTHREAD_MUTEX_INITIALIZER, {-1, -1, -1, -1, -1, -1, -1, -1}, {0}, {0}};
+_Static_assert(CV_V1_COUNT == 8, "v1_parents.fd starts as one -1 per hierarchy");
 
 static int v1_parent_fd(int ctrl)
 {
@@ -71,7 +72,7 @@ static int v1_at(const struct cv_cgroup *cg, int ctrl, const char *sub, char *bu
 {
     /* a cgroup path of its own: not below the kept parent; cpuset: rare
      * enough that no parent is kept open for it */
-    if (cg->path[0] || ctrl == CV_V1_CPUSET)
+    if (cg->path[0] || ctrl == CV_V1_CPUSET || ctrl == CV_V1_DEVICES)
         return v1_full(cg, ctrl, sub, buf, size, dirfd);
     int fd = v1_parent_fd(ctrl);
     int n = fd >= 0 ? snprintf(buf, size, "%s%s%s", cg->id, *sub ? "/" : "", sub) : 0;
@@ -197,9 +198,18 @@ int cg_v1_create(struct cv_cgroup *cg, struct containerv_error *err)
 {
     for (int c = 0; c < CV_V1_COUNT; c++) {
         char parent[PATH_MAX], leaf[PATH_MAX];
-        if (!cg_probe.v1_mnt[c][0] || (c == CV_V1_CPUSET && !cg->cpuset))
+        if (!cg_probe.v1_mnt[c][0] || (c == CV_V1_CPUSET && !cg->cpuset) || (c == CV_V1_DEVICES && !cg->devices))
             continue;
         int r;
+        if (c == CV_V1_DEVICES) { /* by full paths, like the cpuset (rare: no kept parent) */
+            if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
+                return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
+            if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), NULL, err)) < 0 ||
+                (r = cg_mkdir_leaf(leaf, err)) < 0)
+                return r;
+            cg->v1_created |= CG_BIT(c);
+            continue;
+        }
         if (c == CV_V1_CPUSET) { /* by full paths, each new directory filled */
             if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
                 return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
