@@ -44,6 +44,8 @@ struct cv_device_rule {
     uint8_t access;
     int64_t major, minor; /* -1: any */
 };
+/* access bits as text, in "rwm" order ("rw", "m", ...) */
+void cv_device_access_text(uint8_t access, char buf[4]);
 
 /* Resource limits; 0 means unset. */
 struct cv_limits {

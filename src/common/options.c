@@ -218,6 +218,18 @@ int containerv_options_set_cpu_realtime(struct containerv_options *o, int64_t ru
     return 0;
 }
 
+void cv_device_access_text(uint8_t access, char buf[4])
+{
+    int n = 0;
+    if (access & 2)
+        buf[n++] = 'r';
+    if (access & 4)
+        buf[n++] = 'w';
+    if (access & 1)
+        buf[n++] = 'm';
+    buf[n] = '\0';
+}
+
 int containerv_options_add_device_rule(struct containerv_options *o, bool allow, char type, int64_t major,
                                        int64_t minor, const char *access)
 {

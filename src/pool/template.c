@@ -120,14 +120,7 @@ static json_t *limits_json(const struct cv_limits *l)
         for (int i = 0; a && i < l->n_dev_rules; i++) {
             const struct cv_device_rule *d = &l->dev_rules[i];
             char acc[4];
-            int n = 0;
-            if (d->access & 2)
-                acc[n++] = 'r';
-            if (d->access & 4)
-                acc[n++] = 'w';
-            if (d->access & 1)
-                acc[n++] = 'm';
-            acc[n] = '\0';
+            cv_device_access_text(d->access, acc);
             json_array_append_new(a, json_pack("{s:b,s:s%,s:I,s:I,s:s}", "allow", d->allow, "type", &d->type,
                                                (size_t)1, "major", (json_int_t)d->major, "minor",
                                                (json_int_t)d->minor, "access", acc));

@@ -128,6 +128,16 @@ void cvt_destroy(struct containerv_container *c)
         fail_msg("containerv_destroy: %d: %s", r, err.message);
 }
 
+pid_t cvt_spawn_sleeper(struct containerv_container *c, struct containerv_error *err)
+{
+    static const char *const argv[] = {"/bin/cvtest", "sleep", "100", NULL};
+    struct containerv_spawn_options so;
+    containerv_spawn_options_init(&so);
+    containerv_error_clear(err);
+    pid_t pid;
+    return containerv_spawn(c, argv, &so, &pid, err) < 0 ? -1 : pid;
+}
+
 int cvt_run(struct containerv_container *c, const char *const argv[],
             const struct containerv_spawn_options *so_in, char *out, size_t out_size)
 {

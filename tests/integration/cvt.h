@@ -57,6 +57,9 @@ void cvt_destroy(struct containerv_container *c);
  * fails the test when spawn or wait fails. so may be NULL. */
 int cvt_run(struct containerv_container *c, const char *const argv[],
             const struct containerv_spawn_options *so, char *out, size_t out_size);
+/* Start "cvtest sleep 100" in c with default stdio: its pid, or -1 with err
+ * filled (usable in a forked child that must not fail the test itself). */
+pid_t cvt_spawn_sleeper(struct containerv_container *c, struct containerv_error *err);
 /* Shorthand: "cvtest ARGS...". */
 int cvt_cvtest(struct containerv_container *c, char *out, size_t out_size, ...)
     __attribute__((sentinel));

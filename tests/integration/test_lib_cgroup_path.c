@@ -96,13 +96,10 @@ static void check_placed(const char *given, const char *rel)
     assert_true(pid_in(containerv_init_pid(c), rel));
 
     /* a spawned process is in it too, and the pids limit holds there */
-    static const char *const sleeper[] = {"/bin/cvtest", "sleep", "100", NULL};
-    struct containerv_spawn_options so;
-    containerv_spawn_options_init(&so);
     struct containerv_error err;
-    containerv_error_clear(&err);
-    pid_t pid;
-    assert_int_equal(containerv_spawn(c, sleeper, &so, &pid, &err), 0);
+    pid_t pid = cvt_spawn_sleeper(c, &err);
+    if (pid < 0)
+        fail_msg("spawn: %s", err.message);
     assert_true(pid_in(pid, rel));
     char out[128];
     assert_int_equal(cvt_cvtest(c, out, sizeof(out), "forkbomb", "100", NULL), 0);

@@ -38,12 +38,9 @@ static void test_50_create_destroy(void **state)
         }
         if (i % 10 == 3) {
             /* a process still running at destroy */
-            const char *const argv[] = {"/bin/cvtest", "sleep", "100", NULL};
-            struct containerv_spawn_options so;
-            containerv_spawn_options_init(&so);
-            pid_t pid;
             struct containerv_error err;
-            assert_int_equal(containerv_spawn(c, argv, &so, &pid, &err), 0);
+            if (cvt_spawn_sleeper(c, &err) < 0)
+                fail_msg("spawn: %s", err.message);
         }
         cvt_destroy(c);
     }
@@ -406,11 +403,7 @@ static void test_kill_during_teardown_then_gc(void **state)
         struct containerv_options *o = cvt_options();
         struct containerv_container *c = NULL;
         struct containerv_error err;
-        const char *const argv[] = {"/bin/cvtest", "sleep", "100", NULL};
-        struct containerv_spawn_options so;
-        containerv_spawn_options_init(&so);
-        pid_t pid;
-        if (containerv_create(id, o, &c, &err) < 0 || containerv_spawn(c, argv, &so, &pid, &err) < 0)
+        if (containerv_create(id, o, &c, &err) < 0 || cvt_spawn_sleeper(c, &err) < 0)
             _exit(1);
         pid_t msg[2] = {containerv_init_pid(c), 0};
         if (containerv_destroy(c, &err) < 0)

@@ -32,18 +32,11 @@ static void rule_text(const struct cv_device_rule *r, char *buf, size_t size)
         return;
     }
     char maj[24] = "*", min[24] = "*", acc[4];
-    size_t n = 0;
     if (r->major >= 0)
         snprintf(maj, sizeof(maj), "%lld", (long long)r->major);
     if (r->minor >= 0)
         snprintf(min, sizeof(min), "%lld", (long long)r->minor);
-    if (r->access & BPF_DEVCG_ACC_READ)
-        acc[n++] = 'r';
-    if (r->access & BPF_DEVCG_ACC_WRITE)
-        acc[n++] = 'w';
-    if (r->access & BPF_DEVCG_ACC_MKNOD)
-        acc[n++] = 'm';
-    acc[n] = '\0';
+    cv_device_access_text(r->access, acc);
     snprintf(buf, size, "%c %s:%s %s", r->type, maj, min, acc);
 }
 

@@ -201,33 +201,18 @@ int cg_v1_create(struct cv_cgroup *cg, struct containerv_error *err)
         if (!cg_probe.v1_mnt[c][0] || (c == CV_V1_CPUSET && !cg->cpuset) || (c == CV_V1_DEVICES && !cg->devices))
             continue;
         int r;
-        if (c == CV_V1_DEVICES) { /* by full paths, like the cpuset (rare: no kept parent) */
+        /* by full paths: a placed cgroup, and the cpuset and devices hierarchies
+         * (rare: no kept parent fd); a new cpuset directory is filled from its parent */
+        if (cg->path[0] || c == CV_V1_CPUSET || c == CV_V1_DEVICES) {
             if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
-                return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
-            if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), NULL, err)) < 0 ||
+                return cv_error(err, r, "cgroup.create", "cgroup path '%s'", cg->path[0] ? cg->path : cg->id);
+            if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), c == CV_V1_CPUSET ? v1_cpuset_fill : NULL,
+                                      err)) < 0 ||
                 (r = cg_mkdir_leaf(leaf, err)) < 0)
                 return r;
             cg->v1_created |= CG_BIT(c);
-            continue;
-        }
-        if (c == CV_V1_CPUSET) { /* by full paths, each new directory filled */
-            if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
-                return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
-            if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), v1_cpuset_fill, err)) < 0 ||
-                (r = cg_mkdir_leaf(leaf, err)) < 0)
+            if (c == CV_V1_CPUSET && (r = v1_cpuset_fill(leaf, err)) < 0)
                 return r;
-            cg->v1_created |= CG_BIT(c);
-            if ((r = v1_cpuset_fill(leaf, err)) < 0)
-                return r;
-            continue;
-        }
-        if (cg->path[0]) {
-            if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
-                return cv_error(err, r, "cgroup.create", "cgroup path '%s'", cg->path);
-            if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), NULL, err)) < 0 ||
-                (r = cg_mkdir_leaf(leaf, err)) < 0)
-                return r;
-            cg->v1_created |= CG_BIT(c);
             continue;
         }
         int dfd;
