@@ -80,10 +80,15 @@ CONTAINERV_API int containerv_options_set_hostname(struct containerv_options *o,
 CONTAINERV_API int containerv_options_add_env(struct containerv_options *o, const char *kv);
 CONTAINERV_API int containerv_options_set_workdir(struct containerv_options *o, const char *dir);
 CONTAINERV_API int containerv_options_set_user(struct containerv_options *o, uid_t uid, gid_t gid);
-/* Limits, unset by default. Bytes (0: no limit), a weight 1..10000 (cgroup v2
- * scale), and a CPU quota in microseconds per period (0: no quota). The
- * memory limit also sizes the container's /tmp and its writable layer (each a
- * tmpfs); without one each gets half the RAM, at most 4 GiB. */
+/* Limits, unset by default. Bytes (0: unset), a weight 1..10000 (cgroup v2
+ * scale), and a CPU quota in microseconds per period (0: unset; a period
+ * alone sets the period and no quota). CONTAINERV_UNLIMITED (since 0.3) as
+ * the memory, memory+swap or pids limit or as the quota is "no limit" given
+ * explicitly: the same as unset for containerv_create, and what lifts a limit
+ * in containerv_update. The memory limit also sizes the container's /tmp and
+ * its writable layer (each a tmpfs); without one each gets half the RAM, at
+ * most 4 GiB. */
+#define CONTAINERV_UNLIMITED UINT64_MAX
 CONTAINERV_API int containerv_options_set_memory_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_memory_swap_limit(struct containerv_options *o, uint64_t bytes);
 CONTAINERV_API int containerv_options_set_cpu_weight(struct containerv_options *o, uint64_t weight);
@@ -374,6 +379,22 @@ CONTAINERV_API int containerv_enter(const char *runtime_dir, const char *id, con
  * could change what is not checked (capabilities, /proc/sys, devices), or
  * the handle is not the creator's: the caller should destroy it then. */
 CONTAINERV_API int containerv_reset(struct containerv_container *c, struct containerv_error *err);
+
+/* Change the resource limits of a running container (its own or attached):
+ * every limit set in o is written to the container's cgroup, the others are
+ * left as they are (runc's and podman's update). Memory, memory+swap and
+ * reservation, swappiness, CPU weight or shares, quota and period (one of the
+ * two alone keeps the other), cpusets, the realtime runtime, pids;
+ * CONTAINERV_UNLIMITED lifts a limit. A memory+swap limit needs a memory limit
+ * at most that, given or in force. Not changed: device rules, the OOM killer
+ * and the cgroup's place (EINVAL when o has them); /tmp and the writable layer
+ * keep the size they were made with. A cpuset on a cgroup v1 container made
+ * without one is EOPNOTSUPP (v1 would have to move every task); on v2 the
+ * cpuset controller is enabled for it. On failure the limits written before
+ * the failing one stay (the kernel has no transaction for them); err names
+ * the file and value. Since 0.3. */
+CONTAINERV_API int containerv_update(struct containerv_container *c, const struct containerv_options *o,
+                                     struct containerv_error *err);
 
 /* Kill everything in the container and remove all it made; frees c.
  * Returns once the container's init is killed and the container is gone

@@ -1486,14 +1486,15 @@ struct oci_verb {
     bool only_oci; /* a verb containerv's own CLI does not have */
 };
 
-int cmd_oci_exec(const struct oci_ctx *x, int argc, char **argv); /* oci_exec.c */
+int cmd_oci_exec(const struct oci_ctx *x, int argc, char **argv);   /* oci_exec.c */
+int cmd_oci_update(const struct oci_ctx *x, int argc, char **argv); /* oci_update.c */
 
 static const struct oci_verb oci_verbs[] = {
     {"create", cmd_oci_create, false}, {"start", cmd_oci_start, true},        {"state", cmd_oci_state, true},
     {"kill", cmd_oci_kill, true},      {"delete", cmd_oci_delete, true},      {"run", cmd_oci_run, false},
     {"exec", cmd_oci_exec, false},     {"ps", cmd_oci_ps, false},             {"list", cmd_oci_list, false},
     {"pause", cmd_oci_pause, true},    {"resume", cmd_oci_resume, true},      {"spec", cmd_oci_spec, true},
-    {"features", cmd_oci_features, true}, {"update", cmd_oci_unsupported, true},
+    {"features", cmd_oci_features, true}, {"update", cmd_oci_update, true},
     {"checkpoint", cmd_oci_unsupported, true}, {"restore", cmd_oci_unsupported, true},
     {"events", cmd_oci_unsupported, true},
 };
@@ -1523,6 +1524,7 @@ static const char oci_usage[] =
     "  list      the containers under --root\n"
     "  pause     freeze the container\n"
     "  resume    thaw it\n"
+    "  update    change its resource limits\n"
     "  spec      write a default config.json\n"
     "  features  what this runtime supports, as JSON\n"
     "\n"

@@ -123,7 +123,7 @@ int containerv_options_set_memory_limit(struct containerv_options *o, uint64_t b
 {
     if (!o || (bytes != 0 && bytes < 4096))
         return -EINVAL;
-    o->limits.memory = bytes;
+    o->limits.memory = bytes; /* CONTAINERV_UNLIMITED too */
     return 0;
 }
 
@@ -296,16 +296,17 @@ int containerv_options_set_cpu_shares(struct containerv_options *o, uint64_t sha
 
 int containerv_options_set_cpu_quota(struct containerv_options *o, uint64_t quota_us, uint64_t period_us)
 {
-    if (!o || (quota_us != 0 && (quota_us < 1000 || period_us < 1000 || period_us > 1000000)))
+    if (!o || (quota_us != 0 && quota_us < 1000) || (period_us != 0 && (period_us < 1000 || period_us > 1000000)) ||
+        (quota_us != 0 && quota_us != CONTAINERV_UNLIMITED && period_us == 0))
         return -EINVAL;
-    o->limits.cpu_quota_us = quota_us;
-    o->limits.cpu_period_us = quota_us ? period_us : 0;
+    o->limits.cpu_quota_us = quota_us; /* CONTAINERV_UNLIMITED: no quota */
+    o->limits.cpu_period_us = period_us;
     return 0;
 }
 
 int containerv_options_set_pids_limit(struct containerv_options *o, uint64_t max)
 {
-    if (!o || max == 0 || max > INT_MAX)
+    if (!o || max == 0 || (max > INT_MAX && max != CONTAINERV_UNLIMITED))
         return -EINVAL;
     o->limits.pids = max;
     return 0;

@@ -456,6 +456,18 @@ int containerv_kill(struct containerv_container *c, pid_t pid, int sig, struct c
     return 0;
 }
 
+/* ------------------------------------------------------------ update */
+
+int containerv_update(struct containerv_container *c, const struct containerv_options *o, struct containerv_error *err)
+{
+    containerv_error_clear(err);
+    if (!c || !o)
+        return cv_error_plain(err, EINVAL, "cgroup.update", "no %s given", c ? "options" : "container");
+    if (o->cgroup_path)
+        return cv_error_plain(err, EINVAL, "cgroup.update", "the cgroup's place cannot be changed by an update");
+    return cv_cgroup_update(&c->cg, &o->limits, err);
+}
+
 /* ------------------------------------------------------------ reset */
 
 /* What a workload can change in a way a reset does not see or cannot undo:

@@ -200,7 +200,7 @@ static size_t put_escaped(char *buf, size_t off, size_t size, const char *path)
 #define CV_TMPFS_DEFAULT_MAX (4ull << 30)
 static unsigned long long tmpfs_size(const struct containerv_options *o)
 {
-    if (o->limits.memory)
+    if (o->limits.memory && o->limits.memory != CONTAINERV_UNLIMITED)
         return (unsigned long long)o->limits.memory;
     struct sysinfo si;
     if (cv_raw3(SYS_sysinfo, &si, 0, 0) < 0)

@@ -569,6 +569,7 @@ static int parse_resources(struct parse *p, json_t *r)
         if (get_int(p, cpu, "quota", w, -1, INT64_MAX, &v, &set) < 0)
             return -1;
         s->cpu_quota = set ? v : -1;
+        s->cpu_quota_set = set;
         if (get_int(p, cpu, "period", w, 0, 1000000, &v, &set) < 0)
             return -1;
         s->cpu_period = set ? (uint64_t)v : 0;
@@ -775,6 +776,25 @@ int oci_spec_parse(const char *text, size_t len, struct oci_spec *s, char *err, 
     if (get(r, "windows") || get(r, "solaris") || get(r, "vm") || get(r, "zos"))
         s->unsupported = "a platform other than linux";
     return 0;
+}
+
+int oci_resources_parse(const char *text, size_t len, struct oci_spec *s, char *err, size_t errlen)
+{
+    struct parse p = {.s = s, .err = err, .errlen = errlen};
+    json_error_t je;
+    memset(s, 0, sizeof(*s));
+    s->cpu_quota = -1;
+    s->personality = -1;
+    s->swappiness = -1;
+    err[0] = '\0';
+    size_t fixed_len = 0;
+    char *fixed = fix_u64(text, len, &fixed_len);
+    s->root = fixed ? json_loadb(fixed, fixed_len, JSON_REJECT_DUPLICATES, &je)
+                    : json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    free(fixed);
+    if (!s->root)
+        return bad(&p, "not valid JSON: %s (line %d)", je.text, je.line);
+    return parse_resources(&p, s->root);
 }
 
 void oci_spec_free(struct oci_spec *s)

@@ -104,7 +104,8 @@ struct oci_spec {
     int64_t memory_reservation;        /* -1: none */
     int swappiness;                    /* -1 or unset: the kernel's (2^64-1, what docker sends, is -1) */
     bool disable_oom_killer;
-    uint64_t cpu_shares, cpu_quota_set, cpu_period;
+    uint64_t cpu_shares, cpu_period;
+    bool cpu_quota_set; /* cpu.quota given (-1 then: no quota) */
     int64_t cpu_quota; /* -1 or unset: none */
     const char *cpus, *mems;
     bool rt_set;                       /* realtimeRuntime or realtimePeriod given */
@@ -127,6 +128,10 @@ struct oci_spec {
  * expected an array of strings"). The spec must be freed either way. */
 int oci_spec_parse(const char *text, size_t len, struct oci_spec *s, char *err, size_t errlen);
 void oci_spec_free(struct oci_spec *s);
+/* A LinuxResources object alone (runc update --resources): the resource
+ * fields of *s, the rest zero; errors name the fields as linux.resources.*.
+ * oci_spec_free frees it. */
+int oci_resources_parse(const char *text, size_t len, struct oci_spec *s, char *err, size_t errlen);
 
 /* Capability names (CAP_CHOWN ..) to numbers, -1 when unknown; and back. */
 int oci_cap_number(const char *name);

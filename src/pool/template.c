@@ -96,11 +96,17 @@ static json_t *binds_json(const struct containerv_options *o)
     return a;
 }
 
+/* CONTAINERV_UNLIMITED is the same as unset for a new container: 0 */
+static json_int_t limit_int(uint64_t v)
+{
+    return v == CONTAINERV_UNLIMITED ? 0 : (json_int_t)v;
+}
+
 static json_t *limits_json(const struct cv_limits *l)
 {
-    json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "memory", (json_int_t)l->memory, "memory_swap",
-                          (json_int_t)l->memory_swap, "pids", (json_int_t)l->pids, "cpu_weight",
-                          (json_int_t)l->cpu_weight, "cpu_quota_us", (json_int_t)l->cpu_quota_us,
+    json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "memory", limit_int(l->memory), "memory_swap",
+                          limit_int(l->memory_swap), "pids", limit_int(l->pids), "cpu_weight",
+                          (json_int_t)l->cpu_weight, "cpu_quota_us", limit_int(l->cpu_quota_us),
                           "cpu_period_us", (json_int_t)l->cpu_period_us);
     /* since 0.3, only when set: older templates read the same */
     if (j && l->cpu_shares)
@@ -413,7 +419,7 @@ static int parse_limits(struct tpl_parse *p, json_t *root)
         (v[1] && set_rc(p, "limits.memory_swap", containerv_options_set_memory_swap_limit(o, v[1])) < 0) ||
         (v[2] && set_rc(p, "limits.pids", containerv_options_set_pids_limit(o, v[2])) < 0) ||
         (v[3] && set_rc(p, "limits.cpu_weight", containerv_options_set_cpu_weight(o, v[3])) < 0) ||
-        (v[4] && set_rc(p, "limits.cpu_quota_us", containerv_options_set_cpu_quota(o, v[4], v[5])) < 0))
+        ((v[4] || v[5]) && set_rc(p, "limits.cpu_quota_us", containerv_options_set_cpu_quota(o, v[4], v[5])) < 0))
         return p->rc;
     json_t *x = json_object_get(l, "cpu_shares");
     uint64_t u = 0;

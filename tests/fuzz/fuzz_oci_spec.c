@@ -1,5 +1,7 @@
 /* An OCI bundle's config.json (src/oci/spec.c), and its linux.seccomp
- * compiled with libseccomp (src/oci/seccomp.c): the input is the file. */
+ * compiled with libseccomp (src/oci/seccomp.c): the input is the file. The
+ * same input as an update's LinuxResources (oci_resources_parse: what
+ * `update --resources` reads from containerd's shim or podman). */
 #include "fuzz.h"
 
 #include "../../src/oci/seccomp.h"
@@ -27,6 +29,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     } else if (!err[0]) {
         abort(); /* a refusal names what was wrong */
+    }
+    oci_spec_free(&s);
+    if (oci_resources_parse((const char *)data, size, &s, err, sizeof(err)) == 0) {
+        if (s.swappiness > 100 || s.cpu_shares > 262144 || s.cpu_period > 1000000 || s.memory_limit < -1 ||
+            s.pids_limit < -1)
+            abort(); /* accepted, the values are in their ranges */
+    } else if (!err[0]) {
+        abort();
     }
     oci_spec_free(&s);
     return 0;

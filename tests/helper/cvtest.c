@@ -62,7 +62,7 @@ static int usage(void)
           "                                 get_mempolicy vhangup fork clone-newuser\n"
           "                                 clone3 socket-unix socket-inet socket-alg\n"
           "                                 socket-vsock socket-vsock-hi)\n"
-          "       cvtest read PATH | cat PATH | write PATH TEXT | ls DIR | openw PATH |\n"
+          "       cvtest read PATH | cat PATH | write PATH TEXT | ls DIR | openw PATH | openr PATH |\n"
           "              readlink PATH\n"
           "       cvtest msgq KEY [create]   (a System V message queue: OK or the errno name)\n"
           "       cvtest alloc MB | forkbomb N | signal SIG | exit N | sleep S | env NAME |\n"
@@ -749,9 +749,11 @@ int main(int argc, char **argv)
         return cmd_write(a1, a2);
     if (!strcmp(cmd, "ls") && a1)
         return list_dir(a1);
-    if (!strcmp(cmd, "openw") && a1) {
-        /* open for writing, never create, truncate or write: a harmless probe */
-        int fd = open(a1, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if ((!strcmp(cmd, "openw") || !strcmp(cmd, "openr")) && a1) {
+        /* open for writing (or reading), never create, truncate or write: a
+         * harmless probe; a device node without its driver says ENXIO or
+         * ENODEV, one the device controller denies EPERM */
+        int fd = open(a1, (cmd[4] == 'w' ? O_WRONLY : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
             return fail(a1, errno);
         close(fd);

@@ -376,9 +376,86 @@ done
 is "$(oci_left)" "" "nothing is left under --root"
 no_leaks "cgroupsPath"
 
+section "update: the resource limits of a running container"
+V2=false
+[ -f /sys/fs/cgroup/cgroup.controllers ] && V2=true
+# cgf ID V1-CONTROLLER V1-FILE V2-FILE: a file of the container's cgroup (containerv/ID)
+cgf() { if $V2; then cat "/sys/fs/cgroup/containerv/$1/$4"; else cat "/sys/fs/cgroup/$2/containerv/$1/$3"; fi; }
+mem() { cgf "$1" memory memory.limit_in_bytes memory.max; }
+pids() { cgf "$1" pids pids.max pids.max; }
+quota() { if $V2; then cgf "$1" cpu - cpu.max; else echo "$(cgf "$1" cpu cpu.cfs_quota_us -) $(cgf "$1" cpu cpu.cfs_period_us -)"; fi; }
+B11=$T/b11
+make_bundle "$B11" /bin/sleep 100
+edit "$B11" '.linux.resources.memory.limit = 67108864 | .linux.resources.pids.limit = 40'
+newid
+oci create --bundle "$B11" --pid-file "$T/up.pid" "$ID" </dev/null >/dev/null 2>&1
+is "$?" 0 "update: a container with a memory and a pids limit"
+capture oci update --memory 96m --pids-limit 60 "$ID"
+is "$RC" 0 "update a created container (flags)"
+is "$(mem "$ID")" 100663296 "update --memory 96m"
+is "$(pids "$ID")" 60 "update --pids-limit 60"
+oci start "$ID"
+capture oci update --cpu-quota 25000 --cpu-period 50000 "$ID"
+is "$RC" 0 "update a running container"
+is "$(quota "$ID")" "25000 50000" "update --cpu-quota 25000 --cpu-period 50000"
+capture oci update --cpu-period 100000 "$ID"
+is "$(quota "$ID")" "25000 100000" "a period alone keeps the quota"
+capture oci update --cpu-quota -1 "$ID"
+if $V2; then want="max 100000"; else want="-1 100000"; fi
+is "$(quota "$ID")" "$want" "--cpu-quota -1 lifts the quota"
+# the resources as containerd's shim and podman send them: a file or stdin
+printf '{"memory": {"limit": 134217728}, "pids": {"limit": -1}, "cpu": {"shares": 512}}' >"$T/res.json"
+capture oci update --resources "$T/res.json" "$ID"
+is "$RC" 0 "update --resources FILE"
+is "$(mem "$ID")" 134217728 "memory.limit from the file"
+is "$(pids "$ID")" max "pids.limit -1 lifts the limit"
+if $V2; then want=$((1 + (512 - 2) * 9999 / 262142)); else want=512; fi
+is "$(cgf "$ID" cpu cpu.shares cpu.weight)" "$want" "cpu.shares from the file (v2: as a weight)"
+capture sh -c "echo '{\"memory\": {\"limit\": 50331648}}' | timeout 10 '$CONTAINERV' --root '$ROOT' update -r - --memory 40m '$ID'"
+is "$RC" 0 "update -r - (stdin) with a flag"
+is "$(mem "$ID")" 41943040 "the flag wins over the file"
+if ! $V2 && [ -f "/sys/fs/cgroup/memory/containerv/$ID/memory.memsw.limit_in_bytes" ]; then
+  capture oci update --memory 64m --memory-swap 128m "$ID"
+  is "$RC" 0 "update memory and memory+swap"
+  capture oci update --memory 256m --memory-swap 512m "$ID"
+  is "$RC" 0 "raising memory above the memory+swap in force (memsw goes first)"
+  is "$(cgf "$ID" memory memory.memsw.limit_in_bytes -)" 536870912 "memory+swap 512m"
+  is "$(mem "$ID")" 268435456 "memory 256m"
+fi
+# bad input: one line, exit 1, the limits as they were
+BEFORE="$(mem "$ID") $(pids "$ID")"
+for bad in "--memory abc|--memory" "--memory 64m --memory-swap 32m|below the memory limit" \
+  "--pids-limit x|--pids-limit" "--blkio-weight 100|not supported" "|nothing to change" \
+  "--cpu-period 10|--cpu-period"; do
+  args=${bad%%|*} want=${bad#*|}
+  # shellcheck disable=SC2086
+  capture oci update $args "$ID"
+  is "$RC" 1 "update ${args:-(no limit)}: exit 1"
+  is "$NERR" 1 "update ${args:-(no limit)}: one line"
+  like "$ERR" "$want" "update ${args:-(no limit)}: names it"
+done
+echo '{"memory": {"limit": "big"}}' >"$T/bad.json"
+capture oci update --resources "$T/bad.json" "$ID"
+is "$RC" 1 "a resources file with a bad field: exit 1"
+like "$ERR" "memory.limit" "naming the field"
+is "$(mem "$ID") $(pids "$ID")" "$BEFORE" "a refused update changes nothing"
+capture oci update --memory 64m "${PFX}nosuch"
+is "$RC" 1 "update of a container that does not exist: exit 1"
+like "$ERR" "does not exist" "says so"
+oci kill "$ID" KILL
+wait_until 100 test "$(state_of "$ID")" = stopped
+capture oci update --memory 64m "$ID"
+is "$RC" 1 "update of a stopped container: exit 1"
+like "$ERR" "stopped" "says so"
+oci delete "$ID"
+is "$(oci_left)" "" "nothing is left under --root"
+no_leaks "update"
+
 section "linux.resources.devices: the device controller"
 B10=$T/b10
-make_bundle "$B10" /bin/sh -c 'mknod /devtest/loop b 7 0 && (head -c1 /devtest/loop >/dev/null 2>&1 && echo loop-open || echo loop-denied); head -c1 /dev/zero | wc -c'
+# cvtest openr: OK, or the errno's name: EPERM is the device controller's
+# refusal (a kernel without the loop driver says ENXIO for an allowed open)
+make_bundle "$B10" /bin/sh -c 'mknod /devtest/loop b 7 0 && cvtest openr /devtest/loop 2>/dev/null; head -c1 /dev/zero | wc -c'
 caps='["CAP_MKNOD","CAP_AUDIT_WRITE","CAP_KILL","CAP_NET_BIND_SERVICE"]'
 edit "$B10" ".mounts += [{\"destination\": \"/devtest\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"rw\"]}]
   | .process.capabilities.bounding = $caps | .process.capabilities.effective = $caps | .process.capabilities.permitted = $caps
@@ -386,13 +463,12 @@ edit "$B10" ".mounts += [{\"destination\": \"/devtest\", \"type\": \"tmpfs\", \"
 newid
 capture oci run --bundle "$B10" "$ID"
 is "$RC" 0 "run with a deny-all device rule"
-is "$OUT" "loop-denied
+is "$OUT" "EPERM
 1" "a node the rules do not allow cannot be opened; /dev/zero (runc's defaults) can"
 edit "$B10" ".linux.resources.devices = [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"b\", \"major\": 7, \"access\": \"r\"}]"
 newid
 capture oci run --bundle "$B10" "$ID"
-is "$OUT" "loop-open
-1" "an allow rule for b 7:* r lets it be read"
+ok_if grep -qxE 'OK|ENXIO|ENODEV' <<<"$(echo "$OUT" | head -1)" "an allow rule for b 7:* r lets it be read (got: $(echo "$OUT" | head -1))"
 edit "$B10" ".linux.resources.devices = [{\"allow\": true, \"type\": \"x\", \"access\": \"r\"}]"
 newid
 capture oci create --bundle "$B10" "$ID"

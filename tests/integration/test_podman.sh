@@ -40,6 +40,12 @@ IMG=localhost/containerv-test:1
 # (/libpod_parent/libpod-ID with the cgroupfs manager)
 cg_dirs() { find /sys/fs/cgroup -maxdepth 4 -type d -name "libpod-$1" 2>/dev/null; }
 cgroups_of() { cg_dirs "$1" | wc -l; }
+# cg_read ID FILE...: the first of the files that one of its cgroup directories has
+cg_read() {
+  local id=$1 d f
+  shift
+  for d in $(cg_dirs "$id"); do for f in "$@"; do [ -f "$d/$f" ] && { cat "$d/$f"; return; }; done; done
+}
 
 echo "TAP version 13"
 section "podman --runtime containerv"
@@ -88,12 +94,15 @@ read-only
 tmp" "the user, a writable tmpfs, a read-only root, podman's /tmp tmpfs (tmpcopyup)"
 
 CID=$(pm run -d --network none --memory 64m --pids-limit 50 "$IMG" /bin/sleep 300)
-MEM=$(cg_dirs "$CID" | while read -r d; do
-  cat "$d/memory.max" "$d/memory.limit_in_bytes" 2>/dev/null; done | head -1)
-is "$MEM" 67108864 "--memory 64m is the cgroup's limit"
-PIDS=$(cg_dirs "$CID" | while read -r d; do
-  cat "$d/pids.max" 2>/dev/null; done | head -1)
-is "$PIDS" 50 "--pids-limit 50"
+is "$(cg_read "$CID" memory.max memory.limit_in_bytes)" 67108864 "--memory 64m is the cgroup's limit"
+is "$(cg_read "$CID" pids.max)" 50 "--pids-limit 50"
+# podman update: the runtime's update --resources FILE
+capture pm update --memory 96m --cpus 0.5 "$CID"
+is "$RC" 0 "podman update (containerv update --resources)"
+[ "$RC" = 0 ] || note "$ERR"
+is "$(cg_read "$CID" memory.max memory.limit_in_bytes)" 100663296 "update --memory 96m is the cgroup's limit now"
+like "$(cg_read "$CID" cpu.max cpu.cfs_quota_us)" "50000" "update --cpus 0.5: the quota is half the period"
+is "$(cat "/proc/$(pm inspect --format '{{.State.Pid}}' "$CID")/comm")" sleep "the process runs on"
 pm stop -t 1 "$CID" >/dev/null 2>&1
 is "$(pm inspect --format '{{.State.Status}}' "$CID")" exited "stop: exited"
 pm rm "$CID" >/dev/null

@@ -225,13 +225,54 @@ static void test_seccomp_compile(void **state)
     oci_spec_free(&s);
 }
 
+/* update --resources: a LinuxResources object alone */
+static void test_resources(void **state)
+{
+    (void)state;
+    struct oci_spec s;
+    char err[512];
+    const char *ok = "{\"memory\": {\"limit\": 67108864, \"swap\": -1, \"swappiness\": 18446744073709551615},"
+                     " \"cpu\": {\"quota\": -1, \"period\": 50000, \"shares\": 512, \"cpus\": \"0-1\"},"
+                     " \"pids\": {\"limit\": 100}}";
+    assert_int_equal(oci_resources_parse(ok, strlen(ok), &s, err, sizeof(err)), 0);
+    assert_int_equal(s.memory_limit, 67108864);
+    assert_int_equal(s.memory_swap, -1);
+    assert_int_equal(s.swappiness, -1); /* docker's 2^64-1: the kernel's */
+    assert_true(s.cpu_quota_set);
+    assert_int_equal(s.cpu_quota, -1);
+    assert_int_equal(s.cpu_period, 50000);
+    assert_int_equal(s.cpu_shares, 512);
+    assert_string_equal(s.cpus, "0-1");
+    assert_int_equal(s.pids_limit, 100);
+    oci_spec_free(&s);
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"{\"memory\": {\"limit\": \"big\"}}", "memory.limit"},
+        {"{\"cpu\": {\"period\": 99999999}}", "cpu.period"},
+        {"{\"memory\": 5}", "memory"},
+        {"[1]", "linux.resources"},
+        {"{\"memory\":", "not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int r = oci_resources_parse(bad[i].text, strlen(bad[i].text), &s, err, sizeof(err));
+        if (r == 0 || !strstr(err, bad[i].want))
+            fail_msg("case %zu: r %d, error '%s', want '%s'", i, r, err, bad[i].want);
+        oci_spec_free(&s);
+    }
+    const char *blkio = "{\"blockIO\": {\"weight\": 10}}";
+    assert_int_equal(oci_resources_parse(blkio, strlen(blkio), &s, err, sizeof(err)), 0);
+    assert_string_equal(s.unsupported, "blockIO"); /* the verb refuses it in one line */
+    oci_spec_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal),        cmocka_unit_test(test_process_fields),
         cmocka_unit_test(test_unknown_capability_is_counted), cmocka_unit_test(test_mounts),
         cmocka_unit_test(test_linux),          cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_seccomp_compile),
+        cmocka_unit_test(test_seccomp_compile), cmocka_unit_test(test_resources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

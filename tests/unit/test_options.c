@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 
 #include "common/internal.h"
@@ -176,6 +177,16 @@ static void test_limits(void **state)
     /* cpu quota: a period outside 1 ms .. 1 s is refused */
     assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 10), -EINVAL);
     assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 2000000), -EINVAL);
+    assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 0), -EINVAL); /* a quota needs its period */
+    assert_int_equal(containerv_options_set_cpu_quota(o, 0, 50000), 0);      /* a period alone */
+    assert_int_equal(o->limits.cpu_quota_us, 0);
+    assert_int_equal(o->limits.cpu_period_us, 50000);
+    assert_int_equal(containerv_options_set_cpu_quota(o, CONTAINERV_UNLIMITED, 0), 0); /* no quota, given */
+    assert_true(o->limits.cpu_quota_us == CONTAINERV_UNLIMITED);
+    assert_int_equal(containerv_options_set_pids_limit(o, CONTAINERV_UNLIMITED), 0);
+    assert_int_equal(containerv_options_set_pids_limit(o, (uint64_t)INT_MAX + 1), -EINVAL);
+    assert_int_equal(containerv_options_set_memory_limit(o, CONTAINERV_UNLIMITED), 0);
+    assert_int_equal(containerv_options_set_memory_swap_limit(o, CONTAINERV_UNLIMITED), 0);
     assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 100000), 0);
     assert_int_equal(o->limits.cpu_quota_us, 50000);
     assert_int_equal(o->limits.cpu_period_us, 100000);

@@ -80,6 +80,8 @@ int cg_mkdir_parents(const char *leaf, size_t root_len, int (*each)(const char *
                      struct containerv_error *err);
 /* Take path (cv_cgroup_create's argument) as cg's cgroup path; "" or NULL: none. */
 int cg_set_path(struct cv_cgroup *cg, const char *path, const char *step, struct containerv_error *err);
+/* v as decimal text in buf, or unlimited (CONTAINERV_UNLIMITED) as that word ("max", "-1") */
+const char *cg_num(uint64_t v, const char *unlimited, char buf[24]);
 __attribute__((format(printf, 5, 6))) void cg_plan_add(struct cg_plan *p, int ctrl, const char *step,
                                                        const char *file, const char *fmt, ...);
 /* v1.c */
@@ -101,6 +103,8 @@ int cg_devices_apply(const struct cv_cgroup *cg, const struct cv_limits *l, stru
 int cg_devices_program(const struct cv_limits *l, struct bpf_insn *out, int max, bool *default_allow);
 /* v2.c */
 void cg_v2_plan(const struct cv_limits *l, struct cg_plan *p);
+/* enable the cpuset controller on every ancestor of the leaf (an update's cpuset) */
+int cg_v2_enable_cpuset(const struct cv_cgroup *cg, struct containerv_error *err);
 int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err);
 int cg_v2_kill(struct cv_cgroup *cg, struct containerv_error *err);
 int cg_v2_destroy(struct cv_cgroup *cg, struct containerv_error *err);

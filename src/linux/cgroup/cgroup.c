@@ -464,6 +464,14 @@ int cg_mkdir_leaf(const char *path, struct containerv_error *err)
 
 /* ----------------------------------------------------------- 3. limits */
 
+const char *cg_num(uint64_t v, const char *unlimited, char buf[24])
+{
+    if (v == CONTAINERV_UNLIMITED)
+        return unlimited;
+    snprintf(buf, 24, "%" PRIu64, v);
+    return buf;
+}
+
 __attribute__((format(printf, 5, 6))) void cg_plan_add(struct cg_plan *p, int ctrl, const char *step,
                                                            const char *file, const char *fmt, ...)
 {
@@ -477,59 +485,94 @@ __attribute__((format(printf, 5, 6))) void cg_plan_add(struct cg_plan *p, int ct
     va_end(ap);
 }
 
-/* Fill *eff with the limits to write: memory_swap alone means "memory and
- * swap together at most memory_swap", which both v1 and v2 can express only as
- * memory = memory_swap with no swap on top; a quota without a period gets the
- * kernel's default period. */
-static int check_limits(const struct cv_limits *l, struct cv_limits *eff, struct containerv_error *err)
+#define FINITE(v) ((v) != 0 && (v) != CONTAINERV_UNLIMITED)
+
+/* Fill *eff with the limits to write. For a new cgroup (!update), where no
+ * limit is the default: CONTAINERV_UNLIMITED is the same as unset; a
+ * memory_swap alone means "memory and swap together at most memory_swap",
+ * which both v1 and v2 can express only as memory = memory_swap with no swap
+ * on top; a quota without a period gets the kernel's default period. For an
+ * update, what is not given stays (cv_cgroup_update fills in what in force
+ * the files written need). */
+static int check_limits(const struct cv_limits *l, struct cv_limits *eff, bool update, struct containerv_error *err)
 {
     static const struct cv_limits none;
     *eff = l ? *l : none;
-    if (eff->memory && eff->memory_swap && eff->memory_swap < eff->memory)
+    if (!update) {
+        uint64_t *lims[] = {&eff->memory, &eff->memory_swap, &eff->memory_reservation, &eff->pids, &eff->cpu_quota_us};
+        for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++)
+            if (*lims[i] == CONTAINERV_UNLIMITED)
+                *lims[i] = 0;
+    }
+    if (FINITE(eff->memory_swap) && eff->memory == CONTAINERV_UNLIMITED)
+        return cv_error_plain(err, EINVAL, "cgroup.memory",
+                              "memory+swap limit %" PRIu64 " needs a memory limit at most that, not none",
+                              eff->memory_swap);
+    if (FINITE(eff->memory) && FINITE(eff->memory_swap) && eff->memory_swap < eff->memory)
         return cv_error_plain(err, EINVAL, "cgroup.memory",
                               "memory+swap limit %" PRIu64 " is below the memory limit %" PRIu64,
                               eff->memory_swap, eff->memory);
-    if (eff->memory_swap && !eff->memory)
+    if (!update && eff->memory_swap && !eff->memory)
         eff->memory = eff->memory_swap;
-    if (eff->memory && eff->memory_reservation > eff->memory)
+    if (FINITE(eff->memory) && FINITE(eff->memory_reservation) && eff->memory_reservation > eff->memory)
         return cv_error_plain(err, EINVAL, "cgroup.memory",
                               "memory reservation %" PRIu64 " is above the memory limit %" PRIu64,
                               eff->memory_reservation, eff->memory);
     if (eff->cpu_weight > 10000)
         return cv_error_plain(err, EINVAL, "cgroup.cpu", "cpu weight %" PRIu64 " is not in 1..10000",
                               eff->cpu_weight);
-    if (eff->cpu_quota_us && !eff->cpu_period_us)
+    if (!update && eff->cpu_quota_us && !eff->cpu_period_us)
         eff->cpu_period_us = CG_DEFAULT_PERIOD;
     return 0;
+}
+
+/* What a host's cgroup version cannot do, refused before anything is written */
+static int check_mode(enum cv_cgroup_mode mode, const struct cv_limits *eff, struct containerv_error *err)
+{
+    if (mode == CV_CGROUP_V2 && eff->rt_set)
+        return cv_error_plain(err, EOPNOTSUPP, "cgroup.cpu",
+                              "a realtime CPU runtime cannot be set on cgroup v2 (it has no such file)");
+    if (mode == CV_CGROUP_V1 && (eff->cpuset_cpus[0] || eff->cpuset_mems[0]) && !cg_probe.v1_mnt[CV_V1_CPUSET][0])
+        return cv_error_plain(err, EOPNOTSUPP, "cgroup.cpuset", "a cpuset was asked but the cpuset controller is not mounted");
+    if (mode == CV_CGROUP_V2 && (eff->swappiness_set || eff->oom_kill_disable))
+        return cv_error_plain(err, EOPNOTSUPP, "cgroup.memory",
+                              "%s cannot be set on cgroup v2 (it has no such file)",
+                              eff->swappiness_set ? "memory swappiness" : "disabling the OOM killer");
+    return 0;
+}
+
+static int apply_write(const struct cv_cgroup *cg, const struct cg_write *w, struct containerv_error *err)
+{
+    int r;
+    if (cg->mode == CV_CGROUP_V1) {
+        r = cg_v1_apply_write(cg, w, err);
+    } else {
+        r = cv_write_file_at(cg->v2_fd, w->file, w->value, strlen(w->value));
+        if (r < 0)
+            r = cv_error(err, r, w->step, "writing %s '%s'", w->file, w->value);
+    }
+    if (r == -EINVAL || r == -ERANGE) {
+        /* a CPU or node this host does not have: say which it has */
+        char have[256] = "";
+        const char *f = !strcmp(w->file, "cpuset.cpus") ? "cpus" : !strcmp(w->file, "cpuset.mems") ? "mems" : NULL;
+        char path[PATH_MAX];
+        if (f && cg->mode == CV_CGROUP_V1)
+            snprintf(path, sizeof(path), "%s/cpuset.%s", cg_probe.v1_mnt[CV_V1_CPUSET], f);
+        else if (f)
+            snprintf(path, sizeof(path), CG_BASE "/cpuset.%s.effective", f);
+        if (f && cv_read_file_at(AT_FDCWD, path, have, sizeof(have)) > 0) {
+            have[strcspn(have, "\n")] = '\0';
+            return cv_error_plain(err, -r, w->step, "%s '%s': this host has %s %s", w->file, w->value,
+                                  !strcmp(f, "cpus") ? "CPUs" : "memory nodes", have);
+        }
+    }
+    return r < 0 ? r : 0;
 }
 
 static int apply_plan(const struct cv_cgroup *cg, const struct cg_plan *p, struct containerv_error *err)
 {
     for (int i = 0; i < p->n; i++) {
-        const struct cg_write *w = &p->w[i];
-        int r;
-        if (cg->mode == CV_CGROUP_V1) {
-            r = cg_v1_apply_write(cg, w, err);
-        } else {
-            r = cv_write_file_at(cg->v2_fd, w->file, w->value, strlen(w->value));
-            if (r < 0)
-                r = cv_error(err, r, w->step, "writing %s '%s'", w->file, w->value);
-        }
-        if (r == -EINVAL || r == -ERANGE) {
-            /* a CPU or node this host does not have: say which it has */
-            char have[256] = "";
-            const char *f = !strcmp(w->file, "cpuset.cpus") ? "cpus" : !strcmp(w->file, "cpuset.mems") ? "mems" : NULL;
-            char path[PATH_MAX];
-            if (f && cg->mode == CV_CGROUP_V1)
-                snprintf(path, sizeof(path), "%s/cpuset.%s", cg_probe.v1_mnt[CV_V1_CPUSET], f);
-            else if (f)
-                snprintf(path, sizeof(path), CG_BASE "/cpuset.%s.effective", f);
-            if (f && cv_read_file_at(AT_FDCWD, path, have, sizeof(have)) > 0) {
-                have[strcspn(have, "\n")] = '\0';
-                return cv_error_plain(err, -r, w->step, "%s '%s': this host has %s %s", w->file, w->value,
-                                      !strcmp(f, "cpus") ? "CPUs" : "memory nodes", have);
-            }
-        }
+        int r = apply_write(cg, &p->w[i], err);
         if (r < 0)
             return r;
     }
@@ -553,18 +596,8 @@ int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const char *path, con
                               CG_BASE);
     struct cv_limits eff;
     struct cg_plan plan = {.n = 0};
-    r = check_limits(limits, &eff, err);
-    if (r < 0)
+    if ((r = check_limits(limits, &eff, false, err)) < 0 || (r = check_mode(mode, &eff, err)) < 0)
         return r;
-    if (mode == CV_CGROUP_V2 && eff.rt_set)
-        return cv_error_plain(err, EOPNOTSUPP, "cgroup.cpu",
-                              "a realtime CPU runtime cannot be set on cgroup v2 (it has no such file)");
-    if (mode == CV_CGROUP_V1 && (eff.cpuset_cpus[0] || eff.cpuset_mems[0]) && !cg_probe.v1_mnt[CV_V1_CPUSET][0])
-        return cv_error_plain(err, EOPNOTSUPP, "cgroup.cpuset", "a cpuset was asked but the cpuset controller is not mounted");
-    if (mode == CV_CGROUP_V2 && (eff.swappiness_set || eff.oom_kill_disable))
-        return cv_error_plain(err, EOPNOTSUPP, "cgroup.memory",
-                              "%s cannot be set on cgroup v2 (it has no such file)",
-                              eff.swappiness_set ? "memory swappiness" : "disabling the OOM killer");
     (mode == CV_CGROUP_V2 ? cg_v2_plan : cg_v1_plan)(&eff, &plan);
     cg->mode = mode;
     cg->cpuset = eff.cpuset_cpus[0] || eff.cpuset_mems[0];
@@ -583,6 +616,97 @@ int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const char *path, con
         cg_reset(cg);
     }
     return r;
+}
+
+/* ----------------------------------------------------------- update */
+
+/* The first word of a file of the container's cgroup (ctrl's hierarchy on
+ * v1) as a number: "max" (v2) and v1's page-counter maximum (2^63 - a page)
+ * are CONTAINERV_UNLIMITED. */
+static int read_limit(const struct cv_cgroup *cg, enum cv_cgroup_v1_ctrl ctrl, const char *file, uint64_t *v,
+                      struct containerv_error *err)
+{
+    char buf[64];
+    int dfd = cv_cgroup_open_dir(cg, ctrl);
+    int r = dfd < 0 ? dfd : cv_read_file_at(dfd, file, buf, sizeof(buf));
+    if (dfd >= 0)
+        close(dfd);
+    if (r < 0)
+        return cv_error(err, r, "cgroup.update", "reading %s of container '%s'", file, cg->id);
+    buf[strcspn(buf, " \n")] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(buf, &end, 10);
+    if (!strcmp(buf, "max") || (!errno && n >= (1ull << 62)))
+        *v = CONTAINERV_UNLIMITED;
+    else if (errno || end == buf || *end || n == 0)
+        return cv_error_plain(err, EIO, "cgroup.update", "%s of container '%s' reads '%s'", file, cg->id, buf);
+    else
+        *v = n;
+    return 0;
+}
+
+int cv_cgroup_update(struct cv_cgroup *cg, const struct cv_limits *limits, struct containerv_error *err)
+{
+    if (cg->mode == CV_CGROUP_NONE || (cg->mode == CV_CGROUP_V2 && cg->v2_fd < 0) ||
+        (cg->mode == CV_CGROUP_V1 && !cg->v1_created))
+        return cv_error_plain(err, ENOENT, "cgroup.update", "container '%s' has no cgroup", cg->id);
+    if (limits->n_dev_rules || limits->oom_kill_disable)
+        return cv_error_plain(err, EINVAL, "cgroup.update", "%s cannot be changed by an update",
+                              limits->n_dev_rules ? "device rules" : "the OOM killer");
+    struct cv_limits eff;
+    int r;
+    if ((r = check_limits(limits, &eff, true, err)) < 0 || (r = check_mode(cg->mode, &eff, err)) < 0)
+        return r;
+    /* a memory+swap limit alone is checked against the memory limit in
+     * force (v2's memory.swap.max is swap only: it needs that limit too) */
+    if (FINITE(eff.memory_swap) && !eff.memory) {
+        uint64_t mem;
+        if ((r = read_limit(cg, CV_V1_MEMORY, cg->mode == CV_CGROUP_V2 ? "memory.max" : "memory.limit_in_bytes", &mem,
+                            err)) < 0)
+            return r;
+        if (mem == CONTAINERV_UNLIMITED || eff.memory_swap < mem)
+            return cv_error_plain(err, EINVAL, "cgroup.memory",
+                                  "memory+swap limit %" PRIu64 " is below the memory limit in force (%s)",
+                                  eff.memory_swap, cg_num(mem, "none", (char[24]){0}));
+        if (cg->mode == CV_CGROUP_V2)
+            eff.memory = mem;
+    }
+    /* v2's cpu.max holds both: a period alone keeps the quota in force */
+    if (cg->mode == CV_CGROUP_V2 && eff.cpu_period_us && !eff.cpu_quota_us &&
+        (r = read_limit(cg, CV_V1_CPU, "cpu.max", &eff.cpu_quota_us, err)) < 0)
+        return r;
+    if (eff.cpuset_cpus[0] || eff.cpuset_mems[0]) {
+        if (cg->mode == CV_CGROUP_V1 && !(cg->v1_created & CG_BIT(CV_V1_CPUSET)))
+            return cv_error_plain(err, EOPNOTSUPP, "cgroup.cpuset",
+                                  "container '%s' was made without a cpuset, and cgroup v1 cannot give it one now "
+                                  "(every task would have to move)", cg->id);
+        if (cg->mode == CV_CGROUP_V2 && (r = cg_v2_enable_cpuset(cg, err)) < 0)
+            return r;
+    }
+    struct cg_plan plan = {.n = 0};
+    (cg->mode == CV_CGROUP_V2 ? cg_v2_plan : cg_v1_plan)(&eff, &plan);
+    bool done[CG_MAX_WRITES] = {false};
+    for (int i = 0; i < plan.n; i++) {
+        if (done[i])
+            continue;
+        r = apply_write(cg, &plan.w[i], err);
+        /* v1 wants memsw >= memory at every moment: raising both, memsw goes first */
+        if (r == -EINVAL && cg->mode == CV_CGROUP_V1 && !strcmp(plan.w[i].file, "memory.limit_in_bytes")) {
+            for (int k = i + 1; k < plan.n; k++) {
+                if (strcmp(plan.w[k].file, "memory.memsw.limit_in_bytes"))
+                    continue;
+                if ((r = apply_write(cg, &plan.w[k], err)) == 0) {
+                    done[k] = true;
+                    r = apply_write(cg, &plan.w[i], err);
+                }
+                break;
+            }
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 /* ----------------------------------------------------------- attach */

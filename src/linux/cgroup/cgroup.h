@@ -62,6 +62,9 @@ enum cv_cgroup_mode cv_cgroup_mode(void);
  * this call made is left. */
 int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const char *path, const struct cv_limits *limits,
                      struct containerv_error *err);
+/* Write the limits set in limits to an existing container's cgroup(s),
+ * leaving the others (containerv_update). */
+int cv_cgroup_update(struct cv_cgroup *cg, const struct cv_limits *limits, struct containerv_error *err);
 /* Put pid into the cgroup(s). v2 callers that used CLONE_INTO_CGROUP need not call this. */
 int cv_cgroup_attach(struct cv_cgroup *cg, pid_t pid, struct containerv_error *err);
 /* Open, for the child to join its cgroups by itself, the files it writes

@@ -111,21 +111,24 @@ static uint64_t weight_to_shares(uint64_t weight)
 
 void cg_v1_plan(const struct cv_limits *l, struct cg_plan *p)
 {
-    /* memory before memsw: the kernel wants memsw >= memory at every moment */
+    char num[5][24];
+    /* CONTAINERV_UNLIMITED: -1 (memory) or "max" (pids); memory before
+     * memsw: the kernel wants memsw >= memory at every moment (an update that
+     * raises both has cv_cgroup_update write memsw first) */
     if (l->memory)
-        cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.limit_in_bytes", "%" PRIu64, l->memory);
+        cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.limit_in_bytes", "%s", cg_num(l->memory, "-1", num[0]));
     if (l->memory_swap)
-        cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.memsw.limit_in_bytes", "%" PRIu64,
-                 l->memory_swap);
+        cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.memsw.limit_in_bytes", "%s",
+                    cg_num(l->memory_swap, "-1", num[1]));
     if (l->memory_reservation)
-        cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.soft_limit_in_bytes", "%" PRIu64,
-                    l->memory_reservation);
+        cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.soft_limit_in_bytes", "%s",
+                    cg_num(l->memory_reservation, "-1", num[2]));
     if (l->swappiness_set)
         cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.swappiness", "%u", (unsigned)l->swappiness);
     if (l->oom_kill_disable)
         cg_plan_add(p, CV_V1_MEMORY, "cgroup.memory", "memory.oom_control", "1");
     if (l->pids)
-        cg_plan_add(p, CV_V1_PIDS, "cgroup.pids", "pids.max", "%" PRIu64, l->pids);
+        cg_plan_add(p, CV_V1_PIDS, "cgroup.pids", "pids.max", "%s", cg_num(l->pids, "max", num[3]));
     if (l->cpuset_cpus[0])
         cg_plan_add(p, CV_V1_CPUSET, "cgroup.cpuset", "cpuset.cpus", "%s", l->cpuset_cpus);
     if (l->cpuset_mems[0])
@@ -142,7 +145,7 @@ void cg_v1_plan(const struct cv_limits *l, struct cg_plan *p)
     if (l->cpu_period_us)
         cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.cfs_period_us", "%" PRIu64, l->cpu_period_us);
     if (l->cpu_quota_us)
-        cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.cfs_quota_us", "%" PRIu64, l->cpu_quota_us);
+        cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.cfs_quota_us", "%s", cg_num(l->cpu_quota_us, "-1", num[4]));
 }
 
 int cg_v1_apply_write(const struct cv_cgroup *cg, const struct cg_write *w, struct containerv_error *err)

@@ -11,14 +11,19 @@
 
 void cg_v2_plan(const struct cv_limits *l, struct cg_plan *p)
 {
+    char num[5][24];
+    /* CONTAINERV_UNLIMITED: "max" (check_limits has made sure that a finite
+     * memory+swap comes with a finite memory limit at most that) */
     if (l->memory)
-        cg_plan_add(p, -1, "cgroup.memory", "memory.max", "%" PRIu64, l->memory);
+        cg_plan_add(p, -1, "cgroup.memory", "memory.max", "%s", cg_num(l->memory, "max", num[0]));
     if (l->memory_swap)
-        cg_plan_add(p, -1, "cgroup.memory", "memory.swap.max", "%" PRIu64, l->memory_swap - l->memory);
+        cg_plan_add(p, -1, "cgroup.memory", "memory.swap.max", "%s",
+                    cg_num(l->memory_swap == CONTAINERV_UNLIMITED ? l->memory_swap : l->memory_swap - l->memory, "max",
+                           num[1]));
     if (l->memory_reservation)
-        cg_plan_add(p, -1, "cgroup.memory", "memory.low", "%" PRIu64, l->memory_reservation);
+        cg_plan_add(p, -1, "cgroup.memory", "memory.low", "%s", cg_num(l->memory_reservation, "max", num[2]));
     if (l->pids)
-        cg_plan_add(p, -1, "cgroup.pids", "pids.max", "%" PRIu64, l->pids);
+        cg_plan_add(p, -1, "cgroup.pids", "pids.max", "%s", cg_num(l->pids, "max", num[3]));
     if (l->cpuset_cpus[0])
         cg_plan_add(p, -1, "cgroup.cpuset", "cpuset.cpus", "%s", l->cpuset_cpus);
     if (l->cpuset_mems[0])
@@ -27,8 +32,11 @@ void cg_v2_plan(const struct cv_limits *l, struct cg_plan *p)
         cg_plan_add(p, -1, "cgroup.cpu", "cpu.weight", "%" PRIu64, 1 + ((l->cpu_shares - 2) * 9999) / 262142);
     else if (l->cpu_weight)
         cg_plan_add(p, -1, "cgroup.cpu", "cpu.weight", "%" PRIu64, l->cpu_weight);
-    if (l->cpu_quota_us)
-        cg_plan_add(p, -1, "cgroup.cpu", "cpu.max", "%" PRIu64 " %" PRIu64, l->cpu_quota_us, l->cpu_period_us);
+    if (l->cpu_quota_us && l->cpu_period_us)
+        cg_plan_add(p, -1, "cgroup.cpu", "cpu.max", "%s %" PRIu64, cg_num(l->cpu_quota_us, "max", num[4]),
+                    l->cpu_period_us);
+    else if (l->cpu_quota_us) /* an update's quota alone: the period stays */
+        cg_plan_add(p, -1, "cgroup.cpu", "cpu.max", "%s", cg_num(l->cpu_quota_us, "max", num[4]));
     else if (l->cpu_period_us)
         cg_plan_add(p, -1, "cgroup.cpu", "cpu.max", "max %" PRIu64, l->cpu_period_us);
 }
@@ -79,6 +87,15 @@ static int v2_enable_each(const char *dir, struct containerv_error *err)
 static int v2_enable_each_cpuset(const char *dir, struct containerv_error *err)
 {
     return v2_enable_controllers(dir, true, err);
+}
+
+int cg_v2_enable_cpuset(const struct cv_cgroup *cg, struct containerv_error *err)
+{
+    char leaf[PATH_MAX];
+    int r = cg_leaf(leaf, sizeof(leaf), cg, -1);
+    if (r < 0)
+        return cv_error(err, r, "cgroup.cpuset", "cgroup path for '%s'", cg->id);
+    return cg_mkdir_parents(leaf, strlen(CG_BASE), v2_enable_each_cpuset, err);
 }
 
 int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err)
