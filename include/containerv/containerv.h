@@ -164,17 +164,21 @@ CONTAINERV_API int containerv_options_add_device_rule(struct containerv_options 
 CONTAINERV_API int containerv_options_add_default_device_rules(struct containerv_options *o);
 #define CONTAINERV_CGROUP_PATH_MAX 512
 CONTAINERV_API int containerv_options_set_cgroup_path(struct containerv_options *o, const char *path);
-/* A mask of enum containerv_namespace; CONTAINERV_NS_MOUNT and _PID are required. */
+/* A mask of enum containerv_namespace; CONTAINERV_NS_MOUNT is required. Without
+ * CONTAINERV_NS_PID (since 0.3) the container is in the host's pid namespace
+ * (its init is not pid 1; its processes are killed through its cgroup, so it
+ * needs cgroups; it cannot be reset or pooled; no user namespace with it). */
 CONTAINERV_API int containerv_options_set_namespaces(struct containerv_options *o, unsigned mask);
 /* Join an existing namespace instead of making one: ns is CONTAINERV_NS_NET,
- * _IPC or _UTS, path an absolute path to a namespace file (/proc/PID/ns/net,
+ * _IPC, _UTS or (since 0.3) _PID (a pod's shared pid namespace: then as in
+ * the host's, above), path an absolute path to a namespace file (/proc/PID/ns/net,
  * a bind mount of one such as /run/netns/NAME); NULL makes the container's
  * own again. The container shares the namespace and changes nothing in it:
  * no loopback set-up in a joined network namespace, no hostname in a joined
  * UTS namespace. The path is opened and its type checked at create (a file
  * that is not a namespace of that type is refused, naming the path). Joining
  * turns the namespace on in the mask. -EOPNOTSUPP for other namespaces
- * (mount, pid, user and cgroup are always the container's own), -EINVAL for
+ * (mount, user and cgroup are always the container's own), -EINVAL for
  * a relative path. Since 0.3. */
 CONTAINERV_API int containerv_options_join_namespace(struct containerv_options *o, unsigned ns,
                                                      const char *path);

@@ -107,22 +107,25 @@ static int add_mounts(const struct oci_ctx *x, const struct oci_spec *s, const c
 
 static int add_namespaces(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o)
 {
-    if (!s->ns[OCI_NS_MOUNT] || !s->ns[OCI_NS_PID]) {
-        oci_error(x, "linux.namespaces: a container of this runtime has its own %s namespace; the config shares "
-                     "the host's", !s->ns[OCI_NS_MOUNT] ? "mount" : "pid");
+    if (!s->ns[OCI_NS_MOUNT]) {
+        oci_error(x, "linux.namespaces: a container of this runtime has its own mount namespace; the config shares "
+                     "the host's");
         return -1;
     }
     static const struct {
         enum oci_ns oci;
         const char *name;
-    } fixed[] = {{OCI_NS_MOUNT, "mount"}, {OCI_NS_PID, "pid"}, {OCI_NS_USER, "user"}, {OCI_NS_CGROUP, "cgroup"}};
+    } fixed[] = {{OCI_NS_MOUNT, "mount"}, {OCI_NS_USER, "user"}, {OCI_NS_CGROUP, "cgroup"}};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (s->ns_path[fixed[i].oci]) {
-            oci_error(x, "linux.namespaces: joining a %s namespace (%s) is not supported; network, ipc and uts are",
+            oci_error(x,
+                      "linux.namespaces: joining a %s namespace (%s) is not supported; network, ipc, uts and pid are",
                       fixed[i].name, s->ns_path[fixed[i].oci]);
             return -1;
         }
-    unsigned mask = CONTAINERV_NS_MOUNT | CONTAINERV_NS_PID;
+    /* no pid namespace: the host's (hostPID); one with a path: joined */
+    unsigned mask = CONTAINERV_NS_MOUNT;
+    mask |= s->ns[OCI_NS_PID] ? CONTAINERV_NS_PID : 0;
     mask |= s->ns[OCI_NS_IPC] ? CONTAINERV_NS_IPC : 0;
     mask |= s->ns[OCI_NS_UTS] ? CONTAINERV_NS_UTS : 0;
     mask |= s->ns[OCI_NS_NET] ? CONTAINERV_NS_NET : 0;
@@ -142,8 +145,11 @@ static int add_namespaces(const struct oci_ctx *x, const struct oci_spec *s, str
     static const struct {
         enum oci_ns oci;
         unsigned cv;
-    } joins[] = {{OCI_NS_NET, CONTAINERV_NS_NET}, {OCI_NS_IPC, CONTAINERV_NS_IPC}, {OCI_NS_UTS, CONTAINERV_NS_UTS}};
-    for (size_t i = 0; i < 3; i++)
+    } joins[] = {{OCI_NS_NET, CONTAINERV_NS_NET},
+                 {OCI_NS_IPC, CONTAINERV_NS_IPC},
+                 {OCI_NS_UTS, CONTAINERV_NS_UTS},
+                 {OCI_NS_PID, CONTAINERV_NS_PID}};
+    for (size_t i = 0; i < sizeof(joins) / sizeof(joins[0]); i++)
         if (s->ns_path[joins[i].oci] && containerv_options_join_namespace(o, joins[i].cv, s->ns_path[joins[i].oci]) < 0) {
             oci_error(x, "linux.namespaces: cannot join '%s'", s->ns_path[joins[i].oci]);
             return -1;

@@ -19,6 +19,7 @@ enum {
     OPT_NETWORK,
     OPT_IPC,
     OPT_UTS,
+    OPT_PID,
     OPT_UIDMAP,
     OPT_GIDMAP,
     OPT_SECURITY_OPT,
@@ -59,6 +60,7 @@ static const struct option copts_longopts[] = {
     {"net", required_argument, NULL, OPT_NETWORK},
     {"ipc", required_argument, NULL, OPT_IPC},
     {"uts", required_argument, NULL, OPT_UTS},
+    {"pid", required_argument, NULL, OPT_PID},
     {"uidmap", required_argument, NULL, OPT_UIDMAP},
     {"gidmap", required_argument, NULL, OPT_GIDMAP},
     {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
@@ -102,6 +104,8 @@ const char cli_copts_usage[] =
     "                             ns:PATH: join that namespace (/proc/PID/ns/net, /run/netns/N)\n"
     "      --ipc private|host|ns:PATH  System V IPC and POSIX queues (default private)\n"
     "      --uts private|host|ns:PATH  hostname and domain name (default private)\n"
+    "      --pid private|host|ns:PATH  process ids (default private; host or a joined\n"
+    "                             one: the init is not pid 1, no pool reuse)\n"
     "      --uidmap IN:OUT:COUNT  map container uids IN.. to host uids OUT.. (user namespace)\n"
     "      --gidmap IN:OUT:COUNT  the same for group ids\n"
     "      --security-opt OPT     seccomp=unconfined, no-new-privileges=false, mask=off,\n"
@@ -390,12 +394,15 @@ static int opt_idmap(struct cli_copts *co, int opt, const char *arg)
     return setter(name, arg, containerv_options_add_gid_map(co->opts, v[0], v[1], v[2]));
 }
 
-/* --network, --ipc, --uts: the container's own namespace, the host's, or
- * one to join ("ns:PATH", podman's form) */
+/* --network, --ipc, --uts, --pid: the container's own namespace, the
+ * host's, or one to join ("ns:PATH", podman's form) */
 static int opt_ns(struct cli_copts *co, int opt, const char *arg)
 {
-    unsigned ns = opt == OPT_NETWORK ? CONTAINERV_NS_NET : opt == OPT_IPC ? CONTAINERV_NS_IPC : CONTAINERV_NS_UTS;
-    const char *name = opt == OPT_NETWORK ? "--network" : opt == OPT_IPC ? "--ipc" : "--uts";
+    unsigned ns = opt == OPT_NETWORK ? CONTAINERV_NS_NET
+                  : opt == OPT_IPC   ? CONTAINERV_NS_IPC
+                  : opt == OPT_PID   ? CONTAINERV_NS_PID
+                                     : CONTAINERV_NS_UTS;
+    const char *name = opt == OPT_NETWORK ? "--network" : opt == OPT_IPC ? "--ipc" : opt == OPT_PID ? "--pid" : "--uts";
     const char *own = opt == OPT_NETWORK ? "none" : "private";
     const char *path = NULL;
 
@@ -500,7 +507,8 @@ int cli_copts_handle(struct cli_copts *co, int opt, const char *arg)
     case OPT_GIDMAP: return opt_idmap(co, opt, arg);
     case OPT_NETWORK:
     case OPT_IPC:
-    case OPT_UTS: return opt_ns(co, opt, arg);
+    case OPT_UTS:
+    case OPT_PID: return opt_ns(co, opt, arg);
     case OPT_SECURITY_OPT: return opt_security(co, arg);
     case OPT_ROOTFS:
     case OPT_LOWER:

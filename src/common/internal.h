@@ -38,6 +38,9 @@ struct cv_bind {
  * "everything" (wildcards, all access); access bits as BPF_DEVCG_ACC_*:
  * 1 mknod, 2 read, 4 write */
 #define CV_MAX_DEVICE_RULES 256
+/* namespaces joined by path: net, ipc, uts, pid (cv_join_slot) */
+#define CV_JOIN_SLOTS 4
+#define CV_JOIN_PID 3
 struct cv_device_rule {
     bool allow;
     char type;            /* 'a', 'c' or 'b' */
@@ -103,7 +106,7 @@ struct containerv_options {
     bool die_with_parent;
     /* namespaces joined instead of made (containerv_options_join_namespace):
      * net, ipc, uts; NULL when the container gets its own */
-    char *join_ns[3];
+    char *join_ns[CV_JOIN_SLOTS]; /* namespaces to join by path (cv_join_slot), or NULL */
     char *cgroup_path; /* containerv_options_set_cgroup_path, or NULL */
     bool exact_mount_order; /* containerv_options_set_exact_mount_order */
     containerv_trace_fn trace;

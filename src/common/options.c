@@ -41,7 +41,7 @@ void containerv_options_free(struct containerv_options *o)
     for (int i = 0; i < o->n_readonly; i++)
         free(o->readonly[i]);
     free(o->runtime_dir);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < CV_JOIN_SLOTS; i++)
         free(o->join_ns[i]);
     free(o->cgroup_path);
     free(o);
@@ -337,7 +337,7 @@ int containerv_options_set_exact_mount_order(struct containerv_options *o, bool 
 int containerv_options_set_namespaces(struct containerv_options *o, unsigned mask)
 {
     unsigned all = CONTAINERV_NS_DEFAULT | CONTAINERV_NS_USER;
-    if (!o || (mask & ~all) || !(mask & CONTAINERV_NS_MOUNT) || !(mask & CONTAINERV_NS_PID))
+    if (!o || (mask & ~all) || !(mask & CONTAINERV_NS_MOUNT))
         return -EINVAL;
     o->namespaces = mask;
     return 0;
@@ -345,7 +345,11 @@ int containerv_options_set_namespaces(struct containerv_options *o, unsigned mas
 
 int cv_join_slot(unsigned ns)
 {
-    return ns == CONTAINERV_NS_NET ? 0 : ns == CONTAINERV_NS_IPC ? 1 : ns == CONTAINERV_NS_UTS ? 2 : -1;
+    return ns == CONTAINERV_NS_NET   ? 0
+           : ns == CONTAINERV_NS_IPC ? 1
+           : ns == CONTAINERV_NS_UTS ? 2
+           : ns == CONTAINERV_NS_PID ? CV_JOIN_PID
+                                     : -1;
 }
 
 int containerv_options_join_namespace(struct containerv_options *o, unsigned ns, const char *path)

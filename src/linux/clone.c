@@ -260,6 +260,20 @@ int step_clone(struct create_ctx *x)
     /* the child's own copy: what it changes, the creator never sees */
     x->block->a = x->a;
     x->block->a.sync_fd = sp[1];
+    /* a pid namespace to join: this thread's children are born there (its
+     * own pid namespace stays), for the clone only */
+    int own_pidns = -1, e = 0;
+    if (x->a.join_fds[CV_JOIN_PID] >= 0) {
+        own_pidns = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+        if (own_pidns < 0 || setns(x->a.join_fds[CV_JOIN_PID], CLONE_NEWPID) < 0) {
+            e = errno;
+            cv_closep(&own_pidns);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            cv_closep(&sp[1]);
+            finish_clone(x);
+            return cv_error(x->err, e, "clone", "joining the pid namespace '%s'", x->o->join_ns[CV_JOIN_PID]);
+        }
+    }
     x->t_clone = cv_now_ns();
     int64_t tick0 = boot_ticks();
     pid_t pid = do_clone3(x, into, &pidfd, vm);
@@ -270,7 +284,14 @@ int step_clone(struct create_ctx *x)
         into = false;
         pid = do_clone3(x, false, &pidfd, vm);
     }
-    int e = errno;
+    e = errno;
+    if (own_pidns >= 0) {
+        /* back to where this thread's children were born: the caller's
+         * own, an ancestor of the joined one, which setns allows */
+        if (setns(own_pidns, CLONE_NEWPID) < 0)
+            abort(); /* the caller's later forks would land in the container's pid namespace */
+        cv_closep(&own_pidns);
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     cv_closep(&sp[1]);
     if (pid < 0) {
@@ -282,6 +303,7 @@ int step_clone(struct create_ctx *x)
     x->c->init_pidfd = pidfd;
     x->c->owner = true;
     x->c->relax = x->o->relax;
+    x->c->shared_pidns = !(x->o->namespaces & CONTAINERV_NS_PID) || (x->a.joined & CONTAINERV_NS_PID);
     if (into)
         x->c->cg.v2_attached = true;
     return 0;

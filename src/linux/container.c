@@ -139,10 +139,11 @@ static int step_validate(struct create_ctx *x)
         unsigned ns;
         int type;
         const char *name;
-    } joinable[3] = {{CONTAINERV_NS_NET, CLONE_NEWNET, "network"},
-                     {CONTAINERV_NS_IPC, CLONE_NEWIPC, "IPC"},
-                     {CONTAINERV_NS_UTS, CLONE_NEWUTS, "UTS"}};
-    for (int i = 0; i < 3; i++) {
+    } joinable[CV_JOIN_SLOTS] = {{CONTAINERV_NS_NET, CLONE_NEWNET, "network"},
+                                 {CONTAINERV_NS_IPC, CLONE_NEWIPC, "IPC"},
+                                 {CONTAINERV_NS_UTS, CLONE_NEWUTS, "UTS"},
+                                 {CONTAINERV_NS_PID, CLONE_NEWPID, "pid"}};
+    for (int i = 0; i < CV_JOIN_SLOTS; i++) {
         const char *path = o->join_ns[i];
         if (!path)
             continue;
@@ -163,6 +164,18 @@ static int step_validate(struct create_ctx *x)
     if (a->joined && (o->namespaces & CONTAINERV_NS_USER))
         return cv_error_plain(x->err, EOPNOTSUPP, "validate",
                               "joining a namespace is not supported with a user namespace (id maps)");
+    /* without a pid namespace of its own, the container's processes do not
+     * die with its init: only its cgroup can kill them all; and a user
+     * namespace could not mount /proc for a pid namespace it does not own */
+    if (!(o->namespaces & CONTAINERV_NS_PID) || (a->joined & CONTAINERV_NS_PID)) {
+        const char *which = (a->joined & CONTAINERV_NS_PID) ? "a joined pid namespace" : "the host's pid namespace";
+        if (cv_cgroup_mode() == CV_CGROUP_NONE)
+            return cv_error_plain(x->err, EOPNOTSUPP, "validate",
+                                  "a container in %s needs cgroups (its processes are killed through them)", which);
+        if (o->namespaces & CONTAINERV_NS_USER)
+            return cv_error_plain(x->err, EOPNOTSUPP, "validate",
+                                  "a container in %s cannot have a user namespace (it could not mount /proc)", which);
+    }
     if (o->n_uid_maps != o->n_gid_maps || (o->n_uid_maps == 0 && (o->namespaces & CONTAINERV_NS_USER)))
         return cv_error_plain(x->err, EINVAL, "validate", "a user namespace needs both uid and gid maps");
     a->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -210,7 +223,7 @@ static void undo_validate(struct create_ctx *x)
     cv_closep(&a->dev_tree);
     a->dev_tree = -1;
     cv_closep(&a->devnull_fd);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < CV_JOIN_SLOTS; i++) {
         cv_closep(&a->join_fds[i]);
         a->join_fds[i] = -1;
     }
@@ -611,7 +624,7 @@ int containerv_create(const char *id, const struct containerv_options *opts,
                            .dumpable = -1};
     x.a = (struct cv_child_args){.opts = opts, .fault = x.fault, .sync_fd = -1, .listen_fd = -1,
                                  .lock_fd = -1, .devnull_fd = -1, .single_tree = -1, .dev_tree = -1,
-                                 .join_fds = {-1, -1, -1},
+                                 .join_fds = {-1, -1, -1, -1},
                                  .upper_fd = -1};
     for (int i = 0; i < CV_MAX_LOWERS; i++)
         x.a.lower_fds[i] = -1;

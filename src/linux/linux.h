@@ -52,7 +52,8 @@ struct cv_child_args {
     int dev_tree;               /* /dev, a clone of the process's prepared tree (cv_dev_tree), or -1 */
     int bind_trees[CV_MAX_BINDS];
     bool bind_is_file[CV_MAX_BINDS];
-    int join_fds[3];            /* namespaces joined (net, ipc, uts: cv_join_slot), or -1 */
+    int join_fds[CV_JOIN_SLOTS]; /* namespaces joined (net, ipc, uts: setns by the child; pid:
+                                  * by the creating thread around clone3), or -1 */
     unsigned joined;            /* their CONTAINERV_NS_* bits */
     char rootfs_mnt[4300];      /* the root: <layer_dir>/root */
     char hostname[65];
@@ -210,6 +211,8 @@ struct containerv_container {
     size_t n_procs, cap_procs;
     struct cvm_handle *rt_metrics; /* src/metrics: runtime metrics state, NULL until first used */
     bool has_main;       /* a main process is prepared: it replaces the init (state "main") */
+    bool shared_pidns;   /* creator: the init is not pid 1 of a pid namespace of its own (the
+                          * host's, or one joined): no reset (kill(-1) would reach others) */
 };
 
 /* state.c */

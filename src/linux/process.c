@@ -487,6 +487,9 @@ int cv_reset_begin(struct containerv_container *c, int *conn, struct containerv_
         return cv_error_plain(err, EINVAL, "reset", "no container given");
     if (!c->owner)
         return cv_error_plain(err, EOPNOTSUPP, "reset", "container '%s' was not created by this handle", c->id);
+    if (c->shared_pidns) /* the init's kill(-1) would reach processes that are not the container's */
+        return cv_error_plain(err, EOPNOTSUPP, "reset",
+                              "container '%s' shares a pid namespace: it cannot be reset in place", c->id);
     if (c->relax & CV_RELAX_NO_RESET)
         return cv_error_plain(err, EOPNOTSUPP, "reset",
                               "container '%s' has relaxed security (capabilities, /proc/sys, devices or seccomp)", c->id);

@@ -226,6 +226,12 @@ static int pool_options(struct containerv_pool *p, const char *name,
         return r;
     if (cfg->runtime_dir && (r = containerv_options_set_runtime_dir(p->opts, cfg->runtime_dir)) < 0)
         return cv_error(err, -r, "pool.create", "runtime dir '%s'", cfg->runtime_dir);
+    /* a pooled container is reset by its init's kill(-1): only in a pid
+     * namespace of its own does that reach just the container */
+    if (!(p->opts->namespaces & CONTAINERV_NS_PID))
+        return cv_error_plain(err, EINVAL, "pool.create",
+                              "template '%s' shares the host's pid namespace: its containers cannot be reset for "
+                              "reuse", name ? name : "");
     /* the background thread lives as long as the pool: warm containers die
      * with it, and so with the process that owns the pool */
     containerv_options_set_die_with_parent(p->opts, true);

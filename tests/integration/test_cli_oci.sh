@@ -284,7 +284,8 @@ bad_config "unknown rlimit" '.process.rlimits = [{"type": "RLIMIT_BOGUS", "soft"
 bad_config "missing program" '.process.args = ["/no/such/program"]' "not found"
 bad_config "missing rootfs" '.root.path = "/no/such/rootfs"' "rootfs"
 bad_config "seccomp action" '.linux.seccomp = {"defaultAction": "SCMP_ACT_BOGUS"}' "SCMP_ACT_BOGUS"
-bad_config "host pid namespace" '.linux.namespaces |= map(select(.type != "pid"))' "pid"
+bad_config "host mount namespace" '.linux.namespaces |= map(select(.type != "mount"))' "mount"
+bad_config "joining a pid namespace that is not one" '.linux.namespaces |= map(if .type == "pid" then .path = "/proc/self/ns/net" else . end)' "not a pid namespace"
 bad_config "a sysctl of the host's" '.linux.sysctl = {"kernel.core_pattern": "|/tmp/x"}' "kernel.core_pattern"
 printf '{"ociVersion": "1.0.0", ' >"$B7/config.json"
 newid
@@ -375,6 +376,48 @@ for bad in "/a/../b" "/"; do
 done
 is "$(oci_left)" "" "nothing is left under --root"
 no_leaks "cgroupsPath"
+
+section "pid namespaces: the host's (hostPID) and a joined one (a pod's)"
+B12=$T/b12
+make_bundle "$B12" /bin/sleep 100
+newid
+PODID=$ID
+oci create --bundle "$B12" --pid-file "$T/pod.pid" "$PODID" </dev/null >/dev/null 2>&1
+oci start "$PODID"
+POD=$(cat "$T/pod.pid")
+# joined: the pod's process is pid 1 for the new container too
+make_bundle "$T/b13" /bin/sh -c 'cat /proc/1/comm; echo $$'
+edit "$T/b13" ".linux.namespaces |= map(if .type == \"pid\" then .path = \"/proc/$POD/ns/pid\" else . end)"
+newid
+capture oci run --bundle "$T/b13" "$ID"
+is "$RC" 0 "run in a joined pid namespace"
+is "$(echo "$OUT" | head -1)" sleep "pid 1 there is the pod's process"
+isnt "$(echo "$OUT" | sed -n 2p)" 1 "the container's process is not pid 1"
+# exec into a container of the shared namespace sees the pod too
+make_bundle "$T/b14" /bin/sleep 100
+edit "$T/b14" ".linux.namespaces |= map(if .type == \"pid\" then .path = \"/proc/$POD/ns/pid\" else . end)"
+newid
+SIDE=$ID
+oci create --bundle "$T/b14" --pid-file "$T/side.pid" "$SIDE" </dev/null >/dev/null 2>&1
+oci start "$SIDE"
+is "$(readlink "/proc/$(cat "$T/side.pid")/ns/pid")" "$(readlink "/proc/$POD/ns/pid")" "the same pid namespace as the pod's process"
+capture oci exec "$SIDE" /bin/cat /proc/1/comm
+is "$OUT" sleep "exec there sees the pod's pid 1"
+oci kill "$SIDE" KILL
+wait_until 100 test "$(state_of "$SIDE")" = stopped
+oci delete "$SIDE"
+ok_if kill -0 "$POD" "the pod's process lives on after the container that joined it"
+oci delete --force "$PODID"
+# the host's: no pid namespace in the config
+make_bundle "$T/b15" /bin/sh -c 'echo $$; test -d /proc/'$$' && echo sees-the-host'
+edit "$T/b15" '.linux.namespaces |= map(select(.type != "pid"))'
+newid
+capture oci run --bundle "$T/b15" "$ID"
+is "$RC" 0 "run in the host's pid namespace"
+isnt "$(echo "$OUT" | head -1)" 1 "its process is not pid 1"
+is "$(echo "$OUT" | sed -n 2p)" sees-the-host "its /proc shows the host's processes"
+is "$(oci_left)" "" "nothing is left under --root"
+no_leaks "pid namespaces"
 
 section "update: the resource limits of a running container"
 V2=false

@@ -37,6 +37,13 @@ capture cvrun --network "ns:/proc/$JP/ns/net" --uts "ns:/proc/$JP/ns/uts" --ipc 
 is "$RC:$OUT" "0:$(readlink /proc/$JP/ns/net)" "--network ns:PATH joins that network namespace"
 capture cvrun --uts "ns:/proc/$JP/ns/uts" -- cvtest hostname
 is "$RC:$OUT" "0:$J" "--uts ns:PATH: the joined namespace's hostname"
+capture cvrun --pid "ns:/proc/$JP/ns/pid" -- /bin/sh -c 'cat /proc/1/comm; cvtest readlink /proc/self/ns/pid'
+is "$RC:$OUT" "0:containerv-init
+$(readlink /proc/$JP/ns/pid)" "--pid ns:PATH: the joined pid namespace, whose pid 1 is that container's init"
+capture cvrun --pid host -- cvtest readlink /proc/self/ns/pid
+is "$RC:$OUT" "0:$(readlink /proc/self/ns/pid)" "--pid host shares the host's pid namespace"
+capture cvrun --pid "ns:/proc/$JP/ns/net" -- true
+like "$RC:$(err1)" "125:containerv: validate: '/proc/$JP/ns/net' is not a pid namespace" "--pid ns: of another type is refused"
 capture cvrun --ipc host -- cvtest readlink /proc/self/ns/ipc
 is "$RC:$OUT" "0:$(readlink /proc/self/ns/ipc)" "--ipc host shares the host's IPC namespace"
 capture cvrun --network ns:/etc/passwd -- true

@@ -78,6 +78,11 @@ capture pm exec "$CID" /no/such/program
 isnt "$RC" 0 "exec of a missing program fails"
 capture pm top "$CID"
 like "$OUT" "sleep 300" "top"
+# --pid container:ID (the path of that container's pid namespace) and --pid host (none in the config)
+capture pm run --rm --network none --pid "container:$CID" "$IMG" /bin/sh -c 'cat /proc/1/comm'
+is "$RC:$OUT" "0:sleep" "--pid container:ID: pid 1 is that container's process"
+capture pm run --rm --network none --pid host "$IMG" /bin/sh -c "test -d /proc/$$ && echo host"
+is "$RC:$OUT" "0:host" "--pid host: the host's processes"
 pm rm -f -t 0 "$CID" >/dev/null
 is "$?" 0 "rm -f"
 is "$(cgroups_of "$CID")" 0 "its cgroup is gone"

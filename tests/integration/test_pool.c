@@ -765,6 +765,16 @@ static void test_bad_input(void **st)
     assert_null(p);
     assert_non_null(strstr(err.message, "nosuch"));
     assert_int_equal(containerv_pool_create_ex("basic", 0, &cfg, &p, &err), -EINVAL);
+    /* a template in the host's pid namespace: its containers could not be reset */
+    struct containerv_options *o = containerv_options_new();
+    assert_int_equal(containerv_options_add_lower(o, cvt.rootfs), 0);
+    assert_int_equal(containerv_options_set_namespaces(o, CONTAINERV_NS_DEFAULT & ~CONTAINERV_NS_PID), 0);
+    if (containerv_template_create(state, "hostpid", o, &err) < 0)
+        fail_msg("template create: %s", err.message);
+    containerv_options_free(o);
+    assert_int_equal(containerv_pool_create_ex("hostpid", 1, &cfg, &p, &err), -EINVAL);
+    assert_null(p);
+    assert_non_null(strstr(err.message, "pid namespace"));
     assert_int_equal(containerv_pool_get_container(NULL, NULL, &err), -EINVAL);
     assert_int_equal(containerv_pool_destroy(NULL, &err), 0);
 }

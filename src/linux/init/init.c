@@ -668,6 +668,10 @@ int cv_init_prepare(int upper, bool userns, const uid_t *peers, int n_peers)
     null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_NAME, "containerv-init", 0, 0, 0);
+    /* not pid 1 (the host's pid namespace, or one joined): the orphans of
+     * what it spawns come back to it, as they would to a pid 1 */
+    if (getpid() != 1)
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     reqbuf = mmap(NULL, CV_SPAWN_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (reqbuf == MAP_FAILED)
         return -errno;

@@ -439,6 +439,10 @@ void cv_main_start(int reply_fd)
         MAIN_STEP("main.oom_score_adj", "/proc/self/oom_score_adj", set_oom(req->oom_score_adj));
     if (req->flags & CV_MAIN_PERSONALITY)
         MAIN_STEP("main.personality", "", syscall(SYS_personality, (unsigned long)req->personality) >= 0);
+    /* an init outside a pid namespace of its own was a subreaper (its
+     * spawns' orphans came back to it); the process it becomes is not, as
+     * runc's is not */
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
     MAIN_STEP("main.cwd", m.cwd, chdir(m.cwd) == 0);
     /* without no_new_privs, only a process that has CAP_SYS_ADMIN may load
      * a filter: then it goes first, as runc does */
