@@ -178,7 +178,8 @@ static void test_bad_paths_refused(void **state)
     expect_refused(o, "hostname");
     /* the API's own refusals */
     o = cvt_options();
-    assert_int_equal(containerv_options_join_namespace(o, CONTAINERV_NS_PID, "/proc/self/ns/pid"), -EOPNOTSUPP);
+    assert_int_equal(containerv_options_join_namespace(o, CONTAINERV_NS_MOUNT, "/proc/self/ns/mnt"), -EOPNOTSUPP);
+    assert_int_equal(containerv_options_join_namespace(o, CONTAINERV_NS_USER, "/proc/self/ns/user"), -EOPNOTSUPP);
     assert_int_equal(containerv_options_join_namespace(o, CONTAINERV_NS_NET, "proc/self/ns/net"), -EINVAL);
     assert_int_equal(containerv_options_join_namespace(o, CONTAINERV_NS_NET, NULL), 0);
     containerv_options_free(o);

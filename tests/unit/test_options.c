@@ -231,11 +231,12 @@ static void test_limits(void **state)
 static void test_namespaces_and_maps(void **state)
 {
     struct containerv_options *o = *state;
-    /* mount and pid namespaces are required */
+    /* the mount namespace is required; without pid: the host's */
     assert_int_equal(containerv_options_set_namespaces(o, CONTAINERV_NS_PID), -EINVAL);
-    assert_int_equal(containerv_options_set_namespaces(o, CONTAINERV_NS_MOUNT), -EINVAL);
     assert_int_equal(containerv_options_set_namespaces(o, 1u << 20 | CONTAINERV_NS_DEFAULT), -EINVAL);
     assert_int_equal(o->namespaces, CONTAINERV_NS_DEFAULT);
+    assert_int_equal(containerv_options_set_namespaces(o, CONTAINERV_NS_MOUNT), 0);
+    assert_int_equal(o->namespaces, CONTAINERV_NS_MOUNT);
     assert_int_equal(containerv_options_set_namespaces(o, CONTAINERV_NS_MOUNT | CONTAINERV_NS_PID), 0);
     /* id maps */
     assert_int_equal(containerv_options_add_uid_map(o, 0, 100000, 0), -EINVAL);
