@@ -2,8 +2,9 @@
 # podman drives containerv as its OCI runtime (podman --runtime, through
 # conmon): run with the exit status, -d, ps, exec (status, env), top, a
 # terminal (-t: the console socket), --read-only with --tmpfs (tmpcopyup),
-# --user, --memory and --pids-limit landing in the cgroup podman names, stop and
-# rm; nothing left. Everything lives in this test's temporary directory:
+# --user, --memory and --pids-limit landing in the cgroup podman names,
+# podman update, --pid container:ID and host, a pod (catatonit's namespaces
+# shared: net, ipc, uts, pid), stop and rm; nothing left. Everything lives in this test's temporary directory:
 # podman's storage and run root, containers.conf (the ulimits these
 # machines allow: no CAP_SYS_RESOURCE, docs/testing.md), containerv's --root.
 . "$(dirname "$0")/lib.sh"
@@ -97,6 +98,25 @@ is "$OUT" "1000
 tmpfs
 read-only
 tmp" "the user, a writable tmpfs, a read-only root, podman's /tmp tmpfs (tmpcopyup)"
+
+# a pod: its infra container (catatonit) holds the namespaces that its
+# containers join by path (linux.namespaces[].path: net, ipc, uts, pid)
+POD=${PFX}pod
+capture pm pod create --name "$POD" --share net,ipc,uts,pid
+is "$RC" 0 "pod create --share net,ipc,uts,pid"
+[ "$RC" = 0 ] || note "$ERR"
+P1=$(pm run -d --pod "$POD" "$IMG" /bin/sleep 300)
+is "$?" 0 "run -d --pod"
+P1PID=$(pm inspect --format '{{.State.Pid}}' "$P1")
+capture pm run --rm --pod "$POD" "$IMG" /bin/sh -c 'cat /proc/1/comm; hostname; cvtest readlink /proc/self/ns/net; pidof sleep'
+is "$RC" 0 "run --rm --pod"
+is "$(echo "$OUT" | sed -n 1p)" catatonit "in the pod, pid 1 is the infra container's catatonit (a shared pid namespace)"
+is "$(echo "$OUT" | sed -n 2p)" "$POD" "the pod's hostname (a shared UTS namespace)"
+is "$(echo "$OUT" | sed -n 3p)" "$(readlink "/proc/$P1PID/ns/net")" "the network namespace of the pod's other container"
+isnt "$(echo "$OUT" | sed -n 4p)" "" "the other container's sleep is visible"
+capture pm pod rm -f -t 0 "$POD"
+is "$RC" 0 "pod rm -f"
+is "$(pm ps -a -q | wc -l)" 0 "no container of the pod is left"
 
 CID=$(pm run -d --network none --memory 64m --pids-limit 50 "$IMG" /bin/sleep 300)
 is "$(cg_read "$CID" memory.max memory.limit_in_bytes)" 67108864 "--memory 64m is the cgroup's limit"
