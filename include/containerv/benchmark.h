@@ -71,12 +71,18 @@ enum containerv_bench_mode {
     CONTAINERV_MODE_POOLED_CLI = 8, /* `containerv run --template T -- /bin/true` via a daemon */
     CONTAINERV_MODE_COLD_HEAP = 9,  /* cold, from a process holding caller_heap bytes of touched memory */
     CONTAINERV_MODE_OCI = 10,       /* `containerv create` + `start` + wait + `delete` on the peers' bundle */
-    CONTAINERV_MODE_COUNT = 11,
+    CONTAINERV_MODE_PODMAN = 11,      /* `podman --runtime <containerv> run --rm` end to end (since 0.3) */
+    CONTAINERV_MODE_PODMAN_RUNC = 12, /* the same with runc */
+    CONTAINERV_MODE_COUNT = 13,
 };
 #define CONTAINERV_BENCH_ALL_MODES ((1u << CONTAINERV_MODE_COUNT) - 1)
+/* What runs when no mode is chosen: all but the podman modes (a third of a
+ * second each run: asked for by name) */
+#define CONTAINERV_BENCH_DEFAULT_MODES \
+    (CONTAINERV_BENCH_ALL_MODES & ~((1u << CONTAINERV_MODE_PODMAN) | (1u << CONTAINERV_MODE_PODMAN_RUNC)))
 
 /* "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli",
- * "cold-heap", "oci";
+ * "cold-heap", "oci", "podman", "podman-runc";
  * NULL when out of range. */
 CONTAINERV_API const char *containerv_bench_mode_name(enum containerv_bench_mode mode);
 /* "startup", "throughput", "memory", "io", "monitor", "seccomp"; NULL when out of range. */
@@ -93,7 +99,8 @@ struct containerv_bench_config {
     const char *temp_parent; /* where the benchmark's temporary directory goes; NULL: the
                               * parent of containerv_default_runtime_dir() (or /tmp) */
     const char *id_prefix;   /* container names are "<prefix><n>"; NULL: "cvb-<pid>-" */
-    unsigned modes;          /* startup modes, a mask of 1u << enum containerv_bench_mode; 0: all
+    unsigned modes;          /* startup modes, a mask of 1u << enum containerv_bench_mode (default
+                              * CONTAINERV_BENCH_DEFAULT_MODES); 0: the same
                               * (memory: CONTAINERV_MODE_POOLED selects its pooled mode) */
     int iterations;          /* startup, seccomp: measured iterations per mode (default 100) */
     int warmup;              /* startup, seccomp: unmeasured iterations per mode first (default 3) */

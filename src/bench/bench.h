@@ -96,6 +96,24 @@ void cvb_peer_cleanup(struct cvb *b, const struct cvb_peer *p, const char *name,
 /* The hybrid-cgroup environment for the calling thread; fills desc. */
 void cvb_enter_env(struct cvb *b, char *desc, size_t size);
 
+/* name found in PATH: its path in out (true), or "" (false) */
+bool cvb_find_in_path(const char *name, char *out, size_t size);
+
+/* ---- podman_bench.c: the podman modes (podman's own store under tmp) */
+struct cvb_podman {
+    bool ready;
+    char podman[PATH_MAX];
+    char storage[PATH_MAX + 16], runroot[PATH_MAX + 16], tmpdir[PATH_MAX + 16];
+    char conf_env[PATH_MAX + 64];
+    char cv_root_flag[PATH_MAX + 32]; /* --runtime-flag root=<tmp>/o, or "" */
+    char image[64];
+};
+int cvb_podman_prepare(struct cvb *b, struct cvb_podman *p, char *why, size_t n);
+/* One `podman --runtime RUNTIME run --rm --network none IMAGE /bin/true`. */
+int cvb_podman_run(struct cvb *b, const struct cvb_podman *p, const char *runtime, bool containerv, uint64_t *ns,
+                   char *why, size_t n);
+void cvb_podman_cleanup(struct cvb *b, struct cvb_podman *p);
+
 /* ---- pool_bench.c: the pooled modes' template (in the benchmark's tmp) and pool */
 struct containerv_pool;
 int cvb_pool_open(struct cvb *b, int size, struct containerv_pool **pool,

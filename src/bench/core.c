@@ -11,6 +11,7 @@
 
 static const char *const mode_names[CONTAINERV_MODE_COUNT] = {
     "floor", "floor-ns", "cold", "cold-cli", "crun", "runc", "bwrap", "pooled", "pooled-cli", "cold-heap", "oci",
+    "podman", "podman-runc",
 };
 
 static const char *const kind_names[] = {"startup", "throughput", "memory", "io", "monitor", "seccomp"};
@@ -30,7 +31,7 @@ void containerv_bench_config_init(struct containerv_bench_config *cfg)
     if (!cfg)
         return;
     memset(cfg, 0, sizeof(*cfg));
-    cfg->modes = CONTAINERV_BENCH_ALL_MODES;
+    cfg->modes = CONTAINERV_BENCH_DEFAULT_MODES;
     cfg->iterations = 100;
     cfg->warmup = 3;
     cfg->concurrency = 2;

@@ -23,7 +23,7 @@
 
 /* ------------------------------------------------------------ PATH */
 
-static bool find_in_path(const char *name, char *out, size_t size)
+bool cvb_find_in_path(const char *name, char *out, size_t size)
 {
     const char *path = getenv("PATH");
     char buf[4096];
@@ -187,7 +187,7 @@ static int write_bundle(struct cvb *b, char *dir, size_t size, const char *name,
 static int prepare_peer(struct cvb *b, struct cvb_peer *p, const char *name, bool oci)
 {
     p->name = name;
-    if (!find_in_path(name, p->path, sizeof(p->path)) || !oci)
+    if (!cvb_find_in_path(name, p->path, sizeof(p->path)) || !oci)
         return 0;
     snprintf(p->root, sizeof(p->root), "%s/%s-root", b->tmp, name);
     if (mkdir(p->root, 0700) < 0)

@@ -37,7 +37,8 @@ static const char bench_usage[] =
     "Options:\n"
     "  -n, --iterations N         startup, seccomp: measured runs per mode (default 100)\n"
     "      --warmup N             startup, seccomp: unmeasured runs per mode first (default 3)\n"
-    "      --modes LIST           startup: modes to run, comma-separated (default all);\n"
+    "      --modes LIST           startup: modes to run, comma-separated (default all\n"
+    "                             but podman and podman-runc, which are asked by name);\n"
     "                             memory: pooled runs when the list has it\n"
     "  -c, --concurrency C        throughput: workers (default 2)\n"
     "  -d, --duration S           throughput: seconds per mode; monitor: seconds of\n"
@@ -126,7 +127,7 @@ static bool modes_arg(const char *arg, unsigned *mask)
             m++;
         if (m == CONTAINERV_MODE_COUNT) {
             cli_error("bench: --modes: unknown mode '%s' (floor, floor-ns, cold, cold-cli, crun, "
-                      "runc, bwrap, pooled, pooled-cli, cold-heap, oci)", t);
+                      "runc, bwrap, pooled, pooled-cli, cold-heap, oci, podman, podman-runc)", t);
             return false;
         }
         *mask |= 1u << m;

@@ -58,6 +58,23 @@ jq -e '.caller_heap_bytes == 67108864 and any(.modes[]; .name == "cold-heap" and
   "$T/h.json" >/dev/null && ok "startup JSON: cold-heap's samples, ratio and target" ||
   fail "startup JSON (cold-heap): $(jq -c 'del(.modes[].samples_us)' "$T/h.json")"
 
+# podman: podman run --rm with containerv and with runc, in the same run
+if command -v podman >/dev/null && command -v runc >/dev/null; then
+  before=$(ls -A /run/containerv-oci/lib 2>/dev/null | tr '\n' ' ')
+  capture cv bench startup -n 2 --warmup 1 --modes podman,podman-runc --json "$T/p.json"
+  is "$RC" 0 "bench startup podman modes: exit 0"
+  jq -e 'any(.modes[]; .name == "podman" and .samples == 2) and any(.modes[]; .name == "podman-runc" and .samples == 2) and
+         any(.targets[]; .name == "podman p50 <= 1.0 x podman-runc p50") and (.ratios["podman/podman-runc"] > 0)' \
+    "$T/p.json" >/dev/null && ok "startup JSON: podman's two modes, their ratio and target" ||
+    fail "startup JSON (podman): $(jq -c 'del(.modes[].samples_us)' "$T/p.json")"
+  is "$(ls -A /run/containerv-oci/lib 2>/dev/null | tr '\n' ' ')" "$before" "podman's runs left no state in containerv's default root"
+  capture cv bench startup -n 1 --warmup 0 --json "$T/d.json"
+  jq -e '(.modes | length) > 5 and all(.modes[]; .name != "podman" and .name != "podman-runc")' "$T/d.json" >/dev/null &&
+    ok "the default modes leave podman's out" || fail "default modes: $(jq -c '[.modes[].name]' "$T/d.json")"
+else
+  note "SKIP podman modes: podman or runc is missing (scripts/install-deps installs them)"
+fi
+
 # ---- throughput, memory, io
 capture cv bench throughput -d 1 -c 2 --no-peers --json "$T/t.json"
 is "$RC" 0 "bench throughput: exit 0"
