@@ -58,47 +58,6 @@ enum {
     U_L3,
 };
 
-/* All of fd (a file or a pipe), at most UPDATE_MAX_JSON bytes: malloc'd
- * text, or NULL with errno (EFBIG when longer). */
-static char *read_all(int fd, size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (n == cap) {
-            if (cap >= UPDATE_MAX_JSON) {
-                free(buf);
-                errno = EFBIG;
-                return NULL;
-            }
-            cap *= 2;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            errno = e;
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (buf) {
-        buf[n] = '\0';
-        *len = n;
-    }
-    return buf;
-}
-
 static int load_resources(const struct oci_ctx *x, const char *file, struct oci_spec *s)
 {
     int fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
@@ -107,7 +66,7 @@ static int load_resources(const struct oci_ctx *x, const char *file, struct oci_
         return -1;
     }
     size_t len = 0;
-    char *text = read_all(fd, &len);
+    char *text = cv_read_fd_all(fd, UPDATE_MAX_JSON, &len);
     int e = errno;
     if (fd != STDIN_FILENO)
         close(fd);

@@ -134,6 +134,9 @@ void cv_random_id(char out[CV_ID_MAX + 1]);
 /* Write a whole buffer / a string to a path (O_WRONLY|O_CLOEXEC), -errno on failure. */
 int cv_write_file_at(int dirfd, const char *path, const char *buf, size_t len);
 int cv_read_file_at(int dirfd, const char *path, char *buf, size_t size); /* NUL-terminates, returns length */
+/* All of fd (a file or a pipe), NUL-terminated and malloc'd, *len its length;
+ * NULL with errno (EFBIG past max bytes). */
+char *cv_read_fd_all(int fd, size_t max, size_t *len);
 /* rm -rf below dirfd/name without following symlinks; -errno. */
 int cv_remove_tree_at(int dirfd, const char *name);
 

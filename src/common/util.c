@@ -206,3 +206,37 @@ bool cv_fault_child(const char *spec, const char *step, int sync_fd)
     }
     return false;
 }
+
+char *cv_read_fd_all(int fd, size_t max, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 == cap) {
+            char *b = cap >= max ? NULL : realloc(buf, cap * 2);
+            if (!b) {
+                free(buf);
+                errno = cap >= max ? EFBIG : ENOMEM;
+                return NULL;
+            }
+            buf = b;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            errno = e;
+            return NULL;
+        }
+        if (r == 0) {
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+        n += (size_t)r;
+    }
+    return NULL;
+}

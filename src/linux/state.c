@@ -33,6 +33,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#define CV_STATE_MAX (4 << 20) /* bytes of a state file we read: the env is at most CV_SPAWN_MAX */
+
 int cv_runtime_dir_open(const char *dir, bool create, struct containerv_error *err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* it exists but the first time */
@@ -125,7 +127,6 @@ static void remove_files(int rfd, const char *id)
     unlinkat(rfd, name, 0);
 }
 
-static char *read_all(int fd, size_t *len);
 
 static void remove_stale(int rfd, const char *id)
 {
@@ -134,7 +135,7 @@ static void remove_stale(int rfd, const char *id)
     name_of(name, sizeof(name), id, ".json");
     int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     size_t len = 0;
-    char *text = fd >= 0 ? read_all(fd, &len) : NULL;
+    char *text = fd >= 0 ? cv_read_fd_all(fd, CV_STATE_MAX, &len) : NULL;
     if (fd >= 0)
         close(fd);
     /* a state that cannot be read names no cgroup path: containerv/<id> */
@@ -303,42 +304,7 @@ int cv_state_remove(const char *runtime_dir, const char *id)
     return 0;
 }
 
-#define CV_STATE_MAX (4 << 20) /* bytes of a state file we read: the env is at most CV_SPAWN_MAX */
 
-/* The whole content of fd, NUL-terminated (malloc'ed), or NULL with errno. */
-static char *read_all(int fd, size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 == cap) {
-            char *b = cap >= CV_STATE_MAX ? NULL : realloc(buf, cap * 2);
-            if (!b) {
-                free(buf);
-                errno = cap >= CV_STATE_MAX ? EFBIG : ENOMEM;
-                return NULL;
-            }
-            buf = b;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            errno = e;
-            return NULL;
-        }
-        if (r == 0) {
-            buf[n] = '\0';
-            *len = n;
-            return buf;
-        }
-        n += (size_t)r;
-    }
-    return NULL;
-}
 
 char *cv_state_read(const char *runtime_dir, const char *id, size_t *len)
 {
@@ -347,7 +313,7 @@ char *cv_state_read(const char *runtime_dir, const char *id, size_t *len)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return NULL;
-    char *text = read_all(fd, len);
+    char *text = cv_read_fd_all(fd, CV_STATE_MAX, len);
     int e = errno;
     close(fd);
     errno = e;
@@ -479,7 +445,7 @@ int cv_state_parse_spawn_defaults(const char *text, size_t len, struct cv_spawn_
 static int read_state_ex(int fd, struct containerv_info *info, int64_t *start_time, bool *main)
 {
     size_t len;
-    char *text = read_all(fd, &len);
+    char *text = cv_read_fd_all(fd, CV_STATE_MAX, &len);
     if (!text)
         return errno == ENOMEM ? -ENOMEM : -EBADMSG;
     int r = cv_state_parse_ex(text, len, info, start_time, main);

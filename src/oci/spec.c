@@ -736,22 +736,32 @@ static char *fix_u64(const char *text, size_t len, size_t *out_len)
     return out;
 }
 
-int oci_spec_parse(const char *text, size_t len, struct oci_spec *s, char *err, size_t errlen)
+/* *s emptied to its defaults and s->root the document (its 64-bit
+ * numbers rewritten where jansson would refuse them) */
+static int load_json(struct parse *p, const char *text, size_t len)
 {
-    struct parse p = {.s = s, .err = err, .errlen = errlen};
+    struct oci_spec *s = p->s;
     json_error_t je;
     memset(s, 0, sizeof(*s));
     s->cpu_quota = -1;
     s->personality = -1;
     s->swappiness = -1;
-    err[0] = '\0';
+    p->err[0] = '\0';
     size_t fixed_len = 0;
     char *fixed = fix_u64(text, len, &fixed_len);
     s->root = fixed ? json_loadb(fixed, fixed_len, JSON_REJECT_DUPLICATES, &je)
                     : json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     free(fixed);
     if (!s->root)
-        return bad(&p, "not valid JSON: %s (line %d)", je.text, je.line);
+        return bad(p, "not valid JSON: %s (line %d)", je.text, je.line);
+    return 0;
+}
+
+int oci_spec_parse(const char *text, size_t len, struct oci_spec *s, char *err, size_t errlen)
+{
+    struct parse p = {.s = s, .err = err, .errlen = errlen};
+    if (load_json(&p, text, len) < 0)
+        return -1;
     if (!json_is_object(s->root))
         return bad(&p, "expected a JSON object");
     json_t *root, *r = s->root;
@@ -781,20 +791,7 @@ int oci_spec_parse(const char *text, size_t len, struct oci_spec *s, char *err, 
 int oci_resources_parse(const char *text, size_t len, struct oci_spec *s, char *err, size_t errlen)
 {
     struct parse p = {.s = s, .err = err, .errlen = errlen};
-    json_error_t je;
-    memset(s, 0, sizeof(*s));
-    s->cpu_quota = -1;
-    s->personality = -1;
-    s->swappiness = -1;
-    err[0] = '\0';
-    size_t fixed_len = 0;
-    char *fixed = fix_u64(text, len, &fixed_len);
-    s->root = fixed ? json_loadb(fixed, fixed_len, JSON_REJECT_DUPLICATES, &je)
-                    : json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    free(fixed);
-    if (!s->root)
-        return bad(&p, "not valid JSON: %s (line %d)", je.text, je.line);
-    return parse_resources(&p, s->root);
+    return load_json(&p, text, len) < 0 ? -1 : parse_resources(&p, s->root);
 }
 
 void oci_spec_free(struct oci_spec *s)
