@@ -50,7 +50,11 @@ static const char *const v1_dirs[CV_V1_COUNT] = {
     [CV_V1_CPUACCT] = "/sys/fs/cgroup/cpuacct",
     [CV_V1_BLKIO] = "/sys/fs/cgroup/blkio",
     [CV_V1_CPUSET] = "/sys/fs/cgroup/cpuset",
+    [CV_V1_DEVICES] = "/sys/fs/cgroup/devices",
 };
+/* the hierarchies a container gets a directory in only when it asks (a
+ * cpuset, device rules) */
+#define ON_DEMAND(c) ((c) == CV_V1_CPUSET || (c) == CV_V1_DEVICES)
 
 struct child {
     pid_t pid;
@@ -114,8 +118,8 @@ static unsigned v1_mask(void)
 {
     unsigned m = 0;
     for (int c = 0; c < CV_V1_COUNT; c++)
-        if (c != CV_V1_CPUSET)
-        m |= v1_mounted(c) ? 1u << c : 0;
+        if (!ON_DEMAND(c))
+            m |= v1_mounted(c) ? 1u << c : 0;
     return m;
 }
 
@@ -136,7 +140,7 @@ static bool all_dirs(const struct fixture *f, const char *id)
     if (f->mode == CV_CGROUP_V2)
         return exists(leaf(f, 0, id));
     for (int c = 0; c < CV_V1_COUNT; c++) {
-        if (c != CV_V1_CPUSET && v1_mounted(c) && !exists(leaf(f, c, id)))
+        if (!ON_DEMAND(c) && v1_mounted(c) && !exists(leaf(f, c, id)))
             return false;
     }
     return true;
@@ -627,8 +631,8 @@ static void test_eexist_partial(void **state)
 {
     struct fixture *f = *state;
     struct containerv_error err = {0};
-    int last = CV_V1_COUNT - 1; /* the last one the library creates (cpuset: on demand only) */
-    while (last >= 0 && (!v1_mounted(last) || last == CV_V1_CPUSET))
+    int last = CV_V1_COUNT - 1; /* the last one the library creates (cpuset, devices: on demand only) */
+    while (last >= 0 && (!v1_mounted(last) || ON_DEMAND(last)))
         last--;
     if (f->mode != CV_CGROUP_V1 || last <= 0)
         cvt_skip_host("v1 only, with two or more hierarchies mounted");
