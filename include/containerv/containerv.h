@@ -82,7 +82,8 @@ CONTAINERV_API int containerv_options_set_workdir(struct containerv_options *o, 
 CONTAINERV_API int containerv_options_set_user(struct containerv_options *o, uid_t uid, gid_t gid);
 /* Limits, unset by default. Bytes (0: unset), a weight 1..10000 (cgroup v2
  * scale), and a CPU quota in microseconds per period (0: unset; a period
- * alone sets the period and no quota). CONTAINERV_UNLIMITED (since 0.3) as
+ * alone sets the period and no quota; a quota with period 0 has the
+ * kernel's period, 100 ms, or for containerv_update the one in force). CONTAINERV_UNLIMITED (since 0.3) as
  * the memory, memory+swap or pids limit or as the quota is "no limit" given
  * explicitly: the same as unset for containerv_create, and what lifts a limit
  * in containerv_update. The memory limit also sizes the container's /tmp and
@@ -147,7 +148,8 @@ CONTAINERV_API int containerv_options_set_cpu_realtime(struct containerv_options
 CONTAINERV_API int containerv_options_set_exact_mount_order(struct containerv_options *o, bool exact);
 /* A device access rule, as docker's --device-cgroup-rule and an OCI
  * config's linux.resources.devices: allow or deny type 'a' (all), 'c' or
- * 'b', major and minor (-1: any), access a subset of "rwm" (NULL: all).
+ * 'b', major 0..4095 and minor 0..1048575 (the kernel's ranges; -1: any),
+ * access a subset of "rwm" (NULL: all).
  * Rules apply in order as cgroup v1 applies them (an 'a' rule with
  * wildcards and all access sets the default, the others add or remove
  * exceptions). Giving one puts the container under the device controller:

@@ -241,7 +241,7 @@ static int parse_flags(const struct oci_ctx *x, int argc, char **argv, struct oc
 static int to_options(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o)
 {
     const char *bad = NULL;
-    int64_t badv = 0;
+    int64_t badv = 0, badv2 = 0;
 #define U64(v) ((v) < 0 ? CONTAINERV_UNLIMITED : (uint64_t)(v))
     if (s->memory_limit && containerv_options_set_memory_limit(o, U64(s->memory_limit)) < 0)
         bad = "memory.limit", badv = s->memory_limit;
@@ -255,12 +255,16 @@ static int to_options(const struct oci_ctx *x, const struct oci_spec *s, struct 
         bad = "cpu.shares", badv = (int64_t)s->cpu_shares;
     else if ((s->cpu_quota_set || s->cpu_period) &&
              containerv_options_set_cpu_quota(o, !s->cpu_quota_set ? 0 : U64(s->cpu_quota), s->cpu_period) < 0)
-        bad = "cpu.quota", badv = s->cpu_quota;
+        bad = "cpu.quota and cpu.period", badv = s->cpu_quota_set ? s->cpu_quota : 0, badv2 = (int64_t)s->cpu_period;
     else if (s->pids_limit && containerv_options_set_pids_limit(o, U64(s->pids_limit)) < 0)
         bad = "pids.limit", badv = s->pids_limit;
     else if (s->rt_set && containerv_options_set_cpu_realtime(o, s->rt_runtime, s->rt_period) < 0)
-        bad = "cpu.realtimeRuntime", badv = s->rt_runtime;
+        bad = "cpu.realtimeRuntime and cpu.realtimePeriod", badv = s->rt_runtime, badv2 = (int64_t)s->rt_period;
 #undef U64
+    if (bad && strstr(bad, " and ")) {
+        oci_error(x, "update: %s: %lld and %lld are refused", bad, (long long)badv, (long long)badv2);
+        return -1;
+    }
     if (bad) {
         oci_error(x, "update: %s: %lld is refused", bad, (long long)badv);
         return -1;

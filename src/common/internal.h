@@ -38,6 +38,8 @@ struct cv_bind {
  * "everything" (wildcards, all access); access bits as BPF_DEVCG_ACC_*:
  * 1 mknod, 2 read, 4 write */
 #define CV_MAX_DEVICE_RULES 256
+#define CV_DEV_MAJOR_MAX 4095    /* the kernel's MAJOR(): 12 bits */
+#define CV_DEV_MINOR_MAX 1048575 /* MINOR(): 20 bits */
 /* namespaces joined by path: net, ipc, uts, pid (cv_join_slot) */
 #define CV_JOIN_SLOTS 4
 #define CV_JOIN_PID 3

@@ -234,8 +234,11 @@ int containerv_options_add_device_rule(struct containerv_options *o, bool allow,
                                        int64_t minor, const char *access)
 {
     uint8_t acc = 0;
-    if (!o || (type != 'a' && type != 'c' && type != 'b') || major < -1 || minor < -1 || major > UINT32_MAX ||
-        minor > UINT32_MAX)
+    /* the kernel's ranges (MINORBITS 20: major < 4096, minor < 2^20): v1 reads
+     * 2^32-1 as '*' and v2's program compares sign-extended 32-bit values,
+     * so a number beyond them would mean different things on each */
+    if (!o || (type != 'a' && type != 'c' && type != 'b') || major < -1 || minor < -1 || major > CV_DEV_MAJOR_MAX ||
+        minor > CV_DEV_MINOR_MAX)
         return -EINVAL;
     for (const char *p = access ? access : "rwm"; *p; p++) {
         uint8_t bit = *p == 'm' ? 1 : *p == 'r' ? 2 : *p == 'w' ? 4 : 0;
@@ -296,8 +299,7 @@ int containerv_options_set_cpu_shares(struct containerv_options *o, uint64_t sha
 
 int containerv_options_set_cpu_quota(struct containerv_options *o, uint64_t quota_us, uint64_t period_us)
 {
-    if (!o || (quota_us != 0 && quota_us < 1000) || (period_us != 0 && (period_us < 1000 || period_us > 1000000)) ||
-        (quota_us != 0 && quota_us != CONTAINERV_UNLIMITED && period_us == 0))
+    if (!o || (quota_us != 0 && quota_us < 1000) || (period_us != 0 && (period_us < 1000 || period_us > 1000000)))
         return -EINVAL;
     o->limits.cpu_quota_us = quota_us; /* CONTAINERV_UNLIMITED: no quota */
     o->limits.cpu_period_us = period_us;

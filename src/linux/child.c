@@ -147,7 +147,13 @@ static void helper_work(struct cv_helper *h)
 
 static int helper_main(void *p)
 {
-    helper_work(p);
+    struct cv_helper *h = p;
+    /* it runs on its creator's block: it must never outlive the child that
+     * started it, which the kernel ensures only inside a pid namespace of
+     * the container's own (a joined one, or the host's, does not) */
+    if (cs_prctl(PR_SET_PDEATHSIG, SIGKILL, 0) < 0 || cv_raw3(SYS_getppid, 0, 0, 0) != h->parent)
+        cs_exit(1);
+    helper_work(h);
     cs_exit(0);
 }
 
@@ -181,6 +187,7 @@ static void place_back(struct cv_child_args *a)
 void cv_helper_start(struct cv_helper *h)
 {
     h->pid = 0;
+    h->parent = (pid_t)cv_raw3(SYS_getpid, 0, 0, 0);
     h->inline_mode = false;
     h->result = -ECHILD; /* unless it gets to the end */
 #ifdef CV_RAW_SYSCALL
@@ -199,6 +206,15 @@ void cv_helper_start(struct cv_helper *h)
 #endif
     h->inline_mode = true;
     helper_work(h);
+}
+
+void cv_helper_kill(struct cv_helper *h)
+{
+    if (h->pid > 0) {
+        cv_raw3(SYS_kill, h->pid, SIGKILL, 0);
+        cs_wait(h->pid);
+        h->pid = 0;
+    }
 }
 
 long cv_helper_wait(struct cv_helper *h)
@@ -497,6 +513,8 @@ int cv_child_entry(void *block)
     if (r == 0 && cv_fault_child(a->fault, "child.ready", a->sync_fd))
         r = cv_child_fail(m, "child.ready", EIO, "injected fault");
     m->t[CV_T_READY] = cv_now_ns();
+    if (r < 0) /* a step failed before the helper was waited for */
+        cv_helper_kill(&a->pivot_helper);
     /* a creator that is gone never learns of this container: don't outlive it */
     if (cv_sync_send(a->sync_fd, m) < 0 || r < 0)
         cs_exit(1);

@@ -29,7 +29,11 @@ struct cv_helper {
     char *stack;          /* its stack (in the child's block, below) and size */
     size_t stack_size;
     const cpu_set_t *place; /* the child's mask when it took it back from the pin, or NULL */
+    pid_t parent;           /* the child that started it (its parent-death check) */
 };
+/* Kill and reap a started helper (a child that fails: outside a pid
+ * namespace of its own nothing else would end it). */
+void cv_helper_kill(struct cv_helper *h);
 
 /* Everything the child needs, prepared on the host before clone: the child
  * only makes system calls on these values. */

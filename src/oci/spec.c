@@ -603,8 +603,8 @@ static int parse_resources(struct parse *p, json_t *r)
         if (!get(d, "allow"))
             return bad(p, "%sallow: missing", w);
         if (get_bool(p, d, "allow", w, &allow) < 0 || get_str(p, d, "type", w, &type) < 0 ||
-            get_str(p, d, "access", w, &access) < 0 || get_int(p, d, "major", w, -1, UINT32_MAX, &v, NULL) < 0 ||
-            get_int(p, d, "minor", w, -1, UINT32_MAX, &v, NULL) < 0)
+            get_str(p, d, "access", w, &access) < 0 || get_int(p, d, "major", w, -1, 4095, &v, NULL) < 0 || /* the kernel's 12 and 20 bits */
+            get_int(p, d, "minor", w, -1, 1048575, &v, NULL) < 0)
             return -1;
         if (type && strcmp(type, "a") && strcmp(type, "c") && strcmp(type, "b"))
             return bad(p, "%stype: '%s' is not a, c or b", w, type);

@@ -167,7 +167,8 @@ static void test_bad_paths(void **state)
     memset(longp, 'a', sizeof(longp) - 1);
     longp[0] = '/';
     longp[sizeof(longp) - 1] = '\0';
-    const char *const bad[] = {"/", "//", "/a/../b", "..", "a/./b", "/a/..", "/a\nb", "/a\tb", longp};
+    const char *const bad[] = {"/", "//", "/a/../b", "..", "a/./b", "/a/..", "/a\nb", "/a\tb", longp,
+                               "/containerv", "//containerv/x"}; /* the default containers' tree */
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (containerv_options_set_cgroup_path(o, bad[i]) != -EINVAL)
             fail_msg("cgroup path '%.40s' was taken", bad[i]);
@@ -183,6 +184,35 @@ static void test_bad_paths(void **state)
     assert_int_equal(containerv_template_create(sd, "t", o, &err), -EINVAL);
     assert_non_null(strstr(err.message, "cgroup path"));
     containerv_options_free(o);
+}
+
+/* A path below another container's cgroup (one with processes) is refused:
+ * the outer container's destroy would kill the inner one. */
+static void test_inside_another_container(void **state)
+{
+    (void)state;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    struct containerv_options *o = cvt_options();
+    struct containerv_container *outer = cvt_create(o);
+    containerv_options_free(o);
+    char rel[128];
+    snprintf(rel, sizeof(rel), "%s/inner", containerv_id(outer)); /* below containerv/<outer's id> */
+    o = cvt_options();
+    assert_int_equal(containerv_options_set_cgroup_path(o, rel), 0);
+    struct containerv_container *c = NULL;
+    struct containerv_error err;
+    assert_int_equal(containerv_create(cvt_id(), o, &c, &err), -EBUSY);
+    assert_non_null(strstr(err.message, "has processes"));
+    containerv_options_free(o);
+    char dir[512];
+    snprintf(rel, sizeof(rel), "containerv/%s/inner", containerv_id(outer));
+    mem_dir(dir, sizeof(dir), rel);
+    assert_false(exists(dir));
+    cvt_destroy(outer);
+    assert_int_equal(containerv_teardown_wait(NULL), 0);
+    cvt_assert_no_leaks(&before, "a cgroup path inside another container's");
+    cvt_snap_free(&before);
 }
 
 /* An existing cgroup is not taken over: EEXIST, it is left as it was, and
@@ -273,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_absolute_path),
         cmocka_unit_test(test_relative_path),
         cmocka_unit_test(test_bad_paths),
+        cmocka_unit_test(test_inside_another_container),
         cmocka_unit_test(test_existing_cgroup),
         cmocka_unit_test(test_killed_creator_then_gc),
     };

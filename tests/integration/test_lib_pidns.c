@@ -150,6 +150,33 @@ static void test_join_pidns(void **state)
     cvt_snap_free(&before);
 }
 
+/* A create that fails after the child started its helper: outside a pid
+ * namespace of its own nothing kills that helper but the child, and the
+ * next create reuses the block it ran on: alternating failed and good
+ * creates leave no process and never hang. */
+static void test_failed_create_leaves_no_helper(void **state)
+{
+    (void)state;
+    struct cvt_snap before;
+    cvt_snapshot(&before);
+    for (int i = 0; i < 10; i++) {
+        struct containerv_options *o = cvt_options();
+        assert_int_equal(containerv_options_set_namespaces(o, CONTAINERV_NS_DEFAULT & ~CONTAINERV_NS_PID), 0);
+        struct containerv_container *c = NULL;
+        struct containerv_error err;
+        setenv("CONTAINERV_FAULT", i % 2 ? "child.cgroup.join" : "child.mount.tmp", 1);
+        int r = containerv_create(cvt_id(), o, &c, &err);
+        unsetenv("CONTAINERV_FAULT");
+        assert_int_equal(r, -EIO);
+        c = cvt_create(o); /* on the block the failed one used */
+        containerv_options_free(o);
+        cvt_destroy(c);
+        assert_int_equal(containerv_teardown_wait(NULL), 0);
+    }
+    cvt_assert_no_leaks(&before, "failed creates in the host's pid namespace");
+    cvt_snap_free(&before);
+}
+
 static void test_bad_joins(void **state)
 {
     (void)state;
@@ -192,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_host_pidns),
         cmocka_unit_test(test_join_pidns),
+        cmocka_unit_test(test_failed_create_leaves_no_helper),
         cmocka_unit_test(test_bad_joins),
     };
     return cvt_main("lib_pidns", tests, sizeof(tests) / sizeof(tests[0]), 120);

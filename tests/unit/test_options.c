@@ -177,7 +177,8 @@ static void test_limits(void **state)
     /* cpu quota: a period outside 1 ms .. 1 s is refused */
     assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 10), -EINVAL);
     assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 2000000), -EINVAL);
-    assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 0), -EINVAL); /* a quota needs its period */
+    assert_int_equal(containerv_options_set_cpu_quota(o, 50000, 0), 0); /* the period: the kernel's, or in force */
+    assert_int_equal(o->limits.cpu_period_us, 0);
     assert_int_equal(containerv_options_set_cpu_quota(o, 0, 50000), 0);      /* a period alone */
     assert_int_equal(o->limits.cpu_quota_us, 0);
     assert_int_equal(o->limits.cpu_period_us, 50000);

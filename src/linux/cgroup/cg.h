@@ -71,6 +71,10 @@ int cg_kill_loop(int dfd, const char *path, struct containerv_error *err);
 int cg_ms_left(uint64_t deadline_ns);
 int cg_mkdir_parent(const char *path, struct containerv_error *err);
 int cg_mkdir_leaf(const char *path, struct containerv_error *err);
+/* A cgroup path's leaf must not go below a cgroup that has processes of its
+ * own (a container's: its destroy would take the new one with it; v2 refuses
+ * it anyway): each existing ancestor below root_len is checked. */
+int cg_check_ancestors(const char *leaf, size_t root_len, struct containerv_error *err);
 /* Make the parents of leaf below its first root_len bytes (the hierarchy's
  * root, which exists), existing ones kept; each (if given) is called on the
  * root and every parent, in order, after it exists (v2 enables controllers

@@ -182,6 +182,10 @@ const char *cv_cgroup_path_invalid(const char *path)
         size_t n = (size_t)(e - p);
         if (!n)
             break;
+        /* /containerv/...: the default containers' tree, where a path would
+         * share names with container ids (a relative path goes below it) */
+        if (!any && path[0] == '/' && n == strlen(CG_PARENT) && !strncmp(p, CG_PARENT, n))
+            return "it is inside containerv's own tree (/" CG_PARENT "); give it relative to that";
         any = true;
         if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
             return "it has a '.' or '..' component";
@@ -453,6 +457,31 @@ int cg_mkdir_parents(const char *leaf, size_t root_len, int (*each)(const char *
     }
 }
 
+int cg_check_ancestors(const char *leaf, size_t root_len, struct containerv_error *err)
+{
+    char dir[PATH_MAX];
+    size_t len = strlen(leaf);
+    if (len >= sizeof(dir) || root_len >= len)
+        return cv_error_plain(err, ENAMETOOLONG, "cgroup.create", "cgroup path '%s'", leaf);
+    memcpy(dir, leaf, len + 1);
+    for (size_t i = root_len + 1; i < len; i++) {
+        if (dir[i] != '/')
+            continue;
+        dir[i] = '\0';
+        char procs[PATH_MAX + 16], one[16];
+        snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+        int r = cv_read_file_at(AT_FDCWD, procs, one, sizeof(one));
+        dir[i] = '/';
+        if (r > 0) {
+            dir[i] = '\0';
+            return cv_error_plain(err, EBUSY, "cgroup.create",
+                                  "cgroup '%s' would be inside '%s', which has processes of its own (another "
+                                  "container's cgroup?)", leaf, dir);
+        }
+    }
+    return 0;
+}
+
 int cg_mkdir_leaf(const char *path, struct containerv_error *err)
 {
     if (mkdir(path, 0755) == 0)
@@ -691,6 +720,8 @@ int cv_cgroup_update(struct cv_cgroup *cg, const struct cv_limits *limits, struc
         if (done[i])
             continue;
         r = apply_write(cg, &plan.w[i], err);
+        if (r == 0)
+            done[i] = true;
         /* v1 wants memsw >= memory at every moment: raising both, memsw goes first */
         if (r == -EINVAL && cg->mode == CV_CGROUP_V1 && !strcmp(plan.w[i].file, "memory.limit_in_bytes")) {
             for (int k = i + 1; k < plan.n; k++) {
@@ -698,10 +729,26 @@ int cv_cgroup_update(struct cv_cgroup *cg, const struct cv_limits *limits, struc
                     continue;
                 if ((r = apply_write(cg, &plan.w[k], err)) == 0) {
                     done[k] = true;
-                    r = apply_write(cg, &plan.w[i], err);
+                    if ((r = apply_write(cg, &plan.w[i], err)) == 0)
+                        done[i] = true;
                 }
                 break;
             }
+        }
+        if (r < 0 && err) {
+            /* the kernel has no transaction over several files: say which
+             * were changed before the one that failed */
+            size_t len = strlen(err->message);
+            bool any = false;
+            for (int k = 0; k < plan.n; k++) {
+                if (!done[k] || len + strlen(plan.w[k].file) + 32 >= sizeof(err->message))
+                    continue;
+                len += (size_t)snprintf(err->message + len, sizeof(err->message) - len, "%s%s",
+                                        any ? ", " : " (already written: ", plan.w[k].file);
+                any = true;
+            }
+            if (any && len + 2 < sizeof(err->message))
+                snprintf(err->message + len, sizeof(err->message) - len, ")");
         }
         if (r < 0)
             return r;

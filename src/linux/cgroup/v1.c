@@ -209,6 +209,8 @@ int cg_v1_create(struct cv_cgroup *cg, struct containerv_error *err)
         if (cg->path[0] || c == CV_V1_CPUSET || c == CV_V1_DEVICES) {
             if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
                 return cv_error(err, r, "cgroup.create", "cgroup path '%s'", cg->path[0] ? cg->path : cg->id);
+            if (cg->path[0] && (r = cg_check_ancestors(leaf, strlen(cg_probe.v1_mnt[c]), err)) < 0)
+                return r;
             if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), c == CV_V1_CPUSET ? v1_cpuset_fill : NULL,
                                       err)) < 0 ||
                 (r = cg_mkdir_leaf(leaf, err)) < 0)

@@ -105,6 +105,8 @@ int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err)
     if (r < 0)
         return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
     if (cg->path[0]) {
+        if ((r = cg_check_ancestors(leaf, strlen(CG_BASE), err)) < 0)
+            return r;
         r = cg_mkdir_parents(leaf, strlen(CG_BASE), cg->cpuset ? v2_enable_each_cpuset : v2_enable_each, err);
     } else {
         cg_path(parent, sizeof(parent), -1, NULL);

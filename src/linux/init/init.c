@@ -517,6 +517,16 @@ static bool kill_all(uint32_t *were_running)
 static void do_reset(struct conn *self, int reply_fd)
 {
     struct cv_reset_msg rep = {.type = CV_MSG_RESET_DONE};
+    if (getpid() != 1) {
+        /* not pid 1 of a namespace of its own (the host's, or one joined):
+         * kill(-1) would reach processes that are not the container's.
+         * The library refuses this reset before asking; an init never obeys it */
+        rep.error = EPERM;
+        snprintf(rep.what, sizeof(rep.what), "pid namespace");
+        send(reply_fd, &rep, sizeof(rep), MSG_NOSIGNAL);
+        close(reply_fd);
+        return;
+    }
     if (!kill_all(&rep.were_running)) {
         rep.error = EBUSY;
         snprintf(rep.what, sizeof(rep.what), "processes");
