@@ -503,6 +503,14 @@ int cv_child_entry(void *block)
      * creator dead before this shows as EOF on the sync socket later */
     if (a->opts->die_with_parent && cs_prctl(PR_SET_PDEATHSIG, SIGKILL, 0) < 0)
         cs_exit(1);
+    if (a->birth_mask_set) { /* a cpuset of the parent's reset it at birth: the creator's mask */
+        cpu_set_t now;
+        bool same = cs_getaffinity(&now) == 0;
+        for (size_t i = 0; same && i < sizeof(now.__bits) / sizeof(now.__bits[0]); i++)
+            same = now.__bits[i] == a->birth_mask.__bits[i];
+        if (!same)
+            cs_setaffinity(0, &a->birth_mask);
+    }
     int r = child_setup(a, m);
     if (r == 0)
         r = join_cgroup(a, m);

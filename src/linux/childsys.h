@@ -88,6 +88,12 @@ static inline int cs_setaffinity(pid_t pid, const cpu_set_t *set)
 {
     return (int)cv_raw3(SYS_sched_setaffinity, pid, sizeof(*set), set);
 }
+/* the calling task's mask; 0 or -errno */
+static inline int cs_getaffinity(cpu_set_t *set)
+{
+    long r = cv_raw3(SYS_sched_getaffinity, 0, sizeof(*set), set);
+    return r < 0 ? (int)r : 0;
+}
 static inline int cs_getcpu(void)
 {
     unsigned cpu = 0;

@@ -257,6 +257,8 @@ int step_clone(struct create_ctx *x)
         x->a.restore_affinity = true;
         x->a.affinity = x->place.saved;
     }
+    x->a.birth_mask_set = into && !x->o->limits.cpuset_cpus[0] &&
+                          sched_getaffinity(0, sizeof(x->a.birth_mask), &x->a.birth_mask) == 0;
     /* the child's own copy: what it changes, the creator never sees */
     x->block->a = x->a;
     x->block->a.sync_fd = sp[1];

@@ -71,6 +71,12 @@ struct cv_child_args {
     bool cgroupns_late;         /* unshare the cgroup namespace after joining the cgroup */
     bool restore_affinity;      /* cloned pinned to the creator's CPU (place.c): take this mask */
     cpu_set_t affinity;
+    /* v2, no cpuset asked: the creating thread's mask at clone3. Born into a
+     * cgroup whose parent enables cpuset (another container asked for one,
+     * or the host's manager did), the child gets the cpuset's CPUs instead;
+     * it takes this mask back first */
+    bool birth_mask_set;
+    cpu_set_t birth_mask;
     struct cv_helper pivot_helper;  /* after pivot_root: the lazy unmount of the host's root, lo up,
                                      * then the masked and read-only paths */
 };

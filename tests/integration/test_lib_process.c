@@ -325,9 +325,8 @@ static void mask_list(const cpu_set_t *m, char *out, size_t n)
  * (its init, its processes) has the creator's mask, not the one CPU the
  * child was started on; a creator bound to one CPU keeps it, and so does
  * the container. */
-static void test_cpu_affinity(void **state)
+static void check_cpu_affinity(void)
 {
-    (void)state;
     cpu_set_t mine, now, init_mask;
     char want[256], got[256];
     assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
@@ -357,6 +356,28 @@ static void test_cpu_affinity(void **state)
         }
     }
     assert_int_equal(sched_setaffinity(0, sizeof(mine), &mine), 0);
+}
+
+static void test_cpu_affinity(void **state)
+{
+    (void)state;
+    check_cpu_affinity();
+}
+
+/* The same beside a container with a cpuset: on v2 its parent's
+ * cgroup.subtree_control then has the cpuset controller (it stays so), and
+ * a child born into a sibling cgroup gets the cpuset's CPUs, not its
+ * creator's mask, unless it takes that back (it did not: the whole VM suite
+ * failed test_cpu_affinity once test_cgroup had made a cpuset container) */
+static void test_cpu_affinity_beside_a_cpuset(void **state)
+{
+    (void)state;
+    struct containerv_options *o = cvt_options();
+    assert_int_equal(containerv_options_set_cpuset_cpus(o, "0"), 0);
+    struct containerv_container *pinned = cvt_create(o);
+    containerv_options_free(o);
+    check_cpu_affinity();
+    cvt_destroy(pinned);
 }
 
 /* Two threads creating at once (no placement then, see place.c): each
@@ -421,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spawn_failures, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_sequential_spawns, cvt_fixture_setup, cvt_fixture_teardown),
         cmocka_unit_test(test_cpu_affinity),
+        cmocka_unit_test(test_cpu_affinity_beside_a_cpuset),
         cmocka_unit_test(test_cpu_affinity_concurrent),
     };
     return cvt_main("lib_process", tests, sizeof(tests) / sizeof(tests[0]), 240);
