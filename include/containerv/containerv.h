@@ -132,10 +132,11 @@ CONTAINERV_API int containerv_options_set_oom_kill_disable(struct containerv_opt
 CONTAINERV_API int containerv_options_set_cpuset_cpus(struct containerv_options *o, const char *cpus);
 CONTAINERV_API int containerv_options_set_cpuset_mems(struct containerv_options *o, const char *mems);
 /* Realtime CPU time per period for the container's SCHED_FIFO/RR tasks
- * (v1 cpu.rt_runtime_us, -1 for no limit; cpu.rt_period_us, 0 for the
- * kernel's). The parent cgroup must have that much to give; cgroup v2 has
+ * (v1 cpu.rt_runtime_us, -1 for no limit, CONTAINERV_RT_RUNTIME_KEEP to
+ * write the period only; cpu.rt_period_us, 0 for the kernel's). The parent cgroup must have that much to give; cgroup v2 has
  * no realtime group scheduling: the create fails with -EOPNOTSUPP there.
  * Since 0.3. */
+#define CONTAINERV_RT_RUNTIME_KEEP INT64_MIN
 CONTAINERV_API int containerv_options_set_cpu_realtime(struct containerv_options *o, int64_t runtime_us,
                                                        uint64_t period_us);
 /* Binds are cloned on the host before the container's own mounts are made,

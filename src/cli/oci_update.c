@@ -192,7 +192,7 @@ static int parse_flags(const struct oci_ctx *x, int argc, char **argv, struct oc
             if ((r = flag_int(x, "cpu-rt-period", optarg, 1000, 1000000, &v)) == 0) {
                 s->rt_period = (uint64_t)v;
                 if (!s->rt_set)
-                    s->rt_runtime = -1;
+                    s->rt_runtime = CONTAINERV_RT_RUNTIME_KEEP; /* the period alone */
                 s->rt_set = true;
             }
             break;

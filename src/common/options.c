@@ -209,8 +209,9 @@ int containerv_options_set_cpuset_mems(struct containerv_options *o, const char 
 
 int containerv_options_set_cpu_realtime(struct containerv_options *o, int64_t runtime_us, uint64_t period_us)
 {
-    if (!o || runtime_us < -1 || (period_us && (period_us < 1000 || period_us > 1000000)) ||
-        (period_us && runtime_us > (int64_t)period_us))
+    bool keep = runtime_us == CONTAINERV_RT_RUNTIME_KEEP;
+    if (!o || (runtime_us < -1 && !keep) || (period_us && (period_us < 1000 || period_us > 1000000)) ||
+        (period_us && runtime_us > (int64_t)period_us) || (keep && !period_us))
         return -EINVAL;
     o->limits.rt_set = true;
     o->limits.rt_runtime_us = runtime_us;

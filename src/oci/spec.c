@@ -584,7 +584,9 @@ static int parse_resources(struct parse *p, json_t *r)
         s->rt_period = set ? (uint64_t)v : 0;
         s->rt_set = s->rt_set || set;
         if (s->rt_set && !get(cpu, "realtimeRuntime"))
-            s->rt_runtime = -1;
+            s->rt_runtime = CONTAINERV_RT_RUNTIME_KEEP; /* the period alone, as runc writes it */
+        if (s->rt_set && !get(cpu, "realtimeRuntime") && !s->rt_period)
+            s->rt_set = false; /* a period of 0 alone: nothing to write */
     }
     if (pids && get_int(p, pids, "limit", "linux.resources.pids.", -1, INT64_MAX, &s->pids_limit, NULL) < 0)
         return -1;

@@ -109,7 +109,7 @@ struct oci_spec {
     int64_t cpu_quota; /* -1 or unset: none */
     const char *cpus, *mems;
     bool rt_set;                       /* realtimeRuntime or realtimePeriod given */
-    int64_t rt_runtime;                /* -1: no limit */
+    int64_t rt_runtime;                /* -1: no limit; CONTAINERV_RT_RUNTIME_KEEP: not given */
     uint64_t rt_period;                /* 0: the kernel's */
     int64_t pids_limit;
     json_t *devices;   /* linux.devices (nodes), or NULL */

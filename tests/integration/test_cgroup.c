@@ -463,6 +463,11 @@ static void test_cpuset_and_rt(void **state)
         assert_int_equal(r, 0);
         assert_string_equal(read_value(f, CV_V1_CPU, f->id[2], "cpu.rt_period_us"), "500000");
         assert_string_equal(read_value(f, CV_V1_CPU, f->id[2], "cpu.rt_runtime_us"), "0");
+        /* a period alone (an OCI realtimePeriod without a runtime): the runtime stays */
+        struct cv_limits period = {.rt_set = true, .rt_runtime_us = CONTAINERV_RT_RUNTIME_KEEP, .rt_period_us = 400000};
+        assert_int_equal(cv_cgroup_update(&f->cg[2], &period, &err), 0);
+        assert_string_equal(read_value(f, CV_V1_CPU, f->id[2], "cpu.rt_period_us"), "400000");
+        assert_string_equal(read_value(f, CV_V1_CPU, f->id[2], "cpu.rt_runtime_us"), "0");
     }
 }
 

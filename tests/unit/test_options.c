@@ -217,6 +217,8 @@ static void test_limits(void **state)
     assert_string_equal(o->limits.cpuset_mems, "0,1");
     assert_int_equal(containerv_options_set_cpu_realtime(o, 950001, 950000), -EINVAL);
     assert_int_equal(containerv_options_set_cpu_realtime(o, -2, 0), -EINVAL);
+    assert_int_equal(containerv_options_set_cpu_realtime(o, CONTAINERV_RT_RUNTIME_KEEP, 0), -EINVAL); /* nothing to set */
+    assert_int_equal(containerv_options_set_cpu_realtime(o, CONTAINERV_RT_RUNTIME_KEEP, 400000), 0);
     assert_int_equal(containerv_options_set_cpu_realtime(o, 10000, 500000), 0);
     assert_true(o->limits.rt_set);
     assert_int_equal(o->limits.rt_runtime_us, 10000);

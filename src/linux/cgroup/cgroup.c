@@ -722,10 +722,15 @@ int cv_cgroup_update(struct cv_cgroup *cg, const struct cv_limits *limits, struc
         r = apply_write(cg, &plan.w[i], err);
         if (r == 0)
             done[i] = true;
-        /* v1 wants memsw >= memory at every moment: raising both, memsw goes first */
-        if (r == -EINVAL && cg->mode == CV_CGROUP_V1 && !strcmp(plan.w[i].file, "memory.limit_in_bytes")) {
+        /* v1 wants memsw >= memory and rt runtime <= rt period at every moment:
+         * raising both memory limits, memsw goes first; lowering both rt
+         * figures, the runtime does */
+        const char *partner = !strcmp(plan.w[i].file, "memory.limit_in_bytes") ? "memory.memsw.limit_in_bytes"
+                              : !strcmp(plan.w[i].file, "cpu.rt_period_us")    ? "cpu.rt_runtime_us"
+                                                                               : NULL;
+        if (r == -EINVAL && cg->mode == CV_CGROUP_V1 && partner) {
             for (int k = i + 1; k < plan.n; k++) {
-                if (strcmp(plan.w[k].file, "memory.memsw.limit_in_bytes"))
+                if (strcmp(plan.w[k].file, partner))
                     continue;
                 if ((r = apply_write(cg, &plan.w[k], err)) == 0) {
                     done[k] = true;

@@ -133,10 +133,11 @@ void cg_v1_plan(const struct cv_limits *l, struct cg_plan *p)
         cg_plan_add(p, CV_V1_CPUSET, "cgroup.cpuset", "cpuset.cpus", "%s", l->cpuset_cpus);
     if (l->cpuset_mems[0])
         cg_plan_add(p, CV_V1_CPUSET, "cgroup.cpuset", "cpuset.mems", "%s", l->cpuset_mems);
-    /* the period before the runtime: the kernel wants runtime <= period at every moment */
+    /* the period before the runtime: the kernel wants runtime <= period at every moment (an
+     * update that lowers both has cv_cgroup_update write the runtime first) */
     if (l->rt_set && l->rt_period_us)
         cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.rt_period_us", "%" PRIu64, l->rt_period_us);
-    if (l->rt_set)
+    if (l->rt_set && l->rt_runtime_us != CONTAINERV_RT_RUNTIME_KEEP)
         cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.rt_runtime_us", "%" PRId64, l->rt_runtime_us);
     if (l->cpu_shares)
         cg_plan_add(p, CV_V1_CPU, "cgroup.cpu", "cpu.shares", "%" PRIu64, l->cpu_shares);
