@@ -118,9 +118,11 @@ CONTAINERV_API int containerv_options_set_oom_kill_disable(struct containerv_opt
  * place a container in their own tree). An absolute path is taken from each
  * hierarchy's root (v2: /sys/fs/cgroup/PATH; v1: /sys/fs/cgroup/CTRL/PATH),
  * a relative one from containerv's parent (/sys/fs/cgroup[/CTRL]/containerv/PATH).
- * Missing parents are made and left when the container goes (as runc and crun
- * leave them); the cgroup itself must not exist (EEXIST at create) and is
- * removed with the container. NULL or "" goes back to containerv/<id>.
+ * Missing parents are made, and removed with the container when nothing else
+ * is in them (runc and crun leave them; parents that existed are always
+ * left); the cgroup itself must not exist (EEXIST at create), nor be below a
+ * cgroup with processes (EBUSY) or in /containerv, and is removed with the
+ * container. NULL or "" goes back to containerv/<id>.
  * -EINVAL for the root, a "." or ".." component, a control character, or
  * CONTAINERV_CGROUP_PATH_MAX bytes or more. A template cannot hold one.
  * Since 0.3. */

@@ -333,7 +333,14 @@ static int step_cgroup_create_v1(struct create_ctx *x)
                                   "under /sys/fs/cgroup");
         return SKIPPED; /* a container without a cgroup: the pid namespace still contains it */
     }
-    return cv_cgroup_create(&x->c->cg, x->c->id, x->c->cgroup_path, &x->o->limits, x->err);
+    int r = cv_cgroup_create(&x->c->cg, x->c->id, x->c->cgroup_path, &x->o->limits, x->err);
+    /* the state was written before (v1 makes the cgroup while the child
+     * works): again, so that another process's delete or gc knows the
+     * parents this cgroup path made */
+    static const uint8_t none_made[CV_V1_COUNT];
+    if (r == 0 && memcmp(x->c->cg.made, none_made, sizeof(none_made)) != 0 && (r = cv_state_update(x->c, x->err)) < 0)
+        cv_cgroup_destroy(&x->c->cg, NULL);
+    return r;
 }
 
 static void undo_cgroup_create(struct create_ctx *x)

@@ -128,10 +128,13 @@ static void remove_files(int rfd, const char *id)
 }
 
 
+static int open_cgroup_of(const char *text, size_t len, const char *id, struct cv_cgroup *cg,
+                          struct containerv_error *err);
+
 static void remove_stale(int rfd, const char *id)
 {
     struct cv_cgroup cg;
-    char name[CV_ID_MAX + 8], path[CV_CGROUP_PATH_MAX] = "";
+    char name[CV_ID_MAX + 8];
     name_of(name, sizeof(name), id, ".json");
     int fd = openat(rfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     size_t len = 0;
@@ -139,10 +142,11 @@ static void remove_stale(int rfd, const char *id)
     if (fd >= 0)
         close(fd);
     /* a state that cannot be read names no cgroup path: containerv/<id> */
-    if (text && cv_state_parse_cgroup_path(text, len, path, sizeof(path)) < 0)
-        path[0] = '\0';
+    int r = open_cgroup_of(text, len, id, &cg, NULL);
+    if (r < 0)
+        r = open_cgroup_of(NULL, 0, id, &cg, NULL);
     free(text);
-    if (cv_cgroup_open(&cg, id, path, NULL) == 0)
+    if (r == 0)
         cv_cgroup_destroy(&cg, NULL);
     remove_files(rfd, id);
 }
@@ -203,11 +207,14 @@ static char *state_json(struct containerv_container *c)
     json_t *env = json_array();
     for (int i = 0; env && i < c->n_env; i++)
         json_array_append_new(env, json_string(c->env[i]));
-    json_t *j = json_pack("{s:s, s:i, s:I, s:I, s:s, s:i, s:o, s:I, s:I, s:s, s:b, s:s}", "id", c->id, "init_pid",
+    char made[64];
+    cv_cgroup_made_text(&c->cg, made, sizeof(made));
+    json_t *j = json_pack("{s:s, s:i, s:I, s:I, s:s, s:i, s:o, s:I, s:I, s:s, s:b, s:s, s:s}", "id", c->id, "init_pid",
                           (int)c->init_pid, "init_start_time", (json_int_t)(c->init_start_time >= 0 ? c->init_start_time : cv_state_start_time(c->init_pid)),
                           "created", (json_int_t)time(NULL), "rootfs", c->rootfs_desc, "cgroup_mode",
                           (int)c->cg.mode, "env", env, "uid", (json_int_t)c->uid, "gid", (json_int_t)c->gid,
-                          "workdir", c->workdir, "main", c->has_main, "cgroup_path", c->cgroup_path);
+                          "workdir", c->workdir, "main", c->has_main, "cgroup_path", c->cgroup_path,
+                          "cgroup_made", made);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
@@ -364,16 +371,36 @@ int cv_state_parse_ex(const char *text, size_t len, struct containerv_info *info
 
 int cv_state_parse_cgroup_path(const char *text, size_t len, char *buf, size_t size)
 {
+    return cv_state_parse_cgroup(text, len, buf, size, NULL, 0);
+}
+
+int cv_state_parse_cgroup(const char *text, size_t len, char *buf, size_t size, char *made, size_t made_size)
+{
     json_t *j = load_state(text, len);
     if (!j)
         return -EBADMSG;
-    const char *p = "";
-    int r = json_unpack(j, "{s?s}", "cgroup_path", &p) < 0 ? -EBADMSG : 0;
+    const char *p = "", *m = "";
+    int r = json_unpack(j, "{s?s, s?s}", "cgroup_path", &p, "cgroup_made", &m) < 0 ? -EBADMSG : 0;
     if (r == 0 && *p && cv_cgroup_path_invalid(p))
         r = -EBADMSG;
     if (r == 0 && (size_t)snprintf(buf, size, "%s", p) >= size)
         r = -EBADMSG;
+    if (r == 0 && made && (size_t)snprintf(made, made_size, "%s", m) >= made_size)
+        r = -EBADMSG;
     json_decref(j);
+    return r;
+}
+
+/* the cgroup named by a state (its path and the parents it made) */
+static int open_cgroup_of(const char *text, size_t len, const char *id, struct cv_cgroup *cg,
+                          struct containerv_error *err)
+{
+    char path[CV_CGROUP_PATH_MAX] = "", made[64] = "";
+    if (text && cv_state_parse_cgroup(text, len, path, sizeof(path), made, sizeof(made)) < 0)
+        return cv_error_plain(err, EBADMSG, "cgroup.open", "the state of '%s' names no valid cgroup path", id);
+    int r = cv_cgroup_open(cg, id, path, err);
+    if (r == 0 && made[0] && cv_cgroup_made_parse(cg, made) < 0)
+        memset(cg->made, 0, sizeof(cg->made)); /* a bad record removes nothing more */
     return r;
 }
 
@@ -381,15 +408,12 @@ int cv_state_open_cgroup(const char *runtime_dir, const char *id, struct cv_cgro
                          struct containerv_error *err)
 {
     size_t len = 0;
-    char path[CV_CGROUP_PATH_MAX] = "";
     char *text = cv_state_read(runtime_dir, id, &len);
     if (!text)
         return cv_error(err, errno, "cgroup.open", "reading the state of '%s' in '%s'", id, runtime_dir);
-    int r = cv_state_parse_cgroup_path(text, len, path, sizeof(path));
+    int r = open_cgroup_of(text, len, id, cg, err);
     free(text);
-    if (r < 0)
-        return cv_error_plain(err, EBADMSG, "cgroup.open", "the state of '%s' names no valid cgroup path", id);
-    return cv_cgroup_open(cg, id, path, err);
+    return r;
 }
 
 void cv_spawn_defaults_free(struct cv_spawn_defaults *d)

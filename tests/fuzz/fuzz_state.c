@@ -3,7 +3,8 @@
  * writing can leave cut short, as list, gc and attach read it
  * (cv_state_parse, and the whole path through containerv_list and
  * containerv_attach on a file of that content), attach's spawn defaults
- * (cv_state_parse_spawn_defaults), and field 22 of a /proc/<pid>/stat line,
+ * (cv_state_parse_spawn_defaults), the cgroup's path and the parents it made
+ * (cv_state_parse_cgroup, cv_cgroup_made_parse: what gc and delete remove), and field 22 of a /proc/<pid>/stat line,
  * whose name field a process chooses (cv_proc_stat_start_time). The input is
  * the file's content and, as a string, the stat line. */
 #include "fuzz.h"
@@ -56,6 +57,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cv_spawn_defaults_free(&d);
     } else if (r2 != -EBADMSG && r2 != -ENOMEM) {
         abort();
+    }
+
+    char cgpath[CV_CGROUP_PATH_MAX], made[64];
+    if (cv_state_parse_cgroup(text, size, cgpath, sizeof(cgpath), made, sizeof(made)) == 0) {
+        if (cgpath[0] && cv_cgroup_path_invalid(cgpath))
+            abort(); /* accepted, it must be a path the library takes */
+        struct cv_cgroup cg = {.v2_fd = -1};
+        snprintf(cg.path, sizeof(cg.path), "%s", cgpath);
+        if (cv_cgroup_made_parse(&cg, made) == 0) {
+            int cap = 0; /* never more parents than the path names */
+            for (const char *q = cg.path; *q; q++)
+                cap += *q != '/' && (q == cg.path || q[-1] == '/');
+            for (int c = 0; c < CV_V1_COUNT; c++)
+                if (cg.made[c] > (cap > 0 ? cap - 1 : 0))
+                    abort();
+        }
     }
 
     char *line = fuzz_str(data, size);

@@ -2,8 +2,8 @@
  * caller says (an OCI config's linux.cgroupsPath). An absolute path is
  * taken from each hierarchy's root, a relative one from containerv's parent;
  * the limits land there, the container's processes are in it, an attached
- * handle finds it, destroy removes it (the parents made for it stay, as with
- * runc: the test removes its own), gc removes it after the creator was
+ * handle finds it, destroy removes it and the parents it made (one that
+ * existed stays), gc removes it after the creator was
  * killed, and bad paths or an existing cgroup are refused with nothing left. */
 #include "cvt.h"
 
@@ -39,6 +39,22 @@ static bool exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+/* mkdir top in every hierarchy there is: a parent that exists before */
+static void make_parent(const char *top)
+{
+    static const char *const roots[] = {"", "/memory", "/pids", "/cpu,cpuacct", "/cpu", "/cpuacct",
+                                        "/freezer", "/blkio"};
+    for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+        char root[64], p[512];
+        struct stat st;
+        snprintf(root, sizeof(root), "/sys/fs/cgroup%s/cgroup.procs", roots[i]);
+        if (stat(root, &st) != 0)
+            continue;
+        snprintf(p, sizeof(p), "/sys/fs/cgroup%s/%s", roots[i], top);
+        mkdir(p, 0755);
+    }
 }
 
 /* rmdir the parents the test's paths made: top/... in every hierarchy,
@@ -131,12 +147,16 @@ static void test_absolute_path(void **state)
     snprintf(rel, sizeof(rel), "%s/inner/leaf", top);
     struct cvt_snap before;
     cvt_snapshot(&before);
+    make_parent(top); /* top exists before, inner does not */
     check_placed(given, rel);
-    /* the parents stay (another container of the caller's may be in them) */
-    char dir[512];
+    /* the parent it made is gone with it, the one that existed stays */
+    char dir[512], inner[300];
+    snprintf(inner, sizeof(inner), "%s/inner", top);
+    mem_dir(dir, sizeof(dir), inner);
+    assert_false(exists(dir));
     mem_dir(dir, sizeof(dir), top);
     assert_true(exists(dir));
-    remove_parents(top, "inner");
+    remove_parents(top, NULL);
     assert_false(exists(dir));
     cvt_assert_no_leaks(&before, "a container at an absolute cgroup path");
     cvt_snap_free(&before);
@@ -152,9 +172,11 @@ static void test_relative_path(void **state)
     struct cvt_snap before;
     cvt_snapshot(&before);
     check_placed(given, rel);
-    char ctop[120];
+    /* the parent it made below containerv/ is gone with it */
+    char ctop[120], dir[512];
     snprintf(ctop, sizeof(ctop), "containerv/%s", top);
-    remove_parents(ctop, NULL);
+    mem_dir(dir, sizeof(dir), ctop);
+    assert_false(exists(dir));
     cvt_assert_no_leaks(&before, "a container at a relative cgroup path");
     cvt_snap_free(&before);
 }
@@ -292,7 +314,8 @@ static void test_killed_creator_then_gc(void **state)
     assert_int_equal(containerv_gc(cvt.runtime_dir, &removed, &err), 0);
     assert_int_equal(removed, 1);
     assert_false(exists(dir));
-    remove_parents(top, NULL);
+    mem_dir(dir, sizeof(dir), top);
+    assert_false(exists(dir)); /* gc, another process, read the parent it made from the state */
     cvt_assert_no_leaks(&before, "a killed creator's container at a cgroup path, after gc");
     cvt_snap_free(&before);
 }

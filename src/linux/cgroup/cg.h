@@ -81,7 +81,14 @@ int cg_check_ancestors(const char *leaf, size_t root_len, struct containerv_erro
  * for its children there). Made parents are left, as runc and crun leave
  * them: another container may be using them already. */
 int cg_mkdir_parents(const char *leaf, size_t root_len, int (*each)(const char *dir, struct containerv_error *err),
-                     struct containerv_error *err);
+                     uint8_t *made, struct containerv_error *err);
+/* A cgroup path's leaf in one hierarchy (ctrl; v2: 0): the ancestors
+ * checked, the parents made (cg->made[ctrl] counts them), the leaf made;
+ * again when a peer removed a parent meanwhile. */
+int cg_mkdir_path(struct cv_cgroup *cg, const char *leaf, size_t root_len,
+                  int (*each)(const char *dir, struct containerv_error *err), int ctrl, struct containerv_error *err);
+/* After the leaf's rmdir: the parents made for it, deepest first, while empty. */
+void cg_rmdir_made(struct cv_cgroup *cg, const char *leaf, int ctrl);
 /* Take path (cv_cgroup_create's argument) as cg's cgroup path; "" or NULL: none. */
 int cg_set_path(struct cv_cgroup *cg, const char *path, const char *step, struct containerv_error *err);
 /* v as decimal text in buf, or unlimited (CONTAINERV_UNLIMITED) as that word ("max", "-1") */

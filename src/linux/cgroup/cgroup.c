@@ -135,6 +135,7 @@ static void cg_reset(struct cv_cgroup *cg)
     cg->v2_attached = false;
     cg->cpuset = false;
     cg->devices = false;
+    memset(cg->made, 0, sizeof(cg->made));
 }
 
 /* ctrl < 0: the v2 path. id NULL: the "containerv" parent. */
@@ -432,8 +433,10 @@ int cg_mkdir_parent(const char *path, struct containerv_error *err)
 }
 
 int cg_mkdir_parents(const char *leaf, size_t root_len, int (*each)(const char *dir, struct containerv_error *err),
-                     struct containerv_error *err)
+                     uint8_t *made, struct containerv_error *err)
 {
+    if (made)
+        *made = 0;
     char dir[PATH_MAX];
     size_t len = strlen(leaf);
     if (len >= sizeof(dir) || root_len >= len)
@@ -445,8 +448,12 @@ int cg_mkdir_parents(const char *leaf, size_t root_len, int (*each)(const char *
         char c = dir[i];
         dir[i] = '\0';
         int r = 0;
-        if (i > root_len && mkdir(dir, 0755) < 0 && errno != EEXIST)
+        if (i > root_len && mkdir(dir, 0755) == 0) {
+            if (made && c == '/' && *made < UINT8_MAX)
+                (*made)++; /* made ones are the deepest: below one made, none existed */
+        } else if (i > root_len && errno != EEXIST) {
             r = cv_error(err, errno, "cgroup.create", "creating %s", dir);
+        }
         if (r == 0 && c == '/' && each)
             r = each(dir, err); /* dir is a parent: let its children have the controllers */
         dir[i] = c;
@@ -455,6 +462,82 @@ int cg_mkdir_parents(const char *leaf, size_t root_len, int (*each)(const char *
         if (c == '/' && !strchr(dir + i + 1, '/'))
             return 0; /* what is left is the leaf */
     }
+}
+
+/* the parents a cgroup path itself names (relative: those below containerv/,
+ * which stays): its components but the leaf */
+static int path_parents(const struct cv_cgroup *cg)
+{
+    int n = 0;
+    for (const char *p = cg->path; *p; p++)
+        if (*p != '/' && (p == cg->path || p[-1] == '/'))
+            n++;
+    return n > 0 ? n - 1 : 0;
+}
+
+int cg_mkdir_path(struct cv_cgroup *cg, const char *leaf, size_t root_len,
+                  int (*each)(const char *dir, struct containerv_error *err), int ctrl, struct containerv_error *err)
+{
+    int r = cg_check_ancestors(leaf, root_len, err);
+    /* a peer's destroy may take away a parent it made between our mkdirs:
+     * the leaf's mkdir then says ENOENT, and the parents are made again */
+    for (int tries = 0; r == 0; tries++) {
+        uint8_t made = 0;
+        r = cg_mkdir_parents(leaf, root_len, each, &made, err);
+        int cap = path_parents(cg);
+        uint8_t n = made < cap ? made : (uint8_t)cap;
+        if (n > cg->made[ctrl])
+            cg->made[ctrl] = n;
+        if (r == 0)
+            r = cg_mkdir_leaf(leaf, err);
+        if (r != -ENOENT || tries == 2)
+            break;
+        r = 0;
+    }
+    return r;
+}
+
+void cg_rmdir_made(struct cv_cgroup *cg, const char *leaf, int ctrl)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", leaf);
+    for (; cg->made[ctrl] > 0; cg->made[ctrl]--) {
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+            break;
+        *slash = '\0';
+        if (rmdir(dir) < 0) /* in use (a peer's cgroup below it) or gone: someone else's now */
+            break;
+    }
+    cg->made[ctrl] = 0;
+}
+
+void cv_cgroup_made_text(const struct cv_cgroup *cg, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < CV_V1_COUNT && o < size; c++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%u", c ? "," : "", (unsigned)cg->made[c]);
+}
+
+int cv_cgroup_made_parse(struct cv_cgroup *cg, const char *text)
+{
+    uint8_t v[CV_V1_COUNT] = {0};
+    const char *p = text;
+    for (int c = 0; c < CV_V1_COUNT && *p; c++) {
+        char *end;
+        unsigned long n = strtoul(p, &end, 10);
+        if (end == p || n > CG_MAX_DEPTH || (*end && *end != ','))
+            return -EBADMSG;
+        v[c] = (uint8_t)n;
+        p = *end ? end + 1 : end;
+    }
+    if (*p)
+        return -EBADMSG;
+    int cap = path_parents(cg);
+    for (int c = 0; c < CV_V1_COUNT; c++) /* never more than the path's own parents */
+        cg->made[c] = v[c] < cap ? v[c] : (uint8_t)cap;
+    return 0;
 }
 
 int cg_check_ancestors(const char *leaf, size_t root_len, struct containerv_error *err)

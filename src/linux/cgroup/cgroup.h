@@ -45,6 +45,11 @@ struct cv_cgroup {
     bool v2_attached;          /* the caller put the init in with CLONE_INTO_CGROUP (no attach needed) */
     bool cpuset;               /* create: the limits set a cpuset (v1: its hierarchy too; v2: the controller) */
     bool devices;              /* create: the limits have device rules (v1: the devices hierarchy too) */
+    /* a cgroup path's parents that create made, per hierarchy (v2: [0]): the
+     * deepest made[c] of them, removed again with the leaf when empty (those
+     * that existed are someone else's: left). In the state, for another
+     * process's destroy (OCI delete, gc). */
+    uint8_t made[CV_V1_COUNT];
 };
 
 /* One line of /proc/self/mountinfo (modified: tokenised in place): a cgroup
@@ -57,9 +62,9 @@ void cv_cgroup_parse_mountinfo_line(char *line, char mnts[CV_V1_COUNT][PATH_MAX]
 enum cv_cgroup_mode cv_cgroup_mode(void);
 
 /* Create the container's cgroup(s) and apply limits; path NULL or "" for
- * containerv/<id>, else the cgroup path (missing parents are made and left,
- * as runc and crun leave them; the leaf must not exist). On failure nothing
- * this call made is left. */
+ * containerv/<id>, else the cgroup path (missing parents are made, counted in
+ * cg->made and removed with the leaf while empty; the leaf must not exist).
+ * On failure nothing this call made is left. */
 int cv_cgroup_create(struct cv_cgroup *cg, const char *id, const char *path, const struct cv_limits *limits,
                      struct containerv_error *err);
 /* Write the limits set in limits to an existing container's cgroup(s),
@@ -83,6 +88,9 @@ int cv_cgroup_destroy(struct cv_cgroup *cg, struct containerv_error *err);
 /* Rebuild a handle for an existing container (attach, gc); path as
  * cv_cgroup_create's (what the container's state records). Missing dirs are fine. */
 int cv_cgroup_open(struct cv_cgroup *cg, const char *id, const char *path, struct containerv_error *err);
+/* The parents a cgroup path made, as the state records them ("3,0,1,...") */
+void cv_cgroup_made_text(const struct cv_cgroup *cg, char *buf, size_t size);
+int cv_cgroup_made_parse(struct cv_cgroup *cg, const char *text);
 /* Close fds without removing anything. */
 void cv_cgroup_close(struct cv_cgroup *cg);
 /* Number of processes in the cgroup (reads cgroup.procs), or -errno. */

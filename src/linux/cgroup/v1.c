@@ -210,12 +210,15 @@ int cg_v1_create(struct cv_cgroup *cg, struct containerv_error *err)
         if (cg->path[0] || c == CV_V1_CPUSET || c == CV_V1_DEVICES) {
             if ((r = cg_leaf(leaf, sizeof(leaf), cg, c)) < 0)
                 return cv_error(err, r, "cgroup.create", "cgroup path '%s'", cg->path[0] ? cg->path : cg->id);
-            if (cg->path[0] && (r = cg_check_ancestors(leaf, strlen(cg_probe.v1_mnt[c]), err)) < 0)
+            int (*fill)(const char *, struct containerv_error *) = c == CV_V1_CPUSET ? v1_cpuset_fill : NULL;
+            if (cg->path[0])
+                r = cg_mkdir_path(cg, leaf, strlen(cg_probe.v1_mnt[c]), fill, c, err);
+            else if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), fill, NULL, err)) == 0)
+                r = cg_mkdir_leaf(leaf, err);
+            if (r < 0) {
+                cg_rmdir_made(cg, leaf, c);
                 return r;
-            if ((r = cg_mkdir_parents(leaf, strlen(cg_probe.v1_mnt[c]), c == CV_V1_CPUSET ? v1_cpuset_fill : NULL,
-                                      err)) < 0 ||
-                (r = cg_mkdir_leaf(leaf, err)) < 0)
-                return r;
+            }
             cg->v1_created |= CG_BIT(c);
             if (c == CV_V1_CPUSET && (r = v1_cpuset_fill(leaf, err)) < 0)
                 return r;
@@ -473,6 +476,8 @@ static int v1_remove(struct cv_cgroup *cg, struct containerv_error *err)
         int r = cg_leaf(path, sizeof(path), cg, c);
         if (r == 0)
             r = cg_rmdir(path);
+        if (r == 0)
+            cg_rmdir_made(cg, path, c);
         if (r == -EBUSY) {
             if (!busy)
                 busy = cv_error(err, EBUSY, "cgroup.destroy", "removing %s", path);

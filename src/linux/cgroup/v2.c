@@ -95,7 +95,7 @@ int cg_v2_enable_cpuset(const struct cv_cgroup *cg, struct containerv_error *err
     int r = cg_leaf(leaf, sizeof(leaf), cg, -1);
     if (r < 0)
         return cv_error(err, r, "cgroup.cpuset", "cgroup path for '%s'", cg->id);
-    return cg_mkdir_parents(leaf, strlen(CG_BASE), v2_enable_each_cpuset, err);
+    return cg_mkdir_parents(leaf, strlen(CG_BASE), v2_enable_each_cpuset, NULL, err);
 }
 
 int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err)
@@ -105,21 +105,24 @@ int cg_v2_create(struct cv_cgroup *cg, struct containerv_error *err)
     if (r < 0)
         return cv_error(err, r, "cgroup.create", "cgroup path for '%s'", cg->id);
     if (cg->path[0]) {
-        if ((r = cg_check_ancestors(leaf, strlen(CG_BASE), err)) < 0)
-            return r;
-        r = cg_mkdir_parents(leaf, strlen(CG_BASE), cg->cpuset ? v2_enable_each_cpuset : v2_enable_each, err);
+        r = cg_mkdir_path(cg, leaf, strlen(CG_BASE), cg->cpuset ? v2_enable_each_cpuset : v2_enable_each, 0, err);
     } else {
         cg_path(parent, sizeof(parent), -1, NULL);
         if ((r = v2_enable_controllers(CG_BASE, cg->cpuset, err)) == 0 && (r = cg_mkdir_parent(parent, err)) == 0)
             r = v2_enable_controllers(parent, cg->cpuset, err);
+        if (r == 0)
+            r = cg_mkdir_leaf(leaf, err);
     }
-    if (r < 0 || (r = cg_mkdir_leaf(leaf, err)) < 0)
+    if (r < 0) {
+        cg_rmdir_made(cg, leaf, 0);
         return r;
+    }
     cg->v2_fd = cg_open_dir(leaf);
     if (cg->v2_fd < 0) {
         r = cv_error(err, cg->v2_fd, "cgroup.create", "opening %s", leaf);
         cg->v2_fd = -1;
         rmdir(leaf);
+        cg_rmdir_made(cg, leaf, 0);
     }
     return r;
 }
@@ -178,8 +181,10 @@ int cg_v2_destroy(struct cv_cgroup *cg, struct containerv_error *err)
         if (r < 0)
             return r;
         r = cg_rmdir(path);
-        if (r == 0)
+        if (r == 0) {
+            cg_rmdir_made(cg, path, 0);
             break;
+        }
         if (r != -EBUSY || i == CG_RMDIR_RETRIES)
             return cv_error(err, r, "cgroup.destroy", "removing %s", path);
         sched_yield();
