@@ -39,6 +39,10 @@ void oci_build_free(struct oci_build *b);
 /* linux.rootfsPropagation as mount(2) flags for "/" inside: 0 when it is
  * what the container has anyway, (unsigned long)-1 when unknown */
 unsigned long oci_root_propagation(const struct oci_spec *s);
+/* linux.resources' limits (memory, cpu, pids, cpusets, realtime) as the
+ * library's options: for a new container (-1 or 0: unset) or for an update
+ * (-1: lifted; 0 or absent: left). 0, or -1 after an error line. */
+int oci_limit_options(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o, bool update);
 /* Only the process part (for exec): b->main and b->filter. */
 int oci_build_process(const struct oci_ctx *x, const struct oci_spec *s, struct oci_build *b);
 /* In the container's namespaces (a child that setns's into them through

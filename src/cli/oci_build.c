@@ -194,45 +194,72 @@ static int add_default_device_rules(const struct oci_ctx *x, const struct oci_sp
     return 0;
 }
 
-static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o)
+int oci_limit_options(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o, bool update)
 {
-    if (s->memory_limit > 0 && containerv_options_set_memory_limit(o, (uint64_t)s->memory_limit) < 0) {
+    /* a value of -1: unset for a new container, lifted by an update */
+#define LIMIT(v) ((v) < 0 ? CONTAINERV_UNLIMITED : (uint64_t)(v))
+#define GIVEN(v) (update ? (v) != 0 : (v) > 0)
+    if (GIVEN(s->memory_limit) && containerv_options_set_memory_limit(o, LIMIT(s->memory_limit)) < 0) {
         oci_error(x, "linux.resources.memory.limit: %lld is refused", (long long)s->memory_limit);
         return -1;
     }
-    if (s->memory_swap > 0) {
-        if (s->memory_limit <= 0 || s->memory_swap < s->memory_limit) {
+    if (GIVEN(s->memory_swap)) {
+        /* a new container's needs its memory limit in the config; an update's is checked against the one in force */
+        if (!update && (s->memory_limit <= 0 || s->memory_swap < s->memory_limit)) {
             oci_error(x, "linux.resources.memory.swap: %lld needs a memory limit at most that (it is memory + swap)",
                       (long long)s->memory_swap);
             return -1;
         }
-        if (containerv_options_set_memory_swap_limit(o, (uint64_t)s->memory_swap) < 0) {
+        if (containerv_options_set_memory_swap_limit(o, LIMIT(s->memory_swap)) < 0) {
             oci_error(x, "linux.resources.memory.swap: %lld is refused", (long long)s->memory_swap);
             return -1;
         }
     }
-    if (s->memory_reservation > 0 && containerv_options_set_memory_reservation(o, (uint64_t)s->memory_reservation) < 0) {
+    if (GIVEN(s->memory_reservation) && containerv_options_set_memory_reservation(o, LIMIT(s->memory_reservation)) < 0) {
         oci_error(x, "linux.resources.memory.reservation: %lld is refused", (long long)s->memory_reservation);
         return -1;
     }
     if (s->swappiness >= 0)
         containerv_options_set_memory_swappiness(o, s->swappiness);
-    if (s->disable_oom_killer)
-        containerv_options_set_oom_kill_disable(o, true);
     if (s->cpu_shares) /* as given on v1, converted as runc does on v2 */
         containerv_options_set_cpu_shares(o, s->cpu_shares < 2 ? 2 : s->cpu_shares);
-    if (s->cpu_quota > 0) {
-        uint64_t period = s->cpu_period ? s->cpu_period : 100000;
-        if (containerv_options_set_cpu_quota(o, (uint64_t)s->cpu_quota, period) < 0) {
+    /* a new container's period only with a quota; an update's either alone keeps the other */
+    if (update ? s->cpu_quota_set || s->cpu_period : s->cpu_quota > 0) {
+        uint64_t quota = update && !s->cpu_quota_set ? 0 : LIMIT(s->cpu_quota);
+        if (containerv_options_set_cpu_quota(o, quota, s->cpu_period) < 0) {
             oci_error(x, "linux.resources.cpu: quota %lld per period %llu is refused", (long long)s->cpu_quota,
-                      (unsigned long long)period);
+                      (unsigned long long)s->cpu_period);
             return -1;
         }
     }
-    if (s->pids_limit > 0 && containerv_options_set_pids_limit(o, (uint64_t)s->pids_limit) < 0) {
+    if (GIVEN(s->pids_limit) && containerv_options_set_pids_limit(o, LIMIT(s->pids_limit)) < 0) {
         oci_error(x, "linux.resources.pids.limit: %lld is refused", (long long)s->pids_limit);
         return -1;
     }
+#undef GIVEN
+#undef LIMIT
+    if (s->cpus && *s->cpus && containerv_options_set_cpuset_cpus(o, s->cpus) < 0) {
+        oci_error(x, "linux.resources.cpu.cpus: '%s' is not a CPU list", s->cpus);
+        return -1;
+    }
+    if (s->mems && *s->mems && containerv_options_set_cpuset_mems(o, s->mems) < 0) {
+        oci_error(x, "linux.resources.cpu.mems: '%s' is not a node list", s->mems);
+        return -1;
+    }
+    if (s->rt_set && containerv_options_set_cpu_realtime(o, s->rt_runtime, s->rt_period) < 0) {
+        oci_error(x, "linux.resources.cpu: realtime runtime %lld per period %llu is refused", (long long)s->rt_runtime,
+                  (unsigned long long)s->rt_period);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o)
+{
+    if (oci_limit_options(x, s, o, false) < 0)
+        return -1;
+    if (s->disable_oom_killer)
+        containerv_options_set_oom_kill_disable(o, true);
     size_t i;
     json_t *d;
     json_array_foreach(s->device_rules, i, d) { /* checked by the parser */
@@ -255,19 +282,6 @@ static int add_resources(const struct oci_ctx *x, const struct oci_spec *s, stru
             oci_error(x, "linux.cgroupsPath: '%s' is refused: %s", s->cgroups_path, why ? why : "out of memory");
             return -1;
         }
-    }
-    if (s->cpus && *s->cpus && containerv_options_set_cpuset_cpus(o, s->cpus) < 0) {
-        oci_error(x, "linux.resources.cpu.cpus: '%s' is not a CPU list", s->cpus);
-        return -1;
-    }
-    if (s->mems && *s->mems && containerv_options_set_cpuset_mems(o, s->mems) < 0) {
-        oci_error(x, "linux.resources.cpu.mems: '%s' is not a node list", s->mems);
-        return -1;
-    }
-    if (s->rt_set && containerv_options_set_cpu_realtime(o, s->rt_runtime, s->rt_period) < 0) {
-        oci_error(x, "linux.resources.cpu: realtime runtime %lld per period %llu is refused", (long long)s->rt_runtime,
-                  (unsigned long long)s->rt_period);
-        return -1;
     }
     return 0;
 }

@@ -236,47 +236,13 @@ static int parse_flags(const struct oci_ctx *x, int argc, char **argv, struct oc
     return 0;
 }
 
-/* The resources as the library's options: -1 lifts a limit (runc's
- * meaning), 0 or absent leaves it. 0, or -1 after an error line. */
+/* The resources as the library's options (-1 lifts a limit, runc's meaning;
+ * 0 or absent leaves it), and what an update cannot do. 0, or -1 after an
+ * error line. */
 static int to_options(const struct oci_ctx *x, const struct oci_spec *s, struct containerv_options *o)
 {
-    const char *bad = NULL;
-    int64_t badv = 0, badv2 = 0;
-#define U64(v) ((v) < 0 ? CONTAINERV_UNLIMITED : (uint64_t)(v))
-    if (s->memory_limit && containerv_options_set_memory_limit(o, U64(s->memory_limit)) < 0)
-        bad = "memory.limit", badv = s->memory_limit;
-    else if (s->memory_swap && containerv_options_set_memory_swap_limit(o, U64(s->memory_swap)) < 0)
-        bad = "memory.swap", badv = s->memory_swap;
-    else if (s->memory_reservation && containerv_options_set_memory_reservation(o, U64(s->memory_reservation)) < 0)
-        bad = "memory.reservation", badv = s->memory_reservation;
-    else if (s->swappiness >= 0 && containerv_options_set_memory_swappiness(o, s->swappiness) < 0)
-        bad = "memory.swappiness", badv = s->swappiness;
-    else if (s->cpu_shares && containerv_options_set_cpu_shares(o, s->cpu_shares < 2 ? 2 : s->cpu_shares) < 0)
-        bad = "cpu.shares", badv = (int64_t)s->cpu_shares;
-    else if ((s->cpu_quota_set || s->cpu_period) &&
-             containerv_options_set_cpu_quota(o, !s->cpu_quota_set ? 0 : U64(s->cpu_quota), s->cpu_period) < 0)
-        bad = "cpu.quota and cpu.period", badv = s->cpu_quota_set ? s->cpu_quota : 0, badv2 = (int64_t)s->cpu_period;
-    else if (s->pids_limit && containerv_options_set_pids_limit(o, U64(s->pids_limit)) < 0)
-        bad = "pids.limit", badv = s->pids_limit;
-    else if (s->rt_set && containerv_options_set_cpu_realtime(o, s->rt_runtime, s->rt_period) < 0)
-        bad = "cpu.realtimeRuntime and cpu.realtimePeriod", badv = s->rt_runtime, badv2 = (int64_t)s->rt_period;
-#undef U64
-    if (bad && strstr(bad, " and ")) {
-        oci_error(x, "update: %s: %lld and %lld are refused", bad, (long long)badv, (long long)badv2);
+    if (oci_limit_options(x, s, o, true) < 0)
         return -1;
-    }
-    if (bad) {
-        oci_error(x, "update: %s: %lld is refused", bad, (long long)badv);
-        return -1;
-    }
-    if (s->cpus && *s->cpus && containerv_options_set_cpuset_cpus(o, s->cpus) < 0) {
-        oci_error(x, "update: cpu.cpus: '%s' is not a CPU list", s->cpus);
-        return -1;
-    }
-    if (s->mems && *s->mems && containerv_options_set_cpuset_mems(o, s->mems) < 0) {
-        oci_error(x, "update: cpu.mems: '%s' is not a node list", s->mems);
-        return -1;
-    }
     if (s->unsupported) {
         oci_error(x, "update: linux.resources.%s is not supported by this runtime", s->unsupported);
         return -1;
