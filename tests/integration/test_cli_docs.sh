@@ -35,8 +35,10 @@ complete_words() {
     [ ${#COMPREPLY[@]} -eq 0 ] || printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '
   )
 }
-is "$(complete_words containerv r)" "rm run " "containerv r<TAB>: rm run"
-is "$(complete_words containerv --runtime-dir /tmp r)" "rm run " "after a global option with its value: the verbs"
+is "$(complete_words containerv r)" "resume rm run " "containerv r<TAB>: rm run, and the OCI runtime's resume"
+is "$(complete_words containerv --runtime-dir /tmp r)" "resume rm run " "after a global option with its value: the verbs"
+is "$(complete_words containerv upd)" "update " "an OCI runtime verb completes (update)"
+like "$(complete_words containerv update --mem)" "--memory --memory-reservation --memory-swap" "update --mem<TAB>: its options (from its --help)"
 like "$(complete_words containerv run --me)" "--memory --memory-reservation --memory-swap --memory-swappiness --metrics --metrics-json" "run --me<TAB>"
 is "$(complete_words containerv template "")" "create list rm show " "template <TAB>: its subcommands"
 like "$(complete_words containerv bench s)" "startup" "bench s<TAB>: startup"
