@@ -264,8 +264,8 @@ void cv_spawn_defaults_free(struct cv_spawn_defaults *d);
 char *cv_state_read(const char *runtime_dir, const char *id, size_t *len);
 /* The state's cgroup path ("" when it names none: containerv/<id>); -EBADMSG
  * for a state that is not JSON or names an invalid path. */
-int cv_state_parse_cgroup_path(const char *text, size_t len, char *buf, size_t size);
-/* The same and "cgroup_made" (cv_cgroup_made_text's form; "" when absent) into made. */
+/* A state's "cgroup_path" into buf and its "cgroup_made" (cv_cgroup_made_text's
+ * form; "" when absent) into made (NULL: not wanted). */
 int cv_state_parse_cgroup(const char *text, size_t len, char *buf, size_t size, char *made, size_t made_size);
 /* cv_cgroup_open of container id, at the cgroup path its state records. */
 int cv_state_open_cgroup(const char *runtime_dir, const char *id, struct cv_cgroup *cg,

@@ -369,11 +369,6 @@ int cv_state_parse_ex(const char *text, size_t len, struct containerv_info *info
     return r;
 }
 
-int cv_state_parse_cgroup_path(const char *text, size_t len, char *buf, size_t size)
-{
-    return cv_state_parse_cgroup(text, len, buf, size, NULL, 0);
-}
-
 int cv_state_parse_cgroup(const char *text, size_t len, char *buf, size_t size, char *made, size_t made_size)
 {
     json_t *j = load_state(text, len);
